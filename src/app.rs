@@ -1,0 +1,118 @@
+//! The running application: database, background work and the HTTP server, with a
+//! graceful stop.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::clock::Clock;
+use crate::domain::login_throttle;
+use crate::web::session_store::DbSessionStore;
+use crate::web::{self, AppState};
+
+/// How long requests still in flight may run after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+pub struct App {
+    state: AppState,
+}
+
+impl App {
+    /// Connects to the database (creating a missing SQLite file) and applies migrations.
+    pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        Ok(Self { state: AppState { db, config: Arc::new(config), clock } })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub fn router(&self) -> Router {
+        web::router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight
+    /// finish (for up to ten seconds) and waits for background work to stop.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_sender, stop) = watch::channel(false);
+        let maintenance = tokio::spawn(maintenance(self.state.clone(), stop.clone()));
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_sender.send(true);
+        });
+
+        let mut server_stop = stop.clone();
+        let server = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|stopping| *stopping).await;
+            })
+            .into_future();
+        tokio::pin!(server);
+        let mut stop_signal = stop.clone();
+        tokio::select! {
+            result = &mut server => result?,
+            _ = stop_signal.wait_for(|stopping| *stopping) => {
+                if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+                    tracing::warn!("requests still running after {SHUTDOWN_GRACE:?} were cut off");
+                }
+            }
+        }
+        maintenance.await?;
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// Periodic housekeeping: expired sessions and old login failures.
+async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
+    let sessions = DbSessionStore::new(state.db.clone());
+    let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+        let now = state.now();
+        if let Err(error) = sessions.delete_expired(now).await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+        if let Err(error) = login_throttle::forget_before(&state.db, now).await {
+            tracing::warn!(%error, "could not delete old login failures");
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

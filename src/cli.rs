@@ -1,0 +1,76 @@
+//! The commands of the `helpdesk` binary.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{App, stop_signal};
+use crate::config::{Cli, Command, Config, UserCommand};
+use crate::db::Db;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::password::Password;
+use crate::domain::role::Role;
+use crate::domain::users::{self, NewUser};
+use crate::domain::{self, setup};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create { email, name, role, generate_password } } => {
+            create_user(&cli.config, &email, &name, role, generate_password).await
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let base_url = config.base_url();
+    let bind = config.bind;
+    let app = App::new(config, clock.clone()).await?;
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    println!("Helpdesk is listening on {base_url} (bound to {})", listener.local_addr()?);
+    if let Some(token) = setup::issue_token(app.db(), clock.now()).await? {
+        println!("No admin account exists yet. Create one here (the link works once):");
+        println!("  {base_url}/setup?token={token}");
+    }
+    app.serve(listener, stop_signal()).await?;
+    println!("Helpdesk stopped.");
+    Ok(())
+}
+
+async fn create_user(config: &Config, email: &str, name: &str, role: Role, generate_password: bool) -> anyhow::Result<()> {
+    let password = if generate_password {
+        Password::generate().expose().to_owned()
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_owned()
+    };
+    let new_user = NewUser::parse(name, email, &password, role).map_err(describe_invalid)?;
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let user = users::create(&db, &new_user, None, SystemClock.now()).await.map_err(describe_invalid)?;
+    println!("Created {} {} <{}> (id {}).", user.role, user.name, user.email, user.id);
+    if generate_password {
+        println!("Password (shown only now): {password}");
+    }
+    Ok(())
+}
+
+fn describe_invalid(error: domain::Error) -> anyhow::Error {
+    match error {
+        domain::Error::Invalid(errors) => {
+            let problems: Vec<String> = errors.iter().map(|(field, message)| format!("{field}: {message}")).collect();
+            anyhow::anyhow!("{}", problems.join("; "))
+        }
+        other => other.into(),
+    }
+}

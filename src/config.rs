@@ -1,0 +1,123 @@
+//! Command line and configuration: every setting is an environment variable with a
+//! `--flag` twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::role::Role;
+
+#[derive(Parser, Debug)]
+#[command(name = "helpdesk", version, about = "A self-hosted helpdesk")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// `sqlite://file.db` (created if missing) or `postgres://user@host/database`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://helpdesk.db", global = true)]
+    pub database_url: String,
+    /// Address and port to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:3000", global = true)]
+    pub bind: SocketAddr,
+    /// The address users reach Helpdesk at, for links in emails; `https://` turns on
+    /// secure cookies. Defaults to `http://` and the bind address.
+    #[arg(long, env = "BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Outgoing mail server, e.g. `smtp://user:pass@mail.example.com:587`. Unset: mail is logged.
+    #[arg(long, env = "SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Address told of every new ticket.
+    #[arg(long, env = "NOTIFY_EMAIL", global = true)]
+    pub notify_email: Option<String>,
+    /// Where attachments are kept.
+    #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+impl Config {
+    /// A configuration with every default, for the given database.
+    pub fn for_database(database_url: &str) -> Self {
+        let mut config = Cli::parse_from(["helpdesk"]).config;
+        config.database_url = database_url.to_owned();
+        config
+    }
+
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.bind.ip().is_unspecified() => format!("http://127.0.0.1:{}", self.bind.port()),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url().starts_with("https://")
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account. The password is read from stdin (one line) unless
+    /// --generate-password is given.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Generate a password and print it once.
+        #[arg(long)]
+        generate_password: bool,
+    },
+}
+
+fn parse_role(input: &str) -> Result<Role, String> {
+    input.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_defaults_to_the_bind_address() {
+        let mut config = Config::for_database("sqlite://x.db");
+        assert_eq!(config.base_url(), "http://127.0.0.1:3000");
+        assert!(!config.secure_cookies());
+        config.bind = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(config.base_url(), "http://127.0.0.1:8080");
+        config.base_url = Some("https://help.example.com/".into());
+        assert_eq!(config.base_url(), "https://help.example.com");
+        assert!(config.secure_cookies());
+    }
+
+    #[test]
+    fn commands_parse() {
+        let cli = Cli::parse_from(["helpdesk", "user", "create", "--email", "a@b.c", "--name", "A", "--role", "admin"]);
+        assert!(matches!(cli.command, Some(Command::User { command: UserCommand::Create { role: Role::Admin, .. } })));
+        assert!(Cli::try_parse_from(["helpdesk", "user", "create", "--email", "a@b.c", "--name", "A", "--role", "root"]).is_err());
+    }
+}

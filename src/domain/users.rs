@@ -1,0 +1,208 @@
+//! Accounts: customers, agents and admins.
+
+use serde_json::json;
+
+use super::audit;
+use super::clock::Timestamp;
+use super::email::Email;
+use super::password::{self, Password};
+use super::role::Role;
+use super::text;
+use super::{Error, FieldErrors, Result};
+use crate::db::{self, Db, Flag, Tx};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    active: Flag,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<Self> {
+        let role = row.role.parse().map_err(|_| anyhow::anyhow!("user {} has unknown role {:?}", row.id, row.role))?;
+        Ok(User { id: row.id, email: row.email, name: row.name, role, active: row.active.into() })
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, role, active";
+
+/// A new account's fields, each parsed; every problem is reported at once.
+#[derive(Debug)]
+pub struct NewUser {
+    pub name: String,
+    pub email: Email,
+    pub role: Role,
+    pub password: Password,
+}
+
+impl NewUser {
+    pub fn parse(name: &str, email: &str, password: &str, role: Role) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let name = errors.check("name", parse_name(name));
+        let email = errors.check("email", Email::parse(email));
+        let password = errors.check("password", Password::parse(password));
+        match (name, email, password) {
+            (Some(name), Some(email), Some(password)) => Ok(Self { name, email, role, password }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+}
+
+pub fn parse_name(input: &str) -> Result<String, String> {
+    text::line(input, "Name", 1, 100)
+}
+
+pub async fn find_active(db: &Db, id: i64) -> Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active = $2"))
+            .bind(id)
+            .bind(true)
+            .fetch_optional(db.pool())
+            .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+        .bind(email.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// The active account with this email and password. An unknown email, a wrong password
+/// and a deactivated account all answer `None` after the same amount of work.
+pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option<User>> {
+    let email = Email::parse(email).ok();
+    let row: Option<(i64, String, Flag)> = match &email {
+        Some(email) => {
+            sqlx::query_as("SELECT id, password_hash, active FROM users WHERE email = $1")
+                .bind(email.as_str())
+                .fetch_optional(db.pool())
+                .await?
+        }
+        None => None,
+    };
+    let (id, hash, active) = match row {
+        Some((id, hash, active)) => (Some(id), Some(hash), active.0),
+        None => (None, None, false),
+    };
+    let password_matches = password::verify(password, hash).await?;
+    match id {
+        Some(id) if password_matches && active => find_active(db, id).await,
+        _ => Ok(None),
+    }
+}
+
+/// Creates an account inside the caller's transaction. The password is hashed by the
+/// caller beforehand, so the transaction never waits on argon2.
+pub async fn insert(
+    tx: &mut Tx,
+    new_user: &NewUser,
+    password_hash: &str,
+    actor_id: Option<i64>,
+    now: Timestamp,
+) -> Result<User> {
+    let inserted = sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(new_user.email.as_str())
+    .bind(&new_user.name)
+    .bind(new_user.role.as_str())
+    .bind(password_hash)
+    .bind(true)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(id) => id,
+        Err(error) if db::is_unique_violation(&error) => {
+            return Err(Error::Invalid(FieldErrors::single("email", "An account with this email already exists.")));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let user = User {
+        id,
+        email: new_user.email.as_str().to_owned(),
+        name: new_user.name.clone(),
+        role: new_user.role,
+        active: true,
+    };
+    audit::record(
+        tx,
+        audit::Entry {
+            actor_id: actor_id.or(Some(id)),
+            action: "user.create",
+            object_type: "user",
+            object_id: id.to_string(),
+            before: None,
+            after: Some(json!({ "email": user.email, "name": user.name, "role": user.role.as_str() })),
+        },
+        now,
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Creates an account in its own transaction.
+pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
+    let password_hash = password::hash(&new_user.password).await?;
+    let mut tx = db.begin_write().await?;
+    let user = insert(&mut tx, new_user, &password_hash, actor_id, now).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Deactivates or reactivates an account. Deactivation ends every session of the user in
+/// the same transaction, so the next request they make is anonymous.
+pub async fn set_active(db: &Db, user_id: i64, active: bool, actor_id: Option<i64>, now: Timestamp) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let changed = sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3 AND active <> $1")
+        .bind(active)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
+    if exists.is_none() {
+        return Err(Error::NotFound);
+    }
+    if changed == 0 {
+        return Ok(());
+    }
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    }
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor_id,
+            action: if active { "user.reactivate" } else { "user.deactivate" },
+            object_type: "user",
+            object_id: user_id.to_string(),
+            before: Some(json!({ "active": !active })),
+            after: Some(json!({ "active": active })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Helpdesk: a self-hosted, server-rendered helpdesk on SQLite or PostgreSQL.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod web;
+
+pub use app::App;
+pub use cli::run;

@@ -1,0 +1,160 @@
+//! Extractors: who is asking (with the role guards, so a route cannot forget its check),
+//! the client's address, and forms that carry a valid CSRF token.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use percent_encoding::percent_decode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+use super::session::AppSession;
+use super::state::AppState;
+use crate::domain::role::Role;
+use crate::domain::users::{self, User};
+
+/// The signed-in user, if any. A session whose user has since been deactivated (or
+/// deleted) is ended here, on the user's next request.
+#[derive(Clone)]
+pub struct Viewer(pub Option<User>);
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(viewer) = parts.extensions.get::<Viewer>() {
+            return Ok(viewer.clone());
+        }
+        let session = AppSession::from_request_parts(parts, state).await?;
+        let user = match session.user_id().await? {
+            Some(id) => {
+                let user = users::find_active(&state.db, id).await?;
+                if user.is_none() {
+                    session.sign_out().await?;
+                }
+                user
+            }
+            None => None,
+        };
+        let viewer = Viewer(user);
+        parts.extensions.insert(viewer.clone());
+        Ok(viewer)
+    }
+}
+
+async fn require_role(parts: &mut Parts, state: &AppState, allowed: fn(Role) -> bool) -> Result<User, AppError> {
+    match Viewer::from_request_parts(parts, state).await?.0 {
+        Some(user) if allowed(user.role) => Ok(user),
+        Some(_) => Err(AppError::NotFound),
+        None => {
+            let next = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/").to_owned();
+            Err(AppError::SignInRequired { next })
+        }
+    }
+}
+
+/// Declares a guard: the signed-in user, if their role is allowed. An anonymous visitor is
+/// sent to sign in; a signed-in user of another role gets 404, as if the page did not exist.
+macro_rules! role_guard {
+    ($(#[$doc:meta])* $name:ident, $allowed:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub User);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+                require_role(parts, state, $allowed).await.map($name)
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// Any signed-in user.
+    SignedIn,
+    |_| true
+);
+role_guard!(
+    /// A customer: the portal is theirs alone.
+    Customer,
+    |role| role == Role::Customer
+);
+role_guard!(
+    /// An agent or an admin: the desk.
+    Agent,
+    Role::is_staff
+);
+role_guard!(
+    /// An admin: users, groups and settings.
+    Admin,
+    |role| role == Role::Admin
+);
+
+/// The address the request came from, for the login limit.
+pub struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(address)| address.ip());
+        Ok(Self(address))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A url-encoded form whose `csrf_token` matches the session's. Unknown fields are
+/// ignored and repeated fields fill `Vec`s.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session = AppSession::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, super::BODY_LIMIT_BYTES).await.map_err(|_| AppError::PayloadTooLarge)?;
+        if !is_utf8_form(&bytes) {
+            return Err(AppError::BadRequest("The form was not sent as UTF-8 text.".into()));
+        }
+        let submitted: CsrfField = serde_html_form::from_bytes(&bytes).unwrap_or_default();
+        if !session.csrf_matches(&submitted.csrf_token).await? {
+            return Err(AppError::CsrfMismatch);
+        }
+        serde_html_form::from_bytes(&bytes)
+            .map(CsrfForm)
+            .map_err(|error| AppError::BadRequest(format!("The form could not be read: {error}.")))
+    }
+}
+
+/// Form decoding replaces invalid UTF-8 silently; refuse it instead, so no text is altered.
+fn is_utf8_form(body: &[u8]) -> bool {
+    body.split(|byte| *byte == b'&').all(|pair| {
+        let spaced: Vec<u8> = pair.iter().map(|byte| if *byte == b'+' { b' ' } else { *byte }).collect();
+        let decoded: Vec<u8> = percent_decode(&spaced).collect();
+        std::str::from_utf8(&decoded).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_utf8_form;
+
+    #[test]
+    fn invalid_utf8_in_a_form_is_detected() {
+        assert!(is_utf8_form(b"name=J%C3%BCrgen&x=a+b"));
+        assert!(!is_utf8_form(b"name=%FF%FE"));
+        assert!(!is_utf8_form(b"a=1&name=\xff"));
+    }
+}

@@ -1,0 +1,68 @@
+//! The web application: the route map, and the layers every request passes through.
+
+pub mod assets;
+pub mod error;
+pub mod extract;
+mod handlers;
+pub mod page;
+pub mod session;
+pub mod session_store;
+pub mod state;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use handlers::{admin, auth, desk, home, portal};
+use session_store::DbSessionStore;
+pub use state::AppState;
+
+/// Request bodies above this answer 413.
+pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+pub const SESSION_COOKIE: &str = "helpdesk_session";
+const SESSION_LIFETIME: Duration = Duration::days(14);
+
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
+
+    Router::new()
+        .route("/", get(home::start))
+        .route("/healthz", get(home::healthz))
+        .route("/static/{file}", get(assets::serve))
+        // accounts
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/register", get(auth::register_form).post(auth::register))
+        .route("/setup", get(auth::setup_form).post(auth::setup))
+        // customer portal
+        .route("/tickets", get(portal::my_tickets))
+        // staff desk
+        .route("/desk", get(desk::queue))
+        // administration
+        .route("/admin", get(admin::overview))
+        .fallback(error::not_found)
+        .layer(sessions)
+        .layer(CatchPanicLayer::custom(|_| {
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.")
+                .into_response()
+        }))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), assets::security_headers))
+        .with_state(state)
+}

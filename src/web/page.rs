@@ -1,0 +1,81 @@
+//! What every page shares: the layout's context (organisation, who is signed in, the CSRF
+//! token, flash messages) and rendering with a status code.
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::assets;
+use super::error::AppError;
+use super::extract::Viewer;
+use super::session::{AppSession, Flash};
+use super::state::AppState;
+use crate::domain::role::Role;
+use crate::domain::settings;
+use crate::domain::users::User;
+
+pub struct PageContext {
+    pub organisation: String,
+    pub user: Option<User>,
+    pub csrf_token: String,
+    pub flashes: Vec<Flash>,
+    pub path: String,
+    pub asset_version: &'static str,
+    /// Error pages show a bare header: they may be rendered without a session or database.
+    pub bare: bool,
+}
+
+impl PageContext {
+    pub fn for_error() -> Self {
+        Self {
+            organisation: settings::Settings::default().organisation_name,
+            user: None,
+            csrf_token: String::new(),
+            flashes: Vec::new(),
+            path: String::new(),
+            asset_version: assets::version(),
+            bare: true,
+        }
+    }
+
+    /// Whether the navigation link to `prefix` is the current section.
+    pub fn is_current(&self, prefix: &str) -> bool {
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.role == Role::Admin)
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.role.is_staff())
+    }
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Viewer(user) = Viewer::from_request_parts(parts, state).await?;
+        let session = AppSession::from_request_parts(parts, state).await?;
+        Ok(Self {
+            organisation: settings::organisation_name(&state.db).await?,
+            user,
+            csrf_token: session.csrf_token().await?,
+            flashes: session.take_flashes().await?,
+            path: parts.uri.path().to_owned(),
+            asset_version: assets::version(),
+            bare: false,
+        })
+    }
+}
+
+pub fn render(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    Ok((status, Html(template.render()?)).into_response())
+}
+
+pub fn ok(template: &impl Template) -> Result<Response, AppError> {
+    render(StatusCode::OK, template)
+}

@@ -1,0 +1,18 @@
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::clock::{Clock, Timestamp};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
