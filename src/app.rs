@@ -59,9 +59,12 @@ impl App {
             .into_future();
         tokio::pin!(server);
         let mut stop_signal = stop.clone();
+        let stopping = async move {
+            let _ = stop_signal.wait_for(|stopping| *stopping).await;
+        };
         tokio::select! {
             result = &mut server => result?,
-            _ = stop_signal.wait_for(|stopping| *stopping) => {
+            () = stopping => {
                 if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
                     tracing::warn!("requests still running after {SHUTDOWN_GRACE:?} were cut off");
                 }
@@ -80,7 +83,10 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = interval.tick() => {}
-            _ = stop.wait_for(|stopping| *stopping) => return,
+            stopped = stop.wait_for(|stopping| *stopping) => {
+                drop(stopped);
+                return;
+            }
         }
         let now = state.now();
         if let Err(error) = sessions.delete_expired(now).await {
