@@ -35,6 +35,15 @@ impl Backend {
         }
     }
 
+    /// Appended to a SELECT inside a writing transaction to lock the rows it reads until
+    /// commit. SQLite needs none: `BEGIN IMMEDIATE` already holds the only write lock.
+    pub fn row_lock(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// A transaction that will write takes the write lock up front on SQLite: a deferred
     /// one that reads first fails with SQLITE_BUSY instead of waiting when another writer
     /// commits in between. Postgres has row locks and needs nothing special.

@@ -3,14 +3,20 @@
 
 pub mod audit;
 pub mod clock;
+pub mod conversation;
 pub mod email;
+pub mod groups;
 pub mod error;
 pub mod login_throttle;
+pub mod outbox;
 pub mod password;
 pub mod role;
 pub mod settings;
 pub mod setup;
+pub mod sla;
 pub mod text;
+pub mod ticket_fields;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 

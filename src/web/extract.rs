@@ -138,6 +138,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A form with nothing but its CSRF token (a button: sign out, close).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 /// Form decoding replaces invalid UTF-8 silently; refuse it instead, so no text is altered.
 fn is_utf8_form(body: &[u8]) -> bool {
     body.split(|byte| *byte == b'&').all(|pair| {

@@ -3,11 +3,13 @@
 pub mod assets;
 pub mod error;
 pub mod extract;
+pub mod format;
 mod handlers;
 pub mod page;
 pub mod session;
 pub mod session_store;
 pub mod state;
+pub mod views;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -49,7 +51,13 @@ pub fn router(state: AppState) -> Router {
         .route("/register", get(auth::register_form).post(auth::register))
         .route("/setup", get(auth::setup_form).post(auth::setup))
         // customer portal
-        .route("/tickets", get(portal::my_tickets))
+        .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
+        .route("/tickets/new", get(portal::new_ticket_form))
+        .route("/tickets/{number}", get(portal::show_ticket))
+        .route("/tickets/{number}/replies", post(portal::reply))
+        .route("/tickets/{number}/close", post(portal::close))
+        .route("/tickets/{number}/reopen", post(portal::reopen))
+        .route("/tickets/{number}/rating", post(portal::rate))
         // staff desk
         .route("/desk", get(desk::queue))
         // administration

@@ -11,7 +11,7 @@ use crate::domain::role::Role;
 use crate::domain::users::{self, NewUser};
 use crate::domain::{self, FieldErrors, setup};
 use crate::web::error::{AppError, Result};
-use crate::web::extract::{ClientAddress, CsrfForm};
+use crate::web::extract::{ClientAddress, CsrfForm, NoFields};
 use crate::web::page::{PageContext, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
@@ -87,9 +87,6 @@ pub async fn login(
     session.sign_in(user.id).await?;
     Ok(Redirect::to(next.as_deref().unwrap_or(user.role.home())).into_response())
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn logout(session: AppSession, CsrfForm(NoFields {}): CsrfForm<NoFields>) -> Result<Redirect> {
     session.sign_out().await?;

@@ -1,18 +1,412 @@
-//! The customer portal.
+//! The customer portal: a customer's own requests, and everything they can do on them.
 
 use askama::Template;
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
-use crate::web::error::Result;
-use crate::web::extract::Customer;
-use crate::web::page::{PageContext, ok};
+use crate::domain::conversation::{self, Audience};
+use crate::domain::groups::{self, Group};
+use crate::domain::settings::Settings;
+use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
+use crate::domain::users::User;
+use crate::domain::{self, FieldErrors};
+use crate::web::error::{AppError, Result};
+use crate::web::extract::{CsrfForm, Customer, NoFields};
+use crate::web::format::{Moment, span};
+use crate::web::page::{PageContext, ok, render};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+use crate::web::format::Segment;
+use crate::web::views::{EntryView, Pager, PriorityView, StatusView, page_number};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    page: Option<String>,
+}
+
+pub struct TabView {
+    label: &'static str,
+    href: String,
+    current: bool,
+}
+
+pub struct TicketRow {
+    number: TicketNumber,
+    reference: String,
+    subject: String,
+    status: StatusView,
+    priority: PriorityView,
+    group: String,
+    updated: Moment,
+}
 
 #[derive(Template)]
 #[template(path = "portal/tickets.html")]
 pub struct MyTicketsPage {
     ctx: PageContext,
+    tabs: Vec<TabView>,
+    tab_label: &'static str,
+    status: &'static str,
+    q: String,
+    rows: Vec<TicketRow>,
+    pager: Pager,
 }
 
-pub async fn my_tickets(Customer(_customer): Customer, ctx: PageContext) -> Result<Response> {
-    ok(&MyTicketsPage { ctx })
+pub async fn my_tickets(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    Query(query): Query<ListQuery>,
+) -> Result<Response> {
+    let tab = CustomerTab::parse(&query.status);
+    let paged = tickets::list_for_requester(&state.db, customer.id, tab, &query.q, page_number(query.page.as_deref())).await?;
+    let now = state.now();
+    let tabs = CustomerTab::ALL
+        .into_iter()
+        .map(|each| TabView { label: each.label(), href: format!("/tickets?status={}", each.as_str()), current: each == tab })
+        .collect();
+    let pager = Pager::new(&paged, "/tickets", &[("status", tab.as_str()), ("q", query.q.trim())]);
+    let rows = paged
+        .items
+        .into_iter()
+        .map(|summary| TicketRow {
+            number: summary.number,
+            reference: summary.reference(),
+            subject: summary.subject,
+            status: summary.status.into(),
+            priority: summary.priority.into(),
+            group: summary.group_name,
+            updated: Moment::new(summary.updated_at, now),
+        })
+        .collect();
+    ok(&MyTicketsPage { ctx, tabs, tab_label: tab.label(), status: tab.as_str(), q: query.q.trim().to_owned(), rows, pager })
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewTicketForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    follow_up: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/new.html")]
+pub struct NewTicketPage {
+    ctx: PageContext,
+    form: NewTicketForm,
+    errors: FieldErrors,
+    groups: Vec<Group>,
+    priorities: &'static [Priority],
+    follow_up_reference: Option<String>,
+}
+
+impl NewTicketPage {
+    fn is_selected_group(&self, group: &Group) -> bool {
+        self.form.group == group.id.to_string() || (self.form.group.is_empty() && self.groups.len() == 1)
+    }
+
+    fn is_selected_priority(&self, priority: &Priority) -> bool {
+        self.form.priority == priority.as_str() || (self.form.priority.is_empty() && *priority == Priority::default())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewTicketQuery {
+    follow_up: Option<String>,
+}
+
+/// The ticket a follow-up continues, if it is the customer's own.
+async fn follow_up_of(state: &AppState, customer: &User, raw: &str) -> Result<Option<Ticket>> {
+    let Some(number) = TicketNumber::parse(raw) else { return Ok(None) };
+    match tickets::find_for_viewer(&state.db, number, customer).await {
+        Ok(ticket) => Ok(Some(ticket)),
+        Err(domain::Error::NotFound) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn new_ticket_form(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    Query(query): Query<NewTicketQuery>,
+) -> Result<Response> {
+    let mut form = NewTicketForm::default();
+    let previous = follow_up_of(&state, &customer, query.follow_up.as_deref().unwrap_or_default()).await?;
+    if let Some(previous) = &previous {
+        form.follow_up = previous.number.to_string();
+        form.subject = format!("Follow-up: {}", previous.subject).chars().take(tickets::SUBJECT_MAX).collect();
+        form.group = previous.group_id.to_string();
+        form.message = format!("This continues {}.\n\n", previous.reference());
+    }
+    let page = NewTicketPage {
+        ctx,
+        form,
+        errors: FieldErrors::new(),
+        groups: groups::public_groups(&state.db).await?,
+        priorities: Priority::ALL,
+        follow_up_reference: previous.map(|ticket| ticket.reference()),
+    };
+    ok(&page)
+}
+
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<NewTicketForm>,
+) -> Result<Response> {
+    let settings = Settings::load(&state.db).await?;
+    let created = match NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, &form.follow_up) {
+        Ok(new_ticket) => {
+            tickets::create(&state.db, &settings, &customer, &new_ticket, state.config.notify_email.as_deref(), state.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(number) => {
+            let reference = format!("{}{number}", settings.ticket_prefix);
+            session.flash(FlashKind::Success, format!("Request {reference} sent. We will answer here and by email.")).await?;
+            Ok(Redirect::to(&format!("/tickets/{number}")).into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());
+            let page = NewTicketPage {
+                ctx,
+                form,
+                errors,
+                groups: groups::public_groups(&state.db).await?,
+                priorities: Priority::ALL,
+                follow_up_reference,
+            };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// What the customer typed into the ticket page's forms, and what went wrong with it.
+#[derive(Default)]
+pub struct TicketForms {
+    reply: String,
+    reason: String,
+    rating: String,
+    comment: String,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/ticket.html")]
+pub struct TicketPage {
+    ctx: PageContext,
+    ticket: Ticket,
+    status: StatusView,
+    priority: PriorityView,
+    created: Moment,
+    updated: Moment,
+    next_step: String,
+    entries: Vec<EntryView>,
+    can_reply: bool,
+    can_reopen: bool,
+    can_close: bool,
+    can_rate: bool,
+    is_closed: bool,
+    forms: TicketForms,
+}
+
+impl TicketPage {
+    fn rating_checked(&self, stars: &i64) -> bool {
+        match self.forms.rating.parse::<i64>() {
+            Ok(chosen) => chosen == *stars,
+            Err(_) => self.ticket.rating == Some(*stars),
+        }
+    }
+}
+
+fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
+    match ticket.status {
+        Status::New => "We have your request. Someone from our team will pick it up soon.".into(),
+        Status::Open => "Our team is working on it. You will get an email when we answer.".into(),
+        Status::Pending => "We are waiting for your reply.".into(),
+        Status::OnHold => "We are waiting on someone else to move this forward, and will update you here.".into(),
+        Status::Resolved => match conversation::auto_close_at(ticket, settings) {
+            Some(at) if at > now => format!(
+                "Resolved — this closes automatically in {} ({}). If it is not fixed, reopen it below.",
+                span(at - now),
+                Moment::new(at, now).exact
+            ),
+            _ => "Resolved — this closes automatically soon. If it is not fixed, reopen it below.".into(),
+        },
+        Status::Closed => match ticket.merged_into {
+            Some(survivor) => format!("This request was merged into {}{survivor}; the conversation continues there.", ticket.prefix),
+            None => "This request is closed. If you need more help, open a follow-up request.".into(),
+        },
+    }
+}
+
+async fn ticket_page(
+    state: &AppState,
+    ctx: PageContext,
+    ticket: Ticket,
+    forms: TicketForms,
+) -> Result<TicketPage> {
+    let now = state.now();
+    let settings = Settings::load(&state.db).await?;
+    let entries = conversation::timeline(&state.db, ticket.id, Audience::Customer).await?;
+    Ok(TicketPage {
+        status: ticket.status.into(),
+        priority: ticket.priority.into(),
+        created: Moment::new(ticket.created_at, now),
+        updated: Moment::new(ticket.updated_at, now),
+        next_step: next_step(&ticket, &settings, now),
+        entries: entries.iter().map(|entry| EntryView::new(entry, now)).collect(),
+        can_reply: ticket.status.accepts_customer_reply(),
+        can_reopen: ticket.status.customer_may_reopen(),
+        can_close: ticket.status.customer_may_close(),
+        can_rate: conversation::rating_open(ticket.status, ticket.closed_at, now),
+        is_closed: ticket.status == Status::Closed,
+        ctx,
+        ticket,
+        forms,
+    })
+}
+
+async fn own_ticket(state: &AppState, customer: &User, number: &str) -> Result<Ticket> {
+    let number = TicketNumber::from_path(number).ok_or(AppError::NotFound)?;
+    Ok(tickets::find_for_viewer(&state.db, number, customer).await?)
+}
+
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    Path(number): Path<String>,
+) -> Result<Response> {
+    let ticket = own_ticket(&state, &customer, &number).await?;
+    ok(&ticket_page(&state, ctx, ticket, TicketForms::default()).await?)
+}
+
+/// Answers a change made on the ticket page: back to the ticket with a flash, or the page
+/// again with what went wrong (422 for a bad field, 409 when the ticket's state forbids it).
+async fn after_change(
+    state: &AppState,
+    ctx: PageContext,
+    session: &AppSession,
+    ticket: Ticket,
+    outcome: domain::Result<()>,
+    success: &str,
+    mut forms: TicketForms,
+) -> Result<Response> {
+    let status = match outcome {
+        Ok(()) => {
+            session.flash(FlashKind::Success, success).await?;
+            return Ok(Redirect::to(&format!("/tickets/{}", ticket.number)).into_response());
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            forms.errors = errors;
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(domain::Error::Conflict(message)) => {
+            forms.notice = Some(message);
+            StatusCode::CONFLICT
+        }
+        Err(error) => return Err(error.into()),
+    };
+    // Show the state as it is now, not as it was when the form was loaded.
+    let number = ticket.number;
+    let customer = ctx.user.clone().ok_or(AppError::NotFound)?;
+    let current = tickets::find_for_viewer(&state.db, number, &customer).await?;
+    render(status, &ticket_page(state, ctx, current, forms).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    session: AppSession,
+    Path(number): Path<String>,
+    CsrfForm(form): CsrfForm<ReplyForm>,
+) -> Result<Response> {
+    let ticket = own_ticket(&state, &customer, &number).await?;
+    let outcome = conversation::customer_reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
+    let forms = TicketForms { reply: form.body, ..TicketForms::default() };
+    after_change(&state, ctx, &session, ticket, outcome, "Reply sent.", forms).await
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    session: AppSession,
+    Path(number): Path<String>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    let ticket = own_ticket(&state, &customer, &number).await?;
+    let outcome = conversation::customer_close(&state.db, &ticket, &customer, state.now()).await;
+    after_change(&state, ctx, &session, ticket, outcome, "Request closed.", TicketForms::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct ReopenForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    session: AppSession,
+    Path(number): Path<String>,
+    CsrfForm(form): CsrfForm<ReopenForm>,
+) -> Result<Response> {
+    let ticket = own_ticket(&state, &customer, &number).await?;
+    let outcome = conversation::customer_reopen(&state.db, &ticket, &customer, &form.reason, state.now()).await;
+    let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
+    after_change(&state, ctx, &session, ticket, outcome, "Request reopened. We will look at it again.", forms).await
+}
+
+#[derive(Deserialize)]
+pub struct RatingForm {
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rate(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    ctx: PageContext,
+    session: AppSession,
+    Path(number): Path<String>,
+    CsrfForm(form): CsrfForm<RatingForm>,
+) -> Result<Response> {
+    let ticket = own_ticket(&state, &customer, &number).await?;
+    let outcome = conversation::customer_rate(&state.db, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
+    let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
+    after_change(&state, ctx, &session, ticket, outcome, "Thank you for your rating.", forms).await
 }

@@ -1,0 +1,128 @@
+//! View models shared by the portal and the desk: ticket rows, timeline entries, pagers.
+//! They hold display-ready text; the templates escape all of it.
+
+use super::error::encode_query_value;
+use super::format::{Moment, Segment, segments};
+use crate::domain::clock::Timestamp;
+use crate::domain::conversation::{EntryKind, TimelineEntry};
+use crate::domain::ticket_fields::{Priority, Status};
+use crate::domain::tickets::Paged;
+
+/// A status as a pill: its words and a class for its colour.
+pub struct StatusView {
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+impl From<Status> for StatusView {
+    fn from(status: Status) -> Self {
+        let class = match status {
+            Status::New => "status-new",
+            Status::Open => "status-open",
+            Status::Pending => "status-pending",
+            Status::OnHold => "status-on-hold",
+            Status::Resolved => "status-resolved",
+            Status::Closed => "status-closed",
+        };
+        Self { label: status.label(), class }
+    }
+}
+
+pub struct PriorityView {
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+impl From<Priority> for PriorityView {
+    fn from(priority: Priority) -> Self {
+        let class = match priority {
+            Priority::Low => "priority-low",
+            Priority::Medium => "priority-medium",
+            Priority::High => "priority-high",
+            Priority::Urgent => "priority-urgent",
+        };
+        Self { label: priority.label(), class }
+    }
+}
+
+pub struct EntryView {
+    pub id: i64,
+    /// `message`, `note` or `event`, for styling.
+    pub kind: &'static str,
+    pub author: String,
+    pub author_is_staff: bool,
+    pub moment: Moment,
+    pub body: Vec<Segment>,
+    pub event_text: String,
+}
+
+fn status_label(stored: Option<&str>) -> String {
+    stored.and_then(|value| value.parse::<Status>().ok()).map_or("unknown", Status::label).to_owned()
+}
+
+impl EntryView {
+    pub fn new(entry: &TimelineEntry, now: Timestamp) -> Self {
+        let author = entry.author_name.clone().unwrap_or_else(|| "Helpdesk".into());
+        let event_text = match entry.event.as_deref() {
+            Some("status") => format!(
+                "{author} changed the status from {} to {}",
+                status_label(entry.old_value.as_deref()),
+                status_label(entry.new_value.as_deref())
+            ),
+            Some("reopen") => format!("{author} reopened the request"),
+            Some("rating") => format!("{author} rated the resolution {} of 5", entry.new_value.as_deref().unwrap_or("?")),
+            Some(other) => format!("{author}: {other} changed"),
+            None => String::new(),
+        };
+        Self {
+            id: entry.id,
+            kind: match entry.kind {
+                EntryKind::Message => "message",
+                EntryKind::Note => "note",
+                EntryKind::Event => "event",
+            },
+            author,
+            author_is_staff: entry.author_is_staff,
+            moment: Moment::new(entry.created_at, now),
+            body: segments(&entry.body),
+            event_text,
+        }
+    }
+}
+
+/// Links to the previous and next page of a list, keeping the rest of the query.
+pub struct Pager {
+    pub page: i64,
+    pub total_pages: i64,
+    pub total_items: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `query` is the list's other parameters as `(name, value)` pairs.
+    pub fn new<T>(paged: &Paged<T>, path: &str, query: &[(&str, &str)]) -> Self {
+        let href = |page: i64| {
+            let mut parts: Vec<String> = query
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| format!("{name}={}", encode_query_value(value)))
+                .collect();
+            parts.push(format!("page={page}"));
+            format!("{path}?{}", parts.join("&"))
+        };
+        let total_pages = paged.total_pages();
+        Self {
+            page: paged.page,
+            total_pages,
+            total_items: paged.total_items,
+            previous: (paged.page > 1).then(|| href((paged.page - 1).min(total_pages))),
+            next: (paged.page < total_pages).then(|| href(paged.page + 1)),
+        }
+    }
+}
+
+/// `?page=` as given, within reason: anything unreadable is page 1.
+pub fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|page| page.trim().parse::<i64>().ok()).filter(|page| *page >= 1).map_or(1, |page| page.min(100_000))
+}
