@@ -15,8 +15,12 @@ impl TicketNumber {
     pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
         let digits_start = input.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |index| index + 1);
-        let digits = &input[digits_start..];
-        if digits.is_empty() || digits.len() > 12 {
+        let (prefix, digits) = input.split_at(digits_start);
+        let prefix_ok = prefix.is_empty()
+            || prefix == "#"
+            || (prefix.starts_with(|c: char| c.is_ascii_alphabetic())
+                && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if !prefix_ok || digits.is_empty() || digits.len() > 12 {
             return None;
         }
         let number: i64 = digits.parse().ok()?;
@@ -147,7 +151,8 @@ mod tests {
         assert_eq!(TicketNumber::parse("1001").unwrap().get(), 1001);
         assert_eq!(TicketNumber::parse("TCK-1001").unwrap().get(), 1001);
         assert_eq!(TicketNumber::parse(" #42 ").unwrap().get(), 42);
-        for bad in ["", "0", "-5", "abc", "TCK-", "99999999999999999999", "1e3"] {
+        assert_eq!(TicketNumber::parse("hd2-77").unwrap().get(), 77);
+        for bad in ["", "0", "-5", "abc", "TCK-", "99999999999999999999", "1e3", "a b 5", "#-5"] {
             assert_eq!(TicketNumber::parse(bad), None, "{bad:?}");
         }
         assert_eq!(TicketNumber::from_path("TCK-1001"), None);

@@ -280,7 +280,7 @@ async fn ticket_page(
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen(),
         can_close: ticket.status.customer_may_close(),
-        can_rate: conversation::rating_open(ticket.status, ticket.closed_at, now),
+        can_rate: conversation::customer::rating_open(ticket.status, ticket.closed_at, now),
         is_closed: ticket.status == Status::Closed,
         ctx,
         ticket,
@@ -351,7 +351,7 @@ pub async fn reply(
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
     let ticket = own_ticket(&state, &customer, &number).await?;
-    let outcome = conversation::customer_reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
+    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Reply sent.", forms).await
 }
@@ -365,7 +365,7 @@ pub async fn close(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
     let ticket = own_ticket(&state, &customer, &number).await?;
-    let outcome = conversation::customer_close(&state.db, &ticket, &customer, state.now()).await;
+    let outcome = conversation::customer::close(&state.db, &ticket, &customer, state.now()).await;
     after_change(&state, ctx, &session, ticket, outcome, "Request closed.", TicketForms::default()).await
 }
 
@@ -384,7 +384,7 @@ pub async fn reopen(
     CsrfForm(form): CsrfForm<ReopenForm>,
 ) -> Result<Response> {
     let ticket = own_ticket(&state, &customer, &number).await?;
-    let outcome = conversation::customer_reopen(&state.db, &ticket, &customer, &form.reason, state.now()).await;
+    let outcome = conversation::customer::reopen(&state.db, &ticket, &customer, &form.reason, state.now()).await;
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Request reopened. We will look at it again.", forms).await
 }
@@ -406,7 +406,7 @@ pub async fn rate(
     CsrfForm(form): CsrfForm<RatingForm>,
 ) -> Result<Response> {
     let ticket = own_ticket(&state, &customer, &number).await?;
-    let outcome = conversation::customer_rate(&state.db, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
+    let outcome = conversation::customer::rate(&state.db, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Thank you for your rating.", forms).await
 }
