@@ -351,3 +351,23 @@ impl Page {
         assert_eq!(self.location(), Some(to));
     }
 }
+
+/// Fixtures for tickets, made through the domain layer as the application itself would.
+impl TestApp {
+    pub async fn create_ticket(&self, requester: &User, subject: &str, message: &str) -> helpdesk::domain::ticket_fields::TicketNumber {
+        use helpdesk::domain::settings::Settings;
+        use helpdesk::domain::tickets::{self, NewTicket};
+        let general: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'")
+            .fetch_one(self.db.pool())
+            .await
+            .expect("the General group");
+        let new_ticket = NewTicket::parse(subject, &general.to_string(), "", message, "").expect("valid fixture ticket");
+        let settings = Settings::load(&self.db).await.expect("settings");
+        tickets::create(&self.db, &settings, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
+    }
+
+    pub async fn ticket(&self, number: helpdesk::domain::ticket_fields::TicketNumber) -> helpdesk::domain::tickets::Ticket {
+        let staff = User { id: 0, email: String::new(), name: String::new(), role: Role::Admin, active: true };
+        helpdesk::domain::tickets::find_for_viewer(&self.db, number, &staff).await.expect("ticket exists")
+    }
+}

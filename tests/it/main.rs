@@ -3,4 +3,5 @@
 mod harness;
 
 mod accounts;
+mod portal;
 mod security;

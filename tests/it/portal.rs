@@ -1,0 +1,438 @@
+//! The customer portal: submitting, listing, following and answering tickets.
+
+use std::sync::Arc;
+
+use helpdesk::domain::conversation::customer::RATING_WINDOW_AFTER_CLOSE;
+use helpdesk::domain::conversation::staff::{self, Visibility};
+use helpdesk::domain::role::Role;
+use helpdesk::domain::ticket_fields::Status;
+use reqwest::StatusCode;
+
+use crate::harness::TestApp;
+use crate::on_both_databases;
+
+on_both_databases!(
+    customer_submits_a_ticket_and_follows_it,
+    a_bad_submission_is_shown_again_and_nothing_is_stored,
+    customers_cannot_submit_to_internal_groups_or_set_hidden_fields,
+    the_list_has_tabs_search_and_pages,
+    another_customers_ticket_is_404_on_every_route,
+    internal_notes_never_reach_a_customer_page,
+    user_text_is_escaped_and_links_are_safe,
+    concurrent_submissions_get_consecutive_numbers,
+    a_reply_reopens_waiting_tickets_and_is_refused_on_resolved_or_closed,
+    closing_works_any_time_but_once,
+    reopening_needs_a_resolved_ticket_and_a_reason,
+    ratings_open_at_resolution_and_close_a_week_after_closing,
+    a_closed_ticket_offers_a_linked_follow_up,
+);
+
+async fn general_group(app: &TestApp) -> String {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'").fetch_one(app.db.pool()).await.unwrap();
+    id.to_string()
+}
+
+async fn customer_submits_a_ticket_and_follows_it(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "carla@example.com").await;
+    let form = browser.get("/tickets/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(form.texts("#group option"), ["General"]);
+    assert_eq!(form.attribute("#priority option[selected]", "value").as_deref(), Some("medium"));
+    let group = general_group(&app).await;
+    let created = browser
+        .post("/tickets", &[("subject", "Printer jams"), ("group", &group), ("priority", "high"), ("message", "It jams.\nEvery time.")])
+        .await;
+    created.assert_redirect("/tickets/1001");
+
+    let page = browser.get("/tickets/1001").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.text_of(".ticket-head .reference"), "TCK-1001");
+    assert_eq!(page.text_of(".ticket-head h1"), "Printer jams");
+    assert!(page.text_of(".flash").contains("TCK-1001 sent"));
+    assert_eq!(page.text_of(".facts .pill"), "New");
+    assert_eq!(page.text_of(".facts .priority"), "High");
+    let bodies = page.texts(".entry-message .entry-body");
+    assert_eq!(bodies.len(), 1);
+    assert!(page.body.contains("It jams.\nEvery time."), "line breaks kept");
+    assert!(page.attribute(".entry-head time", "datetime").unwrap().ends_with('Z'));
+    assert!(page.attribute(".entry-head time", "title").unwrap().ends_with("UTC"));
+
+    let list = browser.get("/tickets").await;
+    assert_eq!(list.texts(".ticket-list tbody tr td[data-label=Number]"), ["TCK-1001"]);
+    assert_eq!(list.texts(".ticket-list td[data-label=Status]"), ["New"]);
+    assert_eq!(list.texts(".ticket-list td[data-label=Group]"), ["General"]);
+
+    let stored: (i64, String, String, i64) =
+        sqlx::query_as("SELECT requester_id, status, prefix, version FROM tickets WHERE number = 1001")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, (customer.id, "new".into(), "TCK-".into(), 1));
+    let outbox: Vec<(String, String)> = sqlx::query_as("SELECT kind, recipient_email FROM outbox").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(outbox, [("ticket_created".to_string(), "carla@example.com".to_string())]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.create' AND object_id = '1001'").await, 1);
+}
+
+async fn a_bad_submission_is_shown_again_and_nothing_is_stored(app: TestApp) {
+    let (browser, _) = app.signed_in(Role::Customer, "dan@example.com").await;
+    browser.get("/tickets/new").await;
+    let group = general_group(&app).await;
+    let long = "s".repeat(201);
+    let page = browser
+        .post("/tickets", &[("subject", &long), ("group", &group), ("priority", "extreme"), ("message", "  \n ")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text_of("#subject-error").contains("at most 200"));
+    assert_eq!(page.text_of("#priority-error"), "Choose low, medium, high or urgent.");
+    assert_eq!(page.text_of("#message-error"), "Message is required.");
+    assert_eq!(page.attribute("#subject", "value").as_deref(), Some(long.as_str()));
+    assert_eq!(page.attribute("#message", "aria-describedby").as_deref(), Some("message-error"));
+    let page = browser.post("/tickets", &[("subject", "Bell\u{7}"), ("group", &group), ("message", "ok")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(page.text_of("#subject-error"), "Must not contain control characters.");
+    assert_eq!(page.text_of("#message"), "ok");
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
+    // No number was spent by the failures.
+    browser.post("/tickets", &[("subject", "Fine"), ("group", &group), ("message", "ok")]).await.assert_redirect("/tickets/1001");
+}
+
+async fn customers_cannot_submit_to_internal_groups_or_set_hidden_fields(app: TestApp) {
+    let internal: i64 = sqlx::query_scalar(
+        "INSERT INTO groups (name, public, created_at, updated_at) VALUES ('Security', $1, 0, 0) RETURNING id",
+    )
+    .bind(false)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let (browser, customer) = app.signed_in(Role::Customer, "eve@example.com").await;
+    let form = browser.get("/tickets/new").await;
+    assert_eq!(form.texts("#group option"), ["General"], "internal groups are not offered");
+    let page = browser.post("/tickets", &[("subject", "Hi"), ("group", &internal.to_string()), ("message", "x")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(page.text_of("#group-error"), "Choose one of the listed groups.");
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0);
+
+    let group = general_group(&app).await;
+    let assignee = agent.id.to_string();
+    browser
+        .post(
+            "/tickets",
+            &[("subject", "Hi"), ("group", &group), ("message", "x"), ("status", "closed"), ("assignee", &assignee), ("requester", "1")],
+        )
+        .await
+        .assert_redirect("/tickets/1001");
+    let stored: (String, Option<i64>, i64) =
+        sqlx::query_as("SELECT status, assignee_id, requester_id FROM tickets").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(stored, ("new".to_string(), None, customer.id));
+}
+
+async fn the_list_has_tabs_search_and_pages(app: TestApp) {
+    let customer = app.create_user(Role::Customer, "fay@example.com", "Fay").await;
+    let other = app.create_user(Role::Customer, "gus@example.com", "Gus").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    for index in 1..=28 {
+        app.create_ticket(&customer, &format!("Question {index}"), "Routine body").await;
+        app.clock.advance(60);
+    }
+    let special = app.create_ticket(&customer, "Mailbox quota", "The word zeppelin is only in this body").await;
+    app.create_ticket(&other, "Not yours zeppelin", "zeppelin").await;
+    let resolved = app.ticket(app.create_ticket(&customer, "Resolved one", "x").await).await;
+    staff::set_status(&app.db, &resolved, &agent, Status::Resolved, app.now()).await.unwrap();
+    let closed = app.ticket(app.create_ticket(&customer, "Closed one", "x").await).await;
+    staff::set_status(&app.db, &closed, &agent, Status::Closed, app.now()).await.unwrap();
+    let special_ticket = app.ticket(special).await;
+    staff::reply(&app.db, &special_ticket, &agent, "secret word hindenburg", Visibility::Internal, app.now()).await.unwrap();
+
+    let browser = app.browser();
+    browser.sign_in("fay@example.com", crate::harness::PASSWORD).await;
+    let first = browser.get("/tickets").await;
+    let rows = first.texts(".ticket-list td.subject");
+    assert_eq!(rows.len(), 25);
+    assert_eq!(rows[0], "Mailbox quota", "newest activity first");
+    assert_eq!(first.text_of(".pager .position"), "Page 1 of 2");
+    let next = first.attribute(".pager a[rel=next]", "href").unwrap();
+    assert_eq!(next, "/tickets?status=active&page=2");
+    let second = browser.get(&next).await;
+    assert_eq!(second.texts(".ticket-list td.subject").len(), 4);
+    assert_eq!(second.texts(".ticket-list td.subject").last().unwrap(), "Question 1");
+
+    assert_eq!(browser.get("/tickets?status=resolved").await.texts("td.subject"), ["Resolved one"]);
+    assert_eq!(browser.get("/tickets?status=closed").await.texts("td.subject"), ["Closed one"]);
+    assert_eq!(browser.get("/tickets?status=all").await.text_of(".pager .position"), "Page 1 of 2");
+    assert_eq!(browser.get("/tickets?status=all&page=2").await.texts("td.subject").len(), 6);
+    assert_eq!(browser.get("/tickets?page=abc").await.status, StatusCode::OK);
+    assert_eq!(browser.get("/tickets?page=99999999999999999999").await.status, StatusCode::OK);
+
+    let by_body = browser.get("/tickets?q=zeppelin").await;
+    assert_eq!(by_body.texts("td.subject"), ["Mailbox quota"], "other customers' tickets never match");
+    let by_number = browser.get(&format!("/tickets?q=TCK-{special}")).await;
+    assert_eq!(by_number.texts("td.subject"), ["Mailbox quota"]);
+    assert_eq!(browser.get("/tickets?q=question%2012").await.texts("td.subject"), ["Question 12"]);
+    let by_note = browser.get("/tickets?q=hindenburg&status=all").await;
+    assert!(by_note.texts("td.subject").is_empty(), "internal notes are not searched for customers");
+    assert!(by_note.text_of(".empty").contains("No requests match"));
+    assert_eq!(browser.get("/tickets?q=100%25_").await.status, StatusCode::OK);
+}
+
+async fn another_customers_ticket_is_404_on_every_route(app: TestApp) {
+    let owner = app.create_user(Role::Customer, "hal@example.com", "Hal").await;
+    let number = app.create_ticket(&owner, "Mine", "private words").await;
+    let (intruder, _) = app.signed_in(Role::Customer, "ida@example.com").await;
+    intruder.get("/tickets").await;
+    let paths = [format!("/tickets/{number}"), "/tickets/999999".to_string()];
+    for path in &paths {
+        let page = intruder.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.body.contains("private words"));
+    }
+    for bad in ["abc", "0", "-1", "99999999999999999999", "1001.0", "TCK-1001"] {
+        assert_eq!(intruder.get(&format!("/tickets/{bad}")).await.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    for action in ["replies", "close", "reopen", "rating"] {
+        let fields = [("body", "hi"), ("reason", "because"), ("rating", "1"), ("comment", "bad")];
+        for path in [format!("/tickets/{number}/{action}"), format!("/tickets/999999/{action}")] {
+            assert_eq!(intruder.post(&path, &fields).await.status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+    let stored: (String, i64, Option<i64>) =
+        sqlx::query_as("SELECT status, version, rating FROM tickets").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(stored, ("new".to_string(), 1, None));
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 1);
+}
+
+async fn internal_notes_never_reach_a_customer_page(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "jo@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent Smith").await;
+    let number = app.create_ticket(&customer, "Billing", "Please check my invoice").await;
+    let ticket = app.ticket(number).await;
+    staff::reply(&app.db, &ticket, &agent, "INTERNAL: customer is on the watch list", Visibility::Internal, app.now()).await.unwrap();
+    staff::reply(&app.db, &ticket, &agent, "We are looking at it.", Visibility::Public, app.now()).await.unwrap();
+
+    let page = browser.get(&format!("/tickets/{number}")).await;
+    assert!(!page.body.contains("watch list"));
+    assert!(page.texts(".entry-note").is_empty());
+    assert_eq!(page.texts(".entry-message .entry-body"), ["Please check my invoice", "We are looking at it."]);
+    assert_eq!(page.text_of(".entry-staff .badge"), "Support team");
+    // The first agent action opened the ticket; the customer sees that event.
+    assert_eq!(page.text_of(".entry-event"), format!("Agent Smith changed the status from New to Open · {}", page.text_of(".entry-event time")));
+    for path in ["/tickets", "/tickets?status=all", "/tickets?q=watch"] {
+        assert!(!browser.get(path).await.body.contains("watch list"), "{path}");
+    }
+    let mailed: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(mailed, ["ticket_created", "agent_replied"], "the note is mailed to nobody");
+}
+
+async fn user_text_is_escaped_and_links_are_safe(app: TestApp) {
+    let (browser, _) = app.signed_in(Role::Customer, "kai@example.com").await;
+    browser.get("/tickets/new").await;
+    let group = general_group(&app).await;
+    let subject = "<script>alert('s')</script>";
+    let message = "<img src=x onerror=alert(1)> see https://example.com/a?b=<c> and javascript:alert(2)";
+    browser.post("/tickets", &[("subject", subject), ("group", &group), ("message", message)]).await.assert_redirect("/tickets/1001");
+    let page = browser.get("/tickets/1001").await;
+    assert_eq!(page.text_of(".ticket-head h1"), subject);
+    assert!(page.texts("main script").is_empty());
+    assert!(page.texts("main img").is_empty());
+    assert!(page.text_of(".entry-message .entry-body").contains("<img src=x onerror=alert(1)>"));
+    let links: Vec<String> = page.texts(".entry-body a");
+    assert_eq!(links, ["https://example.com/a?b="]);
+    assert_eq!(page.attribute(".entry-body a", "rel").as_deref(), Some("nofollow noopener noreferrer"));
+    let list = browser.get("/tickets").await;
+    assert!(list.texts("main script").is_empty());
+    assert_eq!(list.text_of("td.subject"), subject);
+    let search = browser.get("/tickets?q=%3Cscript%3E").await;
+    assert_eq!(search.attribute("#q", "value").as_deref(), Some("<script>"));
+    assert!(search.texts("main script").is_empty());
+}
+
+async fn concurrent_submissions_get_consecutive_numbers(app: TestApp) {
+    let (browser, _) = app.signed_in(Role::Customer, "lou@example.com").await;
+    browser.get("/tickets/new").await;
+    let group = general_group(&app).await;
+    let browser = Arc::new(browser);
+    let submissions: Vec<_> = (0..50)
+        .map(|index| {
+            let browser = browser.clone();
+            let group = group.clone();
+            tokio::spawn(async move {
+                let subject = format!("Concurrent {index}");
+                browser.post("/tickets", &[("subject", &subject), ("group", &group), ("message", "at once")]).await.status
+            })
+        })
+        .collect();
+    for submission in submissions {
+        assert_eq!(submission.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    let numbers: Vec<i64> = sqlx::query_scalar("SELECT number FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(numbers, (1001..=1050).collect::<Vec<_>>());
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 50);
+}
+
+async fn a_reply_reopens_waiting_tickets_and_is_refused_on_resolved_or_closed(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "mia@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let number = app.create_ticket(&customer, "VPN", "It drops").await;
+    sqlx::query("UPDATE tickets SET assignee_id = $1").bind(agent.id).execute(app.db.pool()).await.unwrap();
+    let path = format!("/tickets/{number}");
+
+    // A reply on a new ticket keeps it new.
+    browser.get(&path).await;
+    browser.post(&format!("{path}/replies"), &[("body", "More detail")]).await.assert_redirect(&path);
+    assert_eq!(app.ticket(number).await.status, Status::New);
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Pending, app.now()).await.unwrap();
+    let before = app.ticket(number).await;
+    app.clock.advance(120);
+    browser.get(&path).await;
+    assert!(browser.get(&path).await.text_of(".next-step").contains("waiting for your reply"));
+    browser.post(&format!("{path}/replies"), &[("body", "Here you go")]).await.assert_redirect(&path);
+    let after = app.ticket(number).await;
+    assert_eq!(after.status, Status::Open);
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.updated_at, before.updated_at + 120);
+    let page = browser.get(&path).await;
+    assert_eq!(page.text_of(".flash"), "Reply sent.");
+    assert!(page.text_of(".entry-event").contains("Mia") || page.text_of(".entry-event").contains("changed the status from Pending to Open"));
+    let assignee_mail = app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'customer_replied' AND recipient_email = 'agent@example.com'").await;
+    assert_eq!(assignee_mail, 2);
+
+    let empty = browser.post(&format!("{path}/replies"), &[("body", " ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(empty.text_of("#body-error"), "Your reply is required.");
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    let page = browser.get(&path).await;
+    assert!(page.texts("#body").is_empty(), "no reply box on a resolved ticket");
+    let refused = browser.post(&format!("{path}/replies"), &[("body", "Still broken")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.text_of(".form-error").contains("reopen it"));
+    assert_eq!(refused.attribute("#reason", "name").as_deref(), Some("reason"), "the reopen form is offered");
+    assert_eq!(app.ticket(number).await.status, Status::Resolved);
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Closed, app.now()).await.unwrap();
+    let messages = app.count("SELECT COUNT(*) FROM messages WHERE kind = 'message'").await;
+    let refused = browser.post(&format!("{path}/replies"), &[("body", "Hello?")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.attribute(".follow-up a", "href"), Some(format!("/tickets/new?follow_up={number}")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE kind = 'message'").await, messages);
+}
+
+async fn closing_works_any_time_but_once(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "ned@example.com").await;
+    let number = app.create_ticket(&customer, "Never mind", "Solved it myself").await;
+    let path = format!("/tickets/{number}");
+    browser.get(&path).await;
+    browser.post(&format!("{path}/close"), &[]).await.assert_redirect(&path);
+    let ticket = app.ticket(number).await;
+    assert_eq!(ticket.status, Status::Closed);
+    assert_eq!(ticket.closed_at, Some(app.now()));
+    assert_eq!(ticket.version, 2);
+    let page = browser.get(&path).await;
+    assert!(page.texts(".close-box").is_empty());
+    assert!(page.text_of(".next-step").contains("closed"));
+    let again = browser.post(&format!("{path}/close"), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.text_of(".form-error"), "This request is already closed.");
+    assert_eq!(app.ticket(number).await.version, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.status'").await, 1);
+}
+
+async fn reopening_needs_a_resolved_ticket_and_a_reason(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "ola@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let number = app.create_ticket(&customer, "Wifi", "Slow").await;
+    let path = format!("/tickets/{number}");
+    browser.get(&path).await;
+    let open = browser.post(&format!("{path}/reopen"), &[("reason", "why not")]).await;
+    assert_eq!(open.status, StatusCode::CONFLICT);
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    let page = browser.get(&path).await;
+    assert!(page.text_of(".next-step").contains("closes automatically in 3 d"));
+    let no_reason = browser.post(&format!("{path}/reopen"), &[("reason", "")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_reason.text_of("#reason-error"), "A reason is required.");
+    assert_eq!(app.ticket(number).await.status, Status::Resolved);
+
+    browser.post(&format!("{path}/reopen"), &[("reason", "Still slow in the evening")]).await.assert_redirect(&path);
+    let ticket = app.ticket(number).await;
+    assert_eq!(ticket.status, Status::Open);
+    assert_eq!(ticket.resolved_at, None);
+    let page = browser.get(&path).await;
+    assert_eq!(page.texts(".entry-message .entry-body").last().unwrap(), "Still slow in the evening");
+    assert!(page.text_of(".entry-event").contains("reopened the request"));
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Closed, app.now()).await.unwrap();
+    let closed = browser.post(&format!("{path}/reopen"), &[("reason", "again")]).await;
+    assert_eq!(closed.status, StatusCode::CONFLICT);
+    assert!(closed.text_of(".form-error").contains("cannot be reopened"));
+}
+
+async fn ratings_open_at_resolution_and_close_a_week_after_closing(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "pia@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let number = app.create_ticket(&customer, "Laptop", "Broken screen").await;
+    let path = format!("/tickets/{number}");
+    let page = browser.get(&path).await;
+    assert!(page.texts(".rating-box").is_empty());
+    let early = browser.post(&format!("{path}/rating"), &[("rating", "5")]).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    browser.get(&path).await;
+    let bad = browser.post(&format!("{path}/rating"), &[("rating", "6"), ("comment", "meh")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.text_of("#rating-error"), "Choose from 1 to 5 stars.");
+    assert_eq!(bad.text_of("#comment"), "meh");
+    browser.post(&format!("{path}/rating"), &[("rating", "4"), ("comment", "Quick fix")]).await.assert_redirect(&path);
+    let page = browser.get(&path).await;
+    assert_eq!(page.attribute("input[name=rating][checked]", "value").as_deref(), Some("4"));
+    assert_eq!(page.text_of("#comment"), "Quick fix");
+
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Closed, app.now()).await.unwrap();
+    app.clock.advance(RATING_WINDOW_AFTER_CLOSE - 10);
+    browser.post(&format!("{path}/rating"), &[("rating", "5")]).await.assert_redirect(&path);
+    let ticket = app.ticket(number).await;
+    assert_eq!((ticket.rating, ticket.rating_comment), (Some(5), None));
+    app.clock.advance(20);
+    let late = browser.post(&format!("{path}/rating"), &[("rating", "1")]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(app.ticket(number).await.rating, Some(5));
+    assert!(late.texts(".rating-box").is_empty());
+}
+
+async fn a_closed_ticket_offers_a_linked_follow_up(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "quy@example.com").await;
+    let other = app.create_user(Role::Customer, "rex@example.com", "Rex").await;
+    let theirs = app.create_ticket(&other, "Theirs", "x").await;
+    let number = app.create_ticket(&customer, "Email setup", "Cannot send").await;
+    let path = format!("/tickets/{number}");
+    browser.get(&path).await;
+    browser.post(&format!("{path}/close"), &[]).await.assert_redirect(&path);
+    let page = browser.get(&path).await;
+    assert!(page.texts("#body").is_empty(), "no reply box on a closed ticket");
+    let link = page.attribute(".follow-up a", "href").unwrap();
+    let form = browser.get(&link).await;
+    assert_eq!(form.attribute("#subject", "value").as_deref(), Some("Follow-up: Email setup"));
+    assert_eq!(form.attribute("input[name=follow_up]", "value"), Some(number.to_string()));
+    let group = general_group(&app).await;
+    let follow_up = number.to_string();
+    browser
+        .post("/tickets", &[("subject", "Follow-up: Email setup"), ("group", &group), ("message", "Again"), ("follow_up", &follow_up)])
+        .await
+        .assert_redirect(&format!("/tickets/{}", number.get() + 1));
+    let page = browser.get(&format!("/tickets/{}", number.get() + 1)).await;
+    assert_eq!(page.attribute(".facts a", "href"), Some(path.clone()));
+
+    // Someone else's ticket cannot be followed up: the link is dropped.
+    let foreign = browser.get(&format!("/tickets/new?follow_up={theirs}")).await;
+    assert_eq!(foreign.attribute("input[name=follow_up]", "value").as_deref(), Some(""));
+    let theirs_text = theirs.to_string();
+    browser
+        .post("/tickets", &[("subject", "Sneaky"), ("group", &group), ("message", "x"), ("follow_up", &theirs_text)])
+        .await;
+    let link: Option<i64> = sqlx::query_scalar("SELECT follow_up_of_id FROM tickets WHERE subject = 'Sneaky'").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(link, None);
+}
