@@ -1,7 +1,8 @@
 //! The customer portal: a customer's own requests, and everything they can do on them.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -232,6 +233,11 @@ pub struct TicketPage {
 }
 
 impl TicketPage {
+    /// What the comment box shows: what was just typed, else the saved comment.
+    fn comment_value(&self) -> &str {
+        if self.forms.comment.is_empty() { self.ticket.rating_comment.as_deref().unwrap_or("") } else { &self.forms.comment }
+    }
+
     fn rating_checked(&self, stars: &i64) -> bool {
         match self.forms.rating.parse::<i64>() {
             Ok(chosen) => chosen == *stars,
@@ -288,18 +294,29 @@ async fn ticket_page(
     })
 }
 
-async fn own_ticket(state: &AppState, customer: &User, number: &str) -> Result<Ticket> {
-    let number = TicketNumber::from_path(number).ok_or(AppError::NotFound)?;
-    Ok(tickets::find_for_viewer(&state.db, number, customer).await?)
+/// The customer's own ticket named in the path; anyone else's, or none, is a 404.
+pub struct OwnTicket {
+    customer: User,
+    ticket: Ticket,
+}
+
+impl FromRequestParts<AppState> for OwnTicket {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Customer(customer) = Customer::from_request_parts(parts, state).await?;
+        let Path(number) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+        let number = TicketNumber::from_path(&number).ok_or(AppError::NotFound)?;
+        let ticket = tickets::find_for_viewer(&state.db, number, &customer).await?;
+        Ok(Self { customer, ticket })
+    }
 }
 
 pub async fn show_ticket(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    OwnTicket { ticket, .. }: OwnTicket,
     ctx: PageContext,
-    Path(number): Path<String>,
 ) -> Result<Response> {
-    let ticket = own_ticket(&state, &customer, &number).await?;
     ok(&ticket_page(&state, ctx, ticket, TicketForms::default()).await?)
 }
 
@@ -344,13 +361,11 @@ pub struct ReplyForm {
 
 pub async fn reply(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    OwnTicket { customer, ticket }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
-    Path(number): Path<String>,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
-    let ticket = own_ticket(&state, &customer, &number).await?;
     let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Reply sent.", forms).await
@@ -358,13 +373,11 @@ pub async fn reply(
 
 pub async fn close(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    OwnTicket { customer, ticket }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
-    Path(number): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    let ticket = own_ticket(&state, &customer, &number).await?;
     let outcome = conversation::customer::close(&state.db, &ticket, &customer, state.now()).await;
     after_change(&state, ctx, &session, ticket, outcome, "Request closed.", TicketForms::default()).await
 }
@@ -377,13 +390,11 @@ pub struct ReopenForm {
 
 pub async fn reopen(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    OwnTicket { customer, ticket }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
-    Path(number): Path<String>,
     CsrfForm(form): CsrfForm<ReopenForm>,
 ) -> Result<Response> {
-    let ticket = own_ticket(&state, &customer, &number).await?;
     let outcome = conversation::customer::reopen(&state.db, &ticket, &customer, &form.reason, state.now()).await;
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Request reopened. We will look at it again.", forms).await
@@ -399,13 +410,11 @@ pub struct RatingForm {
 
 pub async fn rate(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    OwnTicket { customer, ticket }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
-    Path(number): Path<String>,
     CsrfForm(form): CsrfForm<RatingForm>,
 ) -> Result<Response> {
-    let ticket = own_ticket(&state, &customer, &number).await?;
     let outcome = conversation::customer::rate(&state.db, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Thank you for your rating.", forms).await
