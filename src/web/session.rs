@@ -79,8 +79,11 @@ impl AppSession {
         Ok(())
     }
 
+    /// Ends the session: its data is deleted, and whatever the visitor does next happens
+    /// under a new id (tower-sessions' `flush` alone would reuse the old one).
     pub async fn sign_out(&self) -> Result<(), AppError> {
         self.0.flush().await?;
+        self.0.cycle_id().await?;
         Ok(())
     }
 

@@ -90,7 +90,10 @@ async fn customer_registers_signs_out_and_back_in(app: TestApp) {
         sqlx::query_as("SELECT email, role FROM users").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(stored, ("carla@example.com".to_string(), "customer".to_string()));
 
+    let signed_in_id = browser.session_id().unwrap();
     browser.post("/logout", &[]).await.assert_redirect("/login");
+    assert_ne!(browser.session_id().unwrap(), signed_in_id, "a new id after sign-out");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL").await, 0);
     assert_eq!(browser.get("/login").await.text_of(".flash"), "You have signed out.");
     browser.get("/tickets").await.assert_redirect("/login?next=/tickets");
 
