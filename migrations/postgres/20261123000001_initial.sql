@@ -51,6 +51,7 @@ CREATE TABLE tickets (
     version               BIGINT NOT NULL DEFAULT 1,
     created_at            BIGINT NOT NULL,
     updated_at            BIGINT NOT NULL,
+    public_updated_at BIGINT NOT NULL, -- the last change a customer can see
     first_response_at     BIGINT,
     first_response_due_at BIGINT,
     resolution_due_at     BIGINT,
@@ -66,7 +67,7 @@ CREATE TABLE tickets (
     follow_up_of_id       BIGINT REFERENCES tickets (id),
     customer_wrote_last   BOOLEAN NOT NULL DEFAULT TRUE
 );
-CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
+CREATE INDEX tickets_requester_updated ON tickets (requester_id, public_updated_at);
 CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
 CREATE INDEX tickets_assignee_status ON tickets (assignee_id, status, updated_at);
 CREATE INDEX tickets_group_status ON tickets (group_id, status, updated_at);

@@ -51,6 +51,7 @@ CREATE TABLE tickets (
     version               INTEGER NOT NULL DEFAULT 1,
     created_at            INTEGER NOT NULL,
     updated_at            INTEGER NOT NULL,
+    public_updated_at INTEGER NOT NULL, -- the last change a customer can see
     first_response_at     INTEGER,
     first_response_due_at INTEGER,
     resolution_due_at     INTEGER,
@@ -66,7 +67,7 @@ CREATE TABLE tickets (
     follow_up_of_id       INTEGER REFERENCES tickets (id),
     customer_wrote_last   INTEGER NOT NULL DEFAULT 1 CHECK (customer_wrote_last IN (0, 1))
 );
-CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
+CREATE INDEX tickets_requester_updated ON tickets (requester_id, public_updated_at);
 CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
 CREATE INDEX tickets_assignee_status ON tickets (assignee_id, status, updated_at);
 CREATE INDEX tickets_group_status ON tickets (group_id, status, updated_at);

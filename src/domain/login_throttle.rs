@@ -20,38 +20,56 @@ impl AttemptKeys {
     /// `email` is taken as typed (trimmed, lower-cased), valid or not: guessing at a
     /// malformed address is still guessing.
     pub fn new(email: &str, address: IpAddr) -> Self {
-        Self { account: format!("account:{}", email.trim().to_lowercase()), address: format!("address:{address}") }
+        // A digest keeps the key short and storable whatever was typed (Postgres refuses NUL).
+        let account = super::tokens::digest(&email.trim().to_lowercase());
+        Self { account: format!("account:{account}"), address: format!("address:{address}") }
     }
 }
 
-pub async fn is_locked(db: &Db, keys: &AttemptKeys, now: Timestamp) -> sqlx::Result<bool> {
-    let failures: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 GROUP BY key \
-         ORDER BY COUNT(*) DESC LIMIT 1",
-    )
-    .bind(&keys.account)
-    .bind(&keys.address)
-    .bind(now - WINDOW_SECONDS)
-    .fetch_optional(db.pool())
-    .await?
-    .unwrap_or(0);
-    Ok(failures >= MAX_FAILURES)
+/// Counts this attempt against both keys before the password is checked — so a burst of
+/// parallel guesses is counted as it arrives — and answers whether the attempt is over
+/// the limit. The rows are the attempt's until [`record_success`] takes them back.
+pub async fn record_attempt(db: &Db, keys: &AttemptKeys, now: Timestamp) -> sqlx::Result<Attempt> {
+    let mut ids = Vec::with_capacity(2);
+    for key in [&keys.account, &keys.address] {
+        let id: i64 = sqlx::query_scalar("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2) RETURNING id")
+            .bind(key)
+            .bind(now)
+            .fetch_one(db.pool())
+            .await?;
+        ids.push(id);
+    }
+    // Each attempt counts only those that came before it, so of a burst exactly the
+    // first ones within the limit go on to the password check.
+    let mut over_limit = false;
+    for (key, id) in [&keys.account, &keys.address].into_iter().zip(&ids) {
+        over_limit |= count_up_to(db, key, *id, now).await? > MAX_FAILURES;
+    }
+    Ok(Attempt { ids, over_limit })
 }
 
-pub async fn record_failure(db: &Db, keys: &AttemptKeys, now: Timestamp) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES ($1, $3), ($2, $3)")
-        .bind(&keys.account)
-        .bind(&keys.address)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+pub struct Attempt {
+    ids: Vec<i64>,
+    pub over_limit: bool,
 }
 
-/// A successful sign-in clears the account's failures; the address keeps its count, so
-/// one valid account does not reset the budget for guessing at others.
-pub async fn record_success(db: &Db, keys: &AttemptKeys) -> sqlx::Result<()> {
+async fn count_up_to(db: &Db, key: &str, id: i64, now: Timestamp) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND id <= $2 AND failed_at > $3")
+        .bind(key)
+        .bind(id)
+        .bind(now - WINDOW_SECONDS)
+        .fetch_one(db.pool())
+        .await
+}
+
+/// A successful sign-in clears the account's failures and takes back its own attempt; the
+/// address keeps its earlier failures, so one valid account does not reset the budget for
+/// guessing at others.
+pub async fn record_success(db: &Db, keys: &AttemptKeys, attempt: Attempt) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(&keys.account).execute(db.pool()).await?;
+    for id in attempt.ids {
+        sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(id).execute(db.pool()).await?;
+    }
     Ok(())
 }
 

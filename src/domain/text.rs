@@ -1,13 +1,15 @@
 //! Rules shared by every free-text field.
 
-/// Rejects NUL and other control characters; tab and newline are allowed where
-/// `multiline` is set (a carriage return from a browser's textarea is dropped).
+/// Rejects NUL and other control characters. Tabs are kept (as spaces on a single
+/// line); newlines are allowed where `multiline` is set (a carriage return from a
+/// browser's textarea is dropped).
 pub fn clean(input: &str, multiline: bool) -> Result<String, String> {
     let mut cleaned = String::with_capacity(input.len());
     for character in input.chars() {
         match character {
             '\r' if multiline => {}
             '\n' | '\t' if multiline => cleaned.push(character),
+            '\t' => cleaned.push(' '),
             c if c.is_control() => return Err("Must not contain control characters.".into()),
             c => cleaned.push(c),
         }
@@ -39,6 +41,7 @@ mod tests {
         assert!(clean("a\u{0}b", true).is_err());
         assert!(clean("a\u{7}b", true).is_err());
         assert!(clean("a\nb", false).is_err());
+        assert_eq!(clean("a\tb", false).unwrap(), "a b");
         assert_eq!(clean("a\r\n\tb", true).unwrap(), "a\n\tb");
     }
 

@@ -14,8 +14,8 @@ impl TicketNumber {
     /// Accepts `1001`, `TCK-1001` or `#1001`; anything else (zero, negative, huge, words) is `None`.
     pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
-        let digits_start = input.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |index| index + 1);
-        let (prefix, digits) = input.split_at(digits_start);
+        let prefix = input.trim_end_matches(|c: char| c.is_ascii_digit());
+        let digits = &input[prefix.len()..];
         let prefix_ok = prefix.is_empty()
             || prefix == "#"
             || (prefix.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(TicketNumber::parse("TCK-1001").unwrap().get(), 1001);
         assert_eq!(TicketNumber::parse(" #42 ").unwrap().get(), 42);
         assert_eq!(TicketNumber::parse("hd2-77").unwrap().get(), 77);
-        for bad in ["", "0", "-5", "abc", "TCK-", "99999999999999999999", "1e3", "a b 5", "#-5"] {
+        for bad in ["", "0", "-5", "abc", "TCK-", "99999999999999999999", "1e3", "a b 5", "#-5", "\u{202e}é5", "é"] {
             assert_eq!(TicketNumber::parse(bad), None, "{bad:?}");
         }
         assert_eq!(TicketNumber::from_path("TCK-1001"), None);

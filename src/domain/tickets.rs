@@ -105,8 +105,8 @@ pub async fn create(
     let deadlines = sla::Deadlines::start(settings.sla(new_ticket.priority), now);
     let ticket_id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (number, prefix, subject, requester_id, group_id, priority, status, version, \
-         created_at, updated_at, first_response_due_at, resolution_due_at, due_at, follow_up_of_id, customer_wrote_last) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, $12, $13) RETURNING id",
+         created_at, updated_at, public_updated_at, first_response_due_at, resolution_due_at, due_at, follow_up_of_id, \
+         customer_wrote_last) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(number)
     .bind(&settings.ticket_prefix)
@@ -181,6 +181,8 @@ pub struct Ticket {
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The last change a customer can see (internal notes leave it alone).
+    pub public_updated_at: Timestamp,
     pub due_at: Option<Timestamp>,
     pub first_response_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
@@ -217,6 +219,7 @@ struct TicketRow {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    public_updated_at: i64,
     due_at: Option<i64>,
     first_response_at: Option<i64>,
     resolved_at: Option<i64>,
@@ -253,6 +256,7 @@ impl TryFrom<TicketRow> for Ticket {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            public_updated_at: row.public_updated_at,
             due_at: row.due_at,
             first_response_at: row.first_response_at,
             resolved_at: row.resolved_at,
@@ -268,7 +272,7 @@ impl TryFrom<TicketRow> for Ticket {
 
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, \
      g.name AS group_name, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
-     t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.due_at, \
+     t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
      t.first_response_at, t.resolved_at, t.closed_at, t.time_spent_minutes, t.rating, t.rating_comment, \
      mt.number AS merged_into_number, ft.number AS follow_up_of_number \
      FROM tickets t \
@@ -387,7 +391,7 @@ pub fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The customer's own tickets, newest activity first. `q` matches the number, words of
+/// The customer's own tickets, newest visible activity first. `q` matches the number, words of
 /// the subject, and the public messages.
 pub async fn list_for_requester(
     db: &Db,
@@ -396,7 +400,9 @@ pub async fn list_for_requester(
     query: &str,
     page: i64,
 ) -> Result<Paged<TicketSummary>> {
-    let query = query.trim();
+    // Control characters cannot be in any stored text, and Postgres refuses NUL outright.
+    let query: String = query.trim().chars().filter(|c| !c.is_control()).collect();
+    let query = query.as_str();
     let mut condition = String::from("t.requester_id = $1");
     condition.push_str(tab.condition());
     if !query.is_empty() {
@@ -417,9 +423,9 @@ pub async fn list_for_requester(
     let total_items: i64 = count.fetch_one(db.pool()).await?;
 
     let list_sql = format!(
-        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.name, t.updated_at \
+        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.name, t.public_updated_at \
          FROM tickets t JOIN groups g ON g.id = t.group_id WHERE {condition} \
-         ORDER BY t.updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
+         ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
         (page - 1) * CUSTOMER_PAGE_SIZE
     );
     let mut list = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(&list_sql).bind(requester_id);

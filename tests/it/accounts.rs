@@ -17,6 +17,8 @@ on_both_databases!(
     deactivated_user_cannot_sign_in,
     login_is_limited_per_account,
     login_is_limited_per_client_address,
+    a_parallel_burst_of_guesses_is_limited_too,
+    odd_bytes_in_the_login_form_are_a_plain_failure,
     session_id_changes_at_login,
     session_survives_a_restart,
     deactivation_ends_the_users_sessions,
@@ -308,4 +310,39 @@ async fn cli_creates_a_user_with_a_password_from_stdin(app: TestApp) {
     let stdout = String::from_utf8_lossy(&generated.stdout);
     let password = stdout.lines().find_map(|line| line.strip_prefix("Password (shown only now): ")).expect("password printed");
     app.browser().sign_in("quinn@example.com", password).await.assert_redirect("/desk");
+}
+
+async fn a_parallel_burst_of_guesses_is_limited_too(app: TestApp) {
+    app.create_user(Role::Customer, "burst@example.com", "Burst").await;
+    let browser = std::sync::Arc::new(app.browser());
+    browser.get("/login").await;
+    let guesses: Vec<_> = (0..20)
+        .map(|index| {
+            let browser = browser.clone();
+            tokio::spawn(async move {
+                let guess = format!("wrong guess {index}");
+                browser.post("/login", &[("email", "burst@example.com"), ("password", &guess)]).await.status
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => assert_eq!(other, StatusCode::UNPROCESSABLE_ENTITY),
+        }
+    }
+    // Attempts are counted as they arrive: at most five of the burst reach the password check.
+    let checked = 20 - refused;
+    assert!((1..=login_throttle::MAX_FAILURES).contains(&checked), "{checked} guesses were checked");
+}
+
+async fn odd_bytes_in_the_login_form_are_a_plain_failure(app: TestApp) {
+    let browser = app.browser();
+    browser.get("/login").await;
+    let long = "a".repeat(20_000);
+    for email in ["a\u{0}b@example.com", long.as_str()] {
+        let page = browser.post("/login", &[("email", email), ("password", "whatever it is")]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }

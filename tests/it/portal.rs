@@ -25,6 +25,10 @@ on_both_databases!(
     reopening_needs_a_resolved_ticket_and_a_reason,
     ratings_open_at_resolution_and_close_a_week_after_closing,
     a_closed_ticket_offers_a_linked_follow_up,
+    notes_do_not_move_the_customers_last_update,
+    a_resolved_ticket_is_final_once_its_auto_close_time_has_passed,
+    closed_is_final_for_agents_too,
+    search_and_subjects_take_odd_characters,
 );
 
 async fn general_group(app: &TestApp) -> String {
@@ -435,4 +439,64 @@ async fn a_closed_ticket_offers_a_linked_follow_up(app: TestApp) {
         .await;
     let link: Option<i64> = sqlx::query_scalar("SELECT follow_up_of_id FROM tickets WHERE subject = 'Sneaky'").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(link, None);
+}
+
+async fn notes_do_not_move_the_customers_last_update(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "sal@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let older = app.create_ticket(&customer, "Older", "x").await;
+    app.clock.advance(3 * 86_400);
+    app.create_ticket(&customer, "Newer", "x").await;
+    app.clock.advance(3600);
+    staff::reply(&app.db, &app.ticket(older).await, &agent, "quiet note", Visibility::Internal, app.now()).await.unwrap();
+    let list = browser.get("/tickets").await;
+    assert_eq!(list.texts("td.subject"), ["Newer", "Older"], "a note does not bring a ticket up");
+    assert_eq!(list.texts("td[data-label='Last update'] time").last().unwrap(), "3 d ago");
+    let page = browser.get(&format!("/tickets/{older}")).await;
+    assert!(page.text_of(".facts").contains("3 d ago"));
+    let ticket = app.ticket(older).await;
+    assert_eq!(ticket.updated_at, app.now(), "staff still see the change");
+    assert_eq!(ticket.version, 2);
+}
+
+async fn a_resolved_ticket_is_final_once_its_auto_close_time_has_passed(app: TestApp) {
+    let (browser, customer) = app.signed_in(Role::Customer, "tom@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let number = app.create_ticket(&customer, "Late", "x").await;
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    app.clock.advance(72 * 3600 + 1);
+    let path = format!("/tickets/{number}");
+    let page = browser.get(&path).await;
+    assert!(page.texts("#reason").is_empty(), "no reopen form once the window has passed");
+    let late = browser.post(&format!("{path}/reopen"), &[("reason", "still broken")]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(app.ticket(number).await.status, Status::Resolved);
+    // Rating stays open for a week from the moment it closed in effect.
+    browser.post(&format!("{path}/rating"), &[("rating", "3")]).await.assert_redirect(&path);
+    app.clock.advance(RATING_WINDOW_AFTER_CLOSE + 1);
+    assert_eq!(browser.post(&format!("{path}/rating"), &[("rating", "4")]).await.status, StatusCode::CONFLICT);
+}
+
+async fn closed_is_final_for_agents_too(app: TestApp) {
+    let customer = app.create_user(Role::Customer, "uli@example.com", "Uli").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let number = app.create_ticket(&customer, "Done", "x").await;
+    staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Closed, app.now()).await.unwrap();
+    let reopened = staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Open, app.now()).await;
+    assert!(matches!(reopened, Err(helpdesk::domain::Error::Conflict(_))));
+    assert_eq!(app.ticket(number).await.status, Status::Closed);
+}
+
+async fn search_and_subjects_take_odd_characters(app: TestApp) {
+    let (browser, _) = app.signed_in(Role::Customer, "vic@example.com").await;
+    assert_eq!(browser.get("/tickets?q=%00").await.status, StatusCode::OK);
+    assert_eq!(browser.get("/tickets?q=%E2%80%AE%C3%A9").await.status, StatusCode::OK);
+    browser.get("/tickets/new").await;
+    let group = general_group(&app).await;
+    browser.post("/tickets", &[("subject", "Tab\there"), ("group", &group), ("message", "col1\tcol2")]).await.assert_redirect("/tickets/1001");
+    let stored: (String, String) = sqlx::query_as("SELECT t.subject, m.body FROM tickets t JOIN messages m ON m.ticket_id = t.id")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, ("Tab here".to_string(), "col1\tcol2".to_string()));
 }

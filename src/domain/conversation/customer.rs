@@ -1,8 +1,9 @@
 //! What a customer does on their own ticket.
 
-use super::{LockedTicket, StatusEvent, change_status, insert_event, insert_public_message, lock, notify_assignee, touch, audit_status};
+use super::{LockedTicket, Visibility, closed_since, StatusEvent, change_status, insert_event, insert_public_message, lock, notify_assignee, touch, audit_status};
 use crate::db::Db;
 use crate::domain::clock::Timestamp;
+use crate::domain::settings::Settings;
 use crate::domain::ticket_fields::Status;
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::users::User;
@@ -10,6 +11,12 @@ use crate::domain::{Error, FieldErrors, Result, audit, text};
 
 /// How long after closing a customer may still change their rating.
 pub const RATING_WINDOW_AFTER_CLOSE: i64 = 7 * 24 * 3600;
+
+impl LockedTicket {
+    fn closed_since(&self, settings: &Settings, now: Timestamp) -> Option<Timestamp> {
+        closed_since(self.status, self.resolved_at, self.closed_at, settings.auto_close_hours, now)
+    }
+}
 
 /// The ticket, locked for a change, if it is the customer's own.
 async fn lock_own(db: &Db, tx: &mut crate::db::Tx, ticket: &Ticket, customer: &User) -> Result<LockedTicket> {
@@ -46,7 +53,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, now: T
         change_status(&mut tx, &mut locked, to, StatusEvent::Changed, customer.id, now).await?;
         audit::record(&mut tx, audit_status(&locked, customer.id, from, to), now).await?;
     }
-    touch(&mut tx, locked.id, Some(true), now).await?;
+    touch(&mut tx, locked.id, Visibility::Public, Some(true), now).await?;
     notify_assignee(&mut tx, &locked, message_id, now).await?;
     tx.commit().await?;
     Ok(())
@@ -62,20 +69,28 @@ pub async fn close(db: &Db, ticket: &Ticket, customer: &User, now: Timestamp) ->
     let from = locked.status;
     change_status(&mut tx, &mut locked, Status::Closed, StatusEvent::Changed, customer.id, now).await?;
     audit::record(&mut tx, audit_status(&locked, customer.id, from, Status::Closed), now).await?;
-    touch(&mut tx, locked.id, None, now).await?;
+    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The customer reopens a resolved ticket. The reason is posted as their message and the
 /// ticket returns to `open`.
-pub async fn reopen(db: &Db, ticket: &Ticket, customer: &User, reason: &str, now: Timestamp) -> Result<()> {
+pub async fn reopen(
+    db: &Db,
+    settings: &Settings,
+    ticket: &Ticket,
+    customer: &User,
+    reason: &str,
+    now: Timestamp,
+) -> Result<()> {
     let reason = parse_body(reason, "A reason").map_err(|message| Error::Invalid(FieldErrors::single("reason", message)))?;
     let mut tx = db.begin_write().await?;
     let mut locked = lock_own(db, &mut tx, ticket, customer).await?;
-    if !locked.status.customer_may_reopen() {
+    let closed = locked.closed_since(settings, now).is_some();
+    if closed || !locked.status.customer_may_reopen() {
         return Err(match locked.status {
-            Status::Closed => Error::Conflict(
+            Status::Closed | Status::Resolved => Error::Conflict(
                 "This request is closed and cannot be reopened. Open a follow-up request instead.".into(),
             ),
             _ => Error::Conflict("This request is still open; there is nothing to reopen.".into()),
@@ -84,7 +99,7 @@ pub async fn reopen(db: &Db, ticket: &Ticket, customer: &User, reason: &str, now
     let message_id = insert_public_message(&mut tx, locked.id, customer.id, &reason, now).await?;
     change_status(&mut tx, &mut locked, Status::Open, StatusEvent::Reopened, customer.id, now).await?;
     audit::record(&mut tx, audit_status(&locked, customer.id, Status::Resolved, Status::Open), now).await?;
-    touch(&mut tx, locked.id, Some(true), now).await?;
+    touch(&mut tx, locked.id, Visibility::Public, Some(true), now).await?;
     notify_assignee(&mut tx, &locked, message_id, now).await?;
     tx.commit().await?;
     Ok(())
@@ -104,7 +119,8 @@ pub fn parse_rating(rating: &str, comment: &str) -> Result<(i64, Option<String>)
     Ok((rating.expect("checked"), comment))
 }
 
-/// Whether the rating may still be given or changed.
+/// Whether the rating may still be given or changed, given since when the ticket is
+/// closed (see [`closed_since`]).
 pub fn rating_open(status: Status, closed_at: Option<Timestamp>, now: Timestamp) -> bool {
     status.may_be_rated() && closed_at.is_none_or(|closed_at| now <= closed_at + RATING_WINDOW_AFTER_CLOSE)
 }
@@ -113,6 +129,7 @@ pub fn rating_open(status: Status, closed_at: Option<Timestamp>, now: Timestamp)
 /// change it until a week after it closed.
 pub async fn rate(
     db: &Db,
+    settings: &Settings,
     ticket: &Ticket,
     customer: &User,
     rating: &str,
@@ -122,7 +139,7 @@ pub async fn rate(
     let (rating, comment) = parse_rating(rating, comment)?;
     let mut tx = db.begin_write().await?;
     let locked = lock_own(db, &mut tx, ticket, customer).await?;
-    if !rating_open(locked.status, locked.closed_at, now) {
+    if !rating_open(locked.status, locked.closed_since(settings, now), now) {
         return Err(Error::Conflict(if locked.status.may_be_rated() {
             "Ratings can be changed for a week after a request closes; that week has passed.".into()
         } else {
@@ -138,7 +155,7 @@ pub async fn rate(
         .await?;
     let stars = rating.to_string();
     insert_event(&mut tx, locked.id, customer.id, "rating", None, Some(&stars), false, now).await?;
-    touch(&mut tx, locked.id, None, now).await?;
+    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
     tx.commit().await?;
     Ok(())
 }

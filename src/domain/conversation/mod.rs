@@ -85,20 +85,38 @@ struct LockedTicket {
     deadlines: Deadlines,
     first_response_at: Option<Timestamp>,
     sla_paused_at: Option<Timestamp>,
+    resolved_at: Option<Timestamp>,
     closed_at: Option<Timestamp>,
 }
 
+/// Since when the ticket is final for its customer: closed, or resolved for longer than
+/// `auto_close_hours` — closed in effect even before the background sweep gets to it.
+pub fn closed_since(
+    status: Status,
+    resolved_at: Option<Timestamp>,
+    closed_at: Option<Timestamp>,
+    auto_close_hours: i64,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    match status {
+        Status::Closed => closed_at,
+        Status::Resolved => resolved_at.map(|at| at + auto_close_hours * 3600).filter(|at| *at <= now),
+        _ => None,
+    }
+}
+
 async fn lock(db: &Db, tx: &mut Tx, ticket_id: i64) -> Result<LockedTicket> {
-    let row: Option<(i64, i64, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
+    #[allow(clippy::type_complexity)]
+    let row: Option<(i64, i64, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
         sqlx::query_as(&format!(
             "SELECT id, number, status, requester_id, assignee_id, first_response_due_at, resolution_due_at, \
-             first_response_at, sla_paused_at, closed_at FROM tickets WHERE id = $1{}",
+             first_response_at, sla_paused_at, resolved_at, closed_at FROM tickets WHERE id = $1{}",
             db.backend().row_lock()
         ))
         .bind(ticket_id)
         .fetch_optional(&mut **tx)
         .await?;
-    let (id, number, status, requester_id, assignee_id, first_due, resolution_due, first_response_at, sla_paused_at, closed_at) =
+    let (id, number, status, requester_id, assignee_id, first_due, resolution_due, first_response_at, sla_paused_at, resolved_at, closed_at) =
         row.ok_or(Error::NotFound)?;
     Ok(LockedTicket {
         id,
@@ -112,6 +130,7 @@ async fn lock(db: &Db, tx: &mut Tx, ticket_id: i64) -> Result<LockedTicket> {
         },
         first_response_at,
         sla_paused_at,
+        resolved_at,
         closed_at,
     })
 }
@@ -215,13 +234,32 @@ async fn insert_public_message(tx: &mut Tx, ticket_id: i64, author_id: i64, body
     .await?)
 }
 
-/// Marks the ticket changed: newer `updated_at`, next `version`.
-async fn touch(tx: &mut Tx, ticket_id: i64, customer_wrote_last: Option<bool>, now: Timestamp) -> Result<()> {
+/// Who may read a timeline entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// The customer sees it (and is mailed a public reply).
+    Public,
+    /// Staff only: never in a customer's page, API answer or email.
+    Internal,
+}
+
+/// Marks the ticket changed: newer `updated_at`, next `version`. A change the customer
+/// cannot see leaves the time they are shown alone, so a note does not even reveal that
+/// something happened.
+async fn touch(
+    tx: &mut Tx,
+    ticket_id: i64,
+    visibility: Visibility,
+    customer_wrote_last: Option<bool>,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "UPDATE tickets SET updated_at = $1, version = version + 1, \
-         customer_wrote_last = COALESCE($2, customer_wrote_last) WHERE id = $3",
+         public_updated_at = CASE WHEN $2 THEN $1 ELSE public_updated_at END, \
+         customer_wrote_last = COALESCE($3, customer_wrote_last) WHERE id = $4",
     )
     .bind(now)
+    .bind(visibility == Visibility::Public)
     .bind(customer_wrote_last)
     .bind(ticket_id)
     .execute(&mut **tx)

@@ -1,5 +1,6 @@
 //! What agents and admins do on a ticket.
 
+pub use super::Visibility;
 use super::{StatusEvent, audit_status, change_status, lock, touch};
 use crate::db::Db;
 use crate::domain::clock::Timestamp;
@@ -8,15 +9,6 @@ use crate::domain::ticket_fields::Status;
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::users::User;
 use crate::domain::{Error, FieldErrors, Result, audit};
-
-/// Who may read an agent's message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Visibility {
-    /// A reply the customer sees and is mailed.
-    Public,
-    /// A note for staff only: never in a customer's page, API answer or email.
-    Internal,
-}
 
 /// An agent writes on the ticket. The first public answer is the first response; any
 /// agent action takes a `new` ticket to `open`.
@@ -63,7 +55,7 @@ pub async fn reply(
         change_status(&mut tx, &mut locked, Status::Open, StatusEvent::Changed, agent.id, now).await?;
         audit::record(&mut tx, audit_status(&locked, agent.id, Status::New, Status::Open), now).await?;
     }
-    touch(&mut tx, locked.id, public.then_some(false), now).await?;
+    touch(&mut tx, locked.id, visibility, public.then_some(false), now).await?;
     if public {
         let requester_email: String =
             sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(locked.requester_id).fetch_one(&mut *tx).await?;
@@ -83,9 +75,12 @@ pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now:
     if from == to {
         return Ok(());
     }
+    if from == Status::Closed {
+        return Err(Error::Conflict("This ticket is closed, and closed is final: the customer can open a follow-up.".into()));
+    }
     change_status(&mut tx, &mut locked, to, StatusEvent::Changed, agent.id, now).await?;
     audit::record(&mut tx, audit_status(&locked, agent.id, from, to), now).await?;
-    touch(&mut tx, locked.id, None, now).await?;
+    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
     let notification = match to {
         Status::Resolved => Some(Notification::Resolved),
         Status::Closed => Some(Notification::Closed),

@@ -76,14 +76,14 @@ pub async fn login(
         let page = LoginPage { ctx, email: form.email.clone(), next: next.clone().unwrap_or_default(), error: Some(error) };
         render(status, &page)
     };
-    if login_throttle::is_locked(&state.db, &keys, now).await? {
+    let attempt = login_throttle::record_attempt(&state.db, &keys, now).await?;
+    if attempt.over_limit {
         return refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT);
     }
     let Some(user) = users::authenticate(&state.db, &form.email, &form.password).await? else {
-        login_throttle::record_failure(&state.db, &keys, now).await?;
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS);
     };
-    login_throttle::record_success(&state.db, &keys).await?;
+    login_throttle::record_success(&state.db, &keys, attempt).await?;
     session.sign_in(user.id).await?;
     Ok(Redirect::to(next.as_deref().unwrap_or(user.role.home())).into_response())
 }

@@ -276,17 +276,19 @@ async fn ticket_page(
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Customer).await?;
+    let closed_since =
+        conversation::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
     Ok(TicketPage {
         status: ticket.status.into(),
         priority: ticket.priority.into(),
         created: Moment::new(ticket.created_at, now),
-        updated: Moment::new(ticket.updated_at, now),
+        updated: Moment::new(ticket.public_updated_at, now),
         next_step: next_step(&ticket, &settings, now),
         entries: entries.iter().map(|entry| EntryView::new(entry, now)).collect(),
         can_reply: ticket.status.accepts_customer_reply(),
-        can_reopen: ticket.status.customer_may_reopen(),
+        can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: ticket.status.customer_may_close(),
-        can_rate: conversation::customer::rating_open(ticket.status, ticket.closed_at, now),
+        can_rate: conversation::customer::rating_open(ticket.status, closed_since, now),
         is_closed: ticket.status == Status::Closed,
         ctx,
         ticket,
@@ -395,7 +397,8 @@ pub async fn reopen(
     session: AppSession,
     CsrfForm(form): CsrfForm<ReopenForm>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::reopen(&state.db, &ticket, &customer, &form.reason, state.now()).await;
+    let settings = Settings::load(&state.db).await?;
+    let outcome = conversation::customer::reopen(&state.db, &settings, &ticket, &customer, &form.reason, state.now()).await;
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Request reopened. We will look at it again.", forms).await
 }
@@ -415,7 +418,8 @@ pub async fn rate(
     session: AppSession,
     CsrfForm(form): CsrfForm<RatingForm>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::rate(&state.db, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
+    let settings = Settings::load(&state.db).await?;
+    let outcome = conversation::customer::rate(&state.db, &settings, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
     after_change(&state, ctx, &session, ticket, outcome, "Thank you for your rating.", forms).await
 }
