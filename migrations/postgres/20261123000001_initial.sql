@@ -88,6 +88,7 @@ CREATE TABLE messages (
     time_spent_minutes BIGINT NOT NULL DEFAULT 0,
     source             TEXT    NOT NULL DEFAULT 'web' CHECK (source IN ('web', 'email', 'api', 'system')),
     email_message_id   TEXT,
+    ticket_version     BIGINT NOT NULL, -- the ticket's version this entry produced
     created_at         BIGINT NOT NULL
 );
 CREATE INDEX messages_ticket ON messages (ticket_id, id);

@@ -88,6 +88,7 @@ CREATE TABLE messages (
     time_spent_minutes INTEGER NOT NULL DEFAULT 0,
     source             TEXT    NOT NULL DEFAULT 'web' CHECK (source IN ('web', 'email', 'api', 'system')),
     email_message_id   TEXT,
+    ticket_version     INTEGER NOT NULL, -- the ticket's version this entry produced
     created_at         INTEGER NOT NULL
 );
 CREATE INDEX messages_ticket ON messages (ticket_id, id);

@@ -3,6 +3,7 @@
 //! places where the two dialects really differ are the methods of [`Backend`].
 
 mod flag;
+pub mod search;
 
 use std::time::Duration;
 

@@ -57,6 +57,9 @@ pub enum Error {
     /// The request is well formed but the current state forbids it.
     #[error("{0}")]
     Conflict(String),
+    /// The change was made against an older version of the ticket than the current one.
+    #[error("the ticket changed in the meantime (now at version {current_version})")]
+    Stale { current_version: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

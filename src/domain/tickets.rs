@@ -9,7 +9,7 @@ use super::settings::Settings;
 use super::ticket_fields::{Priority, Status, TicketNumber};
 use super::users::User;
 use super::{Error, FieldErrors, Result, audit, sla, text};
-use crate::db::{Db, Flag};
+use crate::db::{Db, Flag, search};
 
 pub const SUBJECT_MAX: usize = 200;
 pub const BODY_MAX: usize = 50_000;
@@ -124,8 +124,8 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     let message_id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (ticket_id, kind, author_id, body, public, created_at) \
-         VALUES ($1, 'message', $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at) \
+         VALUES ($1, 'message', $2, $3, $4, 1, $5) RETURNING id",
     )
     .bind(ticket_id)
     .bind(requester.id)
@@ -158,6 +158,7 @@ pub async fn create(
         now,
     )
     .await?;
+    search::reindex(&mut tx, db.backend(), ticket_id).await?;
     tx.commit().await?;
     Ok(TicketNumber::from_stored(number))
 }
@@ -298,6 +299,11 @@ pub async fn find_for_viewer(db: &Db, number: TicketNumber, viewer: &User) -> Re
             .await?
     };
     row.ok_or(Error::NotFound)?.try_into()
+}
+
+/// The id of the ticket with this number, for callers that check access themselves.
+pub async fn id_of(db: &Db, number: TicketNumber) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number.get()).fetch_optional(db.pool()).await?)
 }
 
 /// One page of a list, and where it sits among the others.

@@ -56,6 +56,9 @@ impl From<domain::Error> for AppError {
         match error {
             domain::Error::NotFound => Self::NotFound,
             domain::Error::Conflict(message) => Self::Conflict(message),
+            domain::Error::Stale { .. } => {
+                Self::Conflict("Someone changed this ticket while you were working on it. Nothing was applied.".into())
+            }
             domain::Error::Invalid(errors) => {
                 Self::Unprocessable(errors.iter().map(|(_, message)| message).collect::<Vec<_>>().join(" "))
             }

@@ -366,6 +366,19 @@ impl TestApp {
         tickets::create(&self.db, &settings, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
     }
 
+    /// An agent's reply or note, through the domain layer.
+    pub async fn agent_writes(
+        &self,
+        ticket: &helpdesk::domain::tickets::Ticket,
+        agent: &User,
+        body: &str,
+        visibility: helpdesk::domain::conversation::Visibility,
+    ) -> i64 {
+        use helpdesk::domain::conversation::staff::{self, Reply};
+        let reply = Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0 };
+        staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
+    }
+
     pub async fn ticket(&self, number: helpdesk::domain::ticket_fields::TicketNumber) -> helpdesk::domain::tickets::Ticket {
         let staff = User { id: 0, email: String::new(), name: String::new(), role: Role::Admin, active: true };
         helpdesk::domain::tickets::find_for_viewer(&self.db, number, &staff).await.expect("ticket exists")

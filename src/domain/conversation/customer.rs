@@ -1,81 +1,84 @@
 //! What a customer does on their own ticket.
 
-use super::{LockedTicket, Visibility, closed_since, StatusEvent, change_status, insert_event, insert_public_message, lock, notify_assignee, touch, audit_status};
+use super::change::{Change, StatusEvent, Visibility};
+use super::closed_since;
 use crate::db::Db;
 use crate::domain::clock::Timestamp;
+use crate::domain::outbox::Notification;
 use crate::domain::settings::Settings;
 use crate::domain::ticket_fields::Status;
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::users::User;
-use crate::domain::{Error, FieldErrors, Result, audit, text};
+use crate::domain::{Error, FieldErrors, Result, text};
 
 /// How long after closing a customer may still change their rating.
 pub const RATING_WINDOW_AFTER_CLOSE: i64 = 7 * 24 * 3600;
 
-impl LockedTicket {
-    fn closed_since(&self, settings: &Settings, now: Timestamp) -> Option<Timestamp> {
-        closed_since(self.status, self.resolved_at, self.closed_at, settings.auto_close_hours, now)
+impl Change<'_> {
+    fn closed_since(&self, settings: &Settings) -> Option<Timestamp> {
+        let ticket = &self.ticket;
+        closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, self.now)
+    }
+
+    /// Tells the assignee, if there is one, that the customer wrote.
+    async fn notify_assignee(&mut self, message_id: i64) -> Result<()> {
+        match self.ticket.assignee_id {
+            Some(assignee_id) => self.notify_user(Notification::CustomerReplied, assignee_id, Some(message_id)).await,
+            None => Ok(()),
+        }
     }
 }
 
-/// The ticket, locked for a change, if it is the customer's own.
-async fn lock_own(db: &Db, tx: &mut crate::db::Tx, ticket: &Ticket, customer: &User) -> Result<LockedTicket> {
-    let locked = lock(db, tx, ticket.id).await?;
-    if locked.requester_id != customer.id {
+/// Starts a change on the customer's own ticket; anyone else's is `NotFound`.
+async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<Change<'a>> {
+    let change = Change::begin(db, ticket.id, Some(customer.id), now).await?;
+    if change.ticket.requester_id != customer.id {
         return Err(Error::NotFound);
     }
-    Ok(locked)
+    Ok(change)
 }
 
-fn closed_conflict() -> Error {
-    Error::Conflict("This request is closed, so it cannot take replies. Open a follow-up request instead.".into())
+fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
+    move |message| Error::Invalid(FieldErrors::single(field, message))
 }
 
 /// The customer answers on their ticket. Waiting on them (`pending`, `on_hold`) is over:
 /// the ticket goes back to `open`.
 pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, now: Timestamp) -> Result<()> {
-    let body = parse_body(body, "Your reply").map_err(|message| Error::Invalid(FieldErrors::single("body", message)))?;
-    let mut tx = db.begin_write().await?;
-    let mut locked = lock_own(db, &mut tx, ticket, customer).await?;
-    match locked.status {
-        Status::Closed => return Err(closed_conflict()),
-        Status::Resolved => {
+    let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
+    let mut change = begin_own(db, ticket, customer, now).await?;
+    match change.ticket.status {
+        Status::Closed => {
             return Err(Error::Conflict(
-                "This request is resolved. If it is not fixed, reopen it with a reason.".into(),
+                "This request is closed, so it cannot take replies. Open a follow-up request instead.".into(),
             ));
+        }
+        Status::Resolved => {
+            return Err(Error::Conflict("This request is resolved. If it is not fixed, reopen it with a reason.".into()));
         }
         _ => {}
     }
-    let message_id = insert_public_message(&mut tx, locked.id, customer.id, &body, now).await?;
-    let from = locked.status;
-    let to = from.after_customer_reply();
-    if from != to {
-        change_status(&mut tx, &mut locked, to, StatusEvent::Changed, customer.id, now).await?;
-        audit::record(&mut tx, audit_status(&locked, customer.id, from, to), now).await?;
-    }
-    touch(&mut tx, locked.id, Visibility::Public, Some(true), now).await?;
-    notify_assignee(&mut tx, &locked, message_id, now).await?;
-    tx.commit().await?;
+    let message_id = change.add_message(customer.id, &body, Visibility::Public, 0).await?;
+    let to = change.ticket.status.after_customer_reply();
+    change.set_status(to, StatusEvent::Changed).await?;
+    change.notify_assignee(message_id).await?;
+    change.commit(Some(true)).await?;
     Ok(())
 }
 
 /// The customer closes their own ticket, whatever its state (but closed).
 pub async fn close(db: &Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    let mut locked = lock_own(db, &mut tx, ticket, customer).await?;
-    if !locked.status.customer_may_close() {
+    let mut change = begin_own(db, ticket, customer, now).await?;
+    if !change.ticket.status.customer_may_close() {
         return Err(Error::Conflict("This request is already closed.".into()));
     }
-    let from = locked.status;
-    change_status(&mut tx, &mut locked, Status::Closed, StatusEvent::Changed, customer.id, now).await?;
-    audit::record(&mut tx, audit_status(&locked, customer.id, from, Status::Closed), now).await?;
-    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
-    tx.commit().await?;
+    change.set_status(Status::Closed, StatusEvent::Changed).await?;
+    change.commit(None).await?;
     Ok(())
 }
 
-/// The customer reopens a resolved ticket. The reason is posted as their message and the
-/// ticket returns to `open`.
+/// The customer reopens a resolved ticket, until it closes. The reason is posted as
+/// their message and the ticket returns to `open`.
 pub async fn reopen(
     db: &Db,
     settings: &Settings,
@@ -84,24 +87,20 @@ pub async fn reopen(
     reason: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let reason = parse_body(reason, "A reason").map_err(|message| Error::Invalid(FieldErrors::single("reason", message)))?;
-    let mut tx = db.begin_write().await?;
-    let mut locked = lock_own(db, &mut tx, ticket, customer).await?;
-    let closed = locked.closed_since(settings, now).is_some();
-    if closed || !locked.status.customer_may_reopen() {
-        return Err(match locked.status {
-            Status::Closed | Status::Resolved => Error::Conflict(
-                "This request is closed and cannot be reopened. Open a follow-up request instead.".into(),
-            ),
-            _ => Error::Conflict("This request is still open; there is nothing to reopen.".into()),
-        });
+    let reason = parse_body(reason, "A reason").map_err(invalid("reason"))?;
+    let mut change = begin_own(db, ticket, customer, now).await?;
+    let status = change.ticket.status;
+    if change.closed_since(settings).is_some() || !status.customer_may_reopen() {
+        return Err(Error::Conflict(if status.may_be_rated() {
+            "This request is closed and cannot be reopened. Open a follow-up request instead.".into()
+        } else {
+            "This request is still open; there is nothing to reopen.".into()
+        }));
     }
-    let message_id = insert_public_message(&mut tx, locked.id, customer.id, &reason, now).await?;
-    change_status(&mut tx, &mut locked, Status::Open, StatusEvent::Reopened, customer.id, now).await?;
-    audit::record(&mut tx, audit_status(&locked, customer.id, Status::Resolved, Status::Open), now).await?;
-    touch(&mut tx, locked.id, Visibility::Public, Some(true), now).await?;
-    notify_assignee(&mut tx, &locked, message_id, now).await?;
-    tx.commit().await?;
+    let message_id = change.add_message(customer.id, &reason, Visibility::Public, 0).await?;
+    change.set_status(Status::Open, StatusEvent::Reopened).await?;
+    change.notify_assignee(message_id).await?;
+    change.commit(Some(true)).await?;
     Ok(())
 }
 
@@ -111,9 +110,12 @@ pub fn parse_rating(rating: &str, comment: &str) -> Result<(i64, Option<String>)
         "rating",
         rating.trim().parse::<i64>().ok().filter(|r| (1..=5).contains(r)).ok_or_else(|| "Choose from 1 to 5 stars.".to_string()),
     );
-    let comment = errors.check("comment", text::clean(comment.trim(), true).and_then(|comment| {
-        if comment.chars().count() > 2000 { Err("Keep the comment under 2,000 characters.".into()) } else { Ok(comment) }
-    }));
+    let comment = errors.check(
+        "comment",
+        text::clean(comment.trim(), true).and_then(|comment| {
+            if comment.chars().count() > 2000 { Err("Keep the comment under 2,000 characters.".into()) } else { Ok(comment) }
+        }),
+    );
     errors.into_result()?;
     let comment = comment.filter(|comment| !comment.is_empty());
     Ok((rating.expect("checked"), comment))
@@ -137,29 +139,26 @@ pub async fn rate(
     now: Timestamp,
 ) -> Result<()> {
     let (rating, comment) = parse_rating(rating, comment)?;
-    let mut tx = db.begin_write().await?;
-    let locked = lock_own(db, &mut tx, ticket, customer).await?;
-    if !rating_open(locked.status, locked.closed_since(settings, now), now) {
-        return Err(Error::Conflict(if locked.status.may_be_rated() {
+    let mut change = begin_own(db, ticket, customer, now).await?;
+    if !rating_open(change.ticket.status, change.closed_since(settings), now) {
+        return Err(Error::Conflict(if change.ticket.status.may_be_rated() {
             "Ratings can be changed for a week after a request closes; that week has passed.".into()
         } else {
             "You can rate a request once it is resolved.".into()
         }));
     }
+    let ticket_id = change.ticket.id;
     sqlx::query("UPDATE tickets SET rating = $1, rating_comment = $2, rated_at = $3 WHERE id = $4")
         .bind(rating)
         .bind(&comment)
         .bind(now)
-        .bind(locked.id)
-        .execute(&mut *tx)
+        .bind(ticket_id)
+        .execute(&mut **change.tx())
         .await?;
-    let stars = rating.to_string();
-    insert_event(&mut tx, locked.id, customer.id, "rating", None, Some(&stars), false, now).await?;
-    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
-    tx.commit().await?;
+    change.add_event("rating", None, Some(&rating.to_string()), false).await?;
+    change.commit(None).await?;
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

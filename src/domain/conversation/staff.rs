@@ -1,97 +1,374 @@
 //! What agents and admins do on a ticket.
 
-pub use super::Visibility;
-use super::{StatusEvent, audit_status, change_status, lock, touch};
-use crate::db::Db;
+use serde_json::json;
+
+use super::change::{Change, StatusEvent};
+pub use super::change::Visibility;
+use crate::db::{Db, Flag};
 use crate::domain::clock::Timestamp;
-use crate::domain::outbox::{self, Notification, Recipient};
-use crate::domain::ticket_fields::Status;
+use crate::domain::outbox::Notification;
+use crate::domain::settings::Settings;
+use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::users::User;
-use crate::domain::{Error, FieldErrors, Result, audit};
+use crate::domain::{Error, FieldErrors, Result};
 
-/// An agent writes on the ticket. The first public answer is the first response; any
-/// agent action takes a `new` ticket to `open`.
-pub async fn reply(
-    db: &Db,
-    ticket: &Ticket,
-    agent: &User,
-    body: &str,
-    visibility: Visibility,
-    now: Timestamp,
-) -> Result<i64> {
-    debug_assert!(agent.role.is_staff());
-    let body = parse_body(body, "The message").map_err(|message| Error::Invalid(FieldErrors::single("body", message)))?;
-    let public = visibility == Visibility::Public;
-    let mut tx = db.begin_write().await?;
-    let mut locked = lock(db, &mut tx, ticket.id).await?;
-    if public && locked.status == Status::Closed {
-        return Err(Error::Conflict(
-            "This ticket is closed, so the customer cannot be answered here; add an internal note instead.".into(),
-        ));
-    }
-    let message_id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (ticket_id, kind, author_id, body, public, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(locked.id)
-    .bind(if public { "message" } else { "note" })
-    .bind(agent.id)
-    .bind(&body)
-    .bind(public)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    if public && locked.first_response_at.is_none() {
-        locked.first_response_at = Some(now);
-        sqlx::query("UPDATE tickets SET first_response_at = $1, due_at = $2 WHERE id = $3")
-            .bind(now)
-            .bind(locked.deadlines.due_at(locked.status, locked.first_response_at))
-            .bind(locked.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if locked.status == Status::New {
-        change_status(&mut tx, &mut locked, Status::Open, StatusEvent::Changed, agent.id, now).await?;
-        audit::record(&mut tx, audit_status(&locked, agent.id, Status::New, Status::Open), now).await?;
-    }
-    touch(&mut tx, locked.id, visibility, public.then_some(false), now).await?;
-    if public {
-        let requester_email: String =
-            sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(locked.requester_id).fetch_one(&mut *tx).await?;
-        let recipient = Recipient { user_id: Some(locked.requester_id), email: &requester_email };
-        outbox::enqueue(&mut tx, Notification::AgentReplied, locked.id, Some(message_id), recipient, now).await?;
-    }
-    tx.commit().await?;
-    Ok(message_id)
+/// Minutes one entry may log: a working week.
+const TIME_SPENT_MAX: i64 = 60 * 24 * 7;
+
+/// An agent's message, parsed.
+#[derive(Debug)]
+pub struct Reply {
+    pub body: String,
+    pub visibility: Visibility,
+    /// A status to set in the same step ("reply and mark pending").
+    pub status: Option<Status>,
+    pub time_spent_minutes: i64,
 }
 
-/// An agent moves the ticket to another status; resolving and closing tell the requester.
-pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now: Timestamp) -> Result<()> {
-    debug_assert!(agent.role.is_staff());
-    let mut tx = db.begin_write().await?;
-    let mut locked = lock(db, &mut tx, ticket.id).await?;
-    let from = locked.status;
+impl Reply {
+    pub fn parse(body: &str, visibility: &str, status: &str, time_spent: &str) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let body = errors.check("body", parse_body(body, "The message"));
+        let visibility = match visibility.trim() {
+            "internal" => Some(Visibility::Internal),
+            "public" => Some(Visibility::Public),
+            _ => {
+                errors.add("visibility", "Choose whether the customer sees this (public) or not (internal).");
+                None
+            }
+        };
+        let status = match status.trim() {
+            "" => Some(None),
+            given => errors.check("status", given.parse().map(Some)),
+        };
+        let time_spent = match time_spent.trim() {
+            "" => Some(0),
+            given => errors.check(
+                "time_spent",
+                given
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|minutes| (0..=TIME_SPENT_MAX).contains(minutes))
+                    .ok_or_else(|| format!("Enter whole minutes, from 0 to {TIME_SPENT_MAX}.")),
+            ),
+        };
+        match (body, visibility, status, time_spent) {
+            (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => {
+                Ok(Self { body, visibility, status, time_spent_minutes })
+            }
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
+}
+
+/// The first thing an agent does to a `new` ticket opens it, unless they set a status
+/// themselves.
+async fn open_if_new(change: &mut Change<'_>) -> Result<()> {
+    if change.ticket.status == Status::New {
+        change.set_status(Status::Open, StatusEvent::Changed).await?;
+    }
+    Ok(())
+}
+
+async fn set_status_as_agent(change: &mut Change<'_>, to: Status) -> Result<()> {
+    let from = change.ticket.status;
     if from == to {
         return Ok(());
     }
     if from == Status::Closed {
         return Err(Error::Conflict("This ticket is closed, and closed is final: the customer can open a follow-up.".into()));
     }
-    change_status(&mut tx, &mut locked, to, StatusEvent::Changed, agent.id, now).await?;
-    audit::record(&mut tx, audit_status(&locked, agent.id, from, to), now).await?;
-    touch(&mut tx, locked.id, Visibility::Public, None, now).await?;
-    let notification = match to {
-        Status::Resolved => Some(Notification::Resolved),
-        Status::Closed => Some(Notification::Closed),
-        _ => None,
-    };
-    if let Some(notification) = notification {
-        let requester_email: String =
-            sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(locked.requester_id).fetch_one(&mut *tx).await?;
-        let recipient = Recipient { user_id: Some(locked.requester_id), email: &requester_email };
-        outbox::enqueue(&mut tx, notification, locked.id, None, recipient, now).await?;
+    change.set_status(to, StatusEvent::Changed).await?;
+    let requester_id = change.ticket.requester_id;
+    match to {
+        Status::Resolved => change.notify_user(Notification::Resolved, requester_id, None).await,
+        Status::Closed => change.notify_user(Notification::Closed, requester_id, None).await,
+        _ => Ok(()),
     }
-    tx.commit().await?;
+}
+
+/// An agent writes on the ticket, optionally setting a status and logging time. The
+/// first public answer is the first response.
+pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
+    debug_assert!(agent.role.is_staff());
+    let public = reply.visibility == Visibility::Public;
+    let mut change = Change::begin(db, ticket.id, Some(agent.id), now).await?;
+    if public && change.ticket.status == Status::Closed {
+        return Err(Error::Conflict(
+            "This ticket is closed, so the customer cannot be answered here; add an internal note instead.".into(),
+        ));
+    }
+    let message_id = change.add_message(agent.id, &reply.body, reply.visibility, reply.time_spent_minutes).await?;
+    if reply.time_spent_minutes > 0 {
+        sqlx::query("UPDATE tickets SET time_spent_minutes = time_spent_minutes + $1 WHERE id = $2")
+            .bind(reply.time_spent_minutes)
+            .bind(change.ticket.id)
+            .execute(&mut **change.tx())
+            .await?;
+    }
+    if public {
+        change.mark_first_response().await?;
+        let requester_id = change.ticket.requester_id;
+        change.notify_user(Notification::AgentReplied, requester_id, Some(message_id)).await?;
+    }
+    match reply.status {
+        Some(status) => set_status_as_agent(&mut change, status).await?,
+        None => open_if_new(&mut change).await?,
+    }
+    change.commit(public.then_some(false)).await?;
+    Ok(message_id)
+}
+
+/// A note-free change of a ticket's fields. `None` leaves a field as it is;
+/// `assignee: Some(None)` unassigns.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub group_id: Option<i64>,
+    pub assignee: Option<Option<i64>>,
+}
+
+impl Changes {
+    /// Empty fields mean "no change", except `assignee`, where a present but empty value
+    /// means "nobody".
+    pub fn parse(status: &str, priority: &str, group: &str, assignee: Option<&str>) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let optional = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
+        let status = optional(status).and_then(|given| errors.check("status", given.parse()));
+        let priority = optional(priority).and_then(|given| errors.check("priority", given.parse()));
+        let group_id = optional(group)
+            .and_then(|given| errors.check("group", given.parse::<i64>().map_err(|_| "Choose a group.".to_string())));
+        let assignee = match assignee.map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(given) => errors
+                .check("assignee", given.parse::<i64>().map_err(|_| "Choose an agent.".to_string()))
+                .map(Some),
+        };
+        errors.into_result()?;
+        Ok(Self { status, priority, group_id, assignee })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Applies `changes` made against `expected_version` (if given). A stale version changes
+/// nothing and answers [`Error::Stale`], so no one overwrites a change they have not seen.
+pub async fn update(
+    db: &Db,
+    ticket: &Ticket,
+    agent: &User,
+    changes: &Changes,
+    expected_version: Option<i64>,
+    now: Timestamp,
+) -> Result<()> {
+    debug_assert!(agent.role.is_staff());
+    let mut change = Change::begin(db, ticket.id, Some(agent.id), now).await?;
+    if let Some(expected) = expected_version
+        && expected != change.ticket.version
+    {
+        return Err(Error::Stale { current_version: change.ticket.version });
+    }
+    apply(&mut change, changes).await?;
+    change.commit(None).await?;
     Ok(())
+}
+
+async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
+    let mut any = false;
+    if let Some(priority) = changes.priority
+        && priority != change.ticket.priority
+    {
+        let from = change.ticket.priority;
+        sqlx::query("UPDATE tickets SET priority = $1 WHERE id = $2")
+            .bind(priority.as_str())
+            .bind(change.ticket.id)
+            .execute(&mut **change.tx())
+            .await?;
+        change.ticket.priority = priority;
+        change.add_event("priority", Some(from.as_str()), Some(priority.as_str()), false).await?;
+        change.audit("ticket.priority", json!({ "priority": from.as_str() }), json!({ "priority": priority.as_str() })).await?;
+        any = true;
+    }
+    if let Some(group_id) = changes.group_id
+        && group_id != change.ticket.group_id
+    {
+        let names: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM groups WHERE id IN ($1, $2)")
+            .bind(change.ticket.group_id)
+            .bind(group_id)
+            .fetch_all(&mut **change.tx())
+            .await?;
+        let name_of = |id: i64| names.iter().find(|(each, _)| *each == id).map(|(_, name)| name.clone());
+        let new_name = name_of(group_id).ok_or_else(|| Error::Invalid(FieldErrors::single("group", "Choose a group.")))?;
+        let old_name = name_of(change.ticket.group_id).unwrap_or_default();
+        sqlx::query("UPDATE tickets SET group_id = $1 WHERE id = $2").bind(group_id).bind(change.ticket.id).execute(&mut **change.tx()).await?;
+        change.add_event("group", Some(&old_name), Some(&new_name), false).await?;
+        change.audit("ticket.group", json!({ "group_id": change.ticket.group_id }), json!({ "group_id": group_id })).await?;
+        change.ticket.group_id = group_id;
+        any = true;
+    }
+    if let Some(assignee) = changes.assignee
+        && assignee != change.ticket.assignee_id
+    {
+        let new_name = match assignee {
+            Some(id) => {
+                let agent: Option<(String, String, Flag)> = sqlx::query_as("SELECT name, role, active FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **change.tx())
+                    .await?;
+                match agent {
+                    Some((name, role, Flag(true))) if role != "customer" => Some(name),
+                    _ => return Err(Error::Invalid(FieldErrors::single("assignee", "Choose an active agent."))),
+                }
+            }
+            None => None,
+        };
+        let old_name: Option<String> = match change.ticket.assignee_id {
+            Some(id) => sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **change.tx()).await?,
+            None => None,
+        };
+        sqlx::query("UPDATE tickets SET assignee_id = $1 WHERE id = $2").bind(assignee).bind(change.ticket.id).execute(&mut **change.tx()).await?;
+        change.add_event("assignee", old_name.as_deref(), new_name.as_deref(), false).await?;
+        change.audit("ticket.assignee", json!({ "assignee_id": change.ticket.assignee_id }), json!({ "assignee_id": assignee })).await?;
+        change.ticket.assignee_id = assignee;
+        if let Some(id) = assignee {
+            change.notify_user(Notification::Assigned, id, None).await?;
+        }
+        any = true;
+    }
+    match changes.status {
+        Some(status) => set_status_as_agent(change, status).await?,
+        None if any => open_if_new(change).await?,
+        None => {}
+    }
+    Ok(())
+}
+
+/// Moves the ticket to another status; resolving and closing tell the requester.
+pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now: Timestamp) -> Result<()> {
+    update(db, ticket, agent, &Changes { status: Some(to), ..Changes::default() }, None, now).await
+}
+
+/// Applies the same changes to many tickets, each in its own transaction; answers how
+/// many changed. A ticket that refuses (a closed one asked to reopen) is skipped.
+pub async fn bulk_update(db: &Db, numbers: &[TicketNumber], agent: &User, changes: &Changes, now: Timestamp) -> Result<usize> {
+    let mut changed = 0;
+    for number in numbers {
+        let Some(id) = crate::domain::tickets::id_of(db, *number).await? else { continue };
+        let mut change = Change::begin(db, id, Some(agent.id), now).await?;
+        match apply(&mut change, changes).await {
+            Ok(()) => {
+                change.commit(None).await?;
+                changed += 1;
+            }
+            Err(Error::Conflict(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(changed)
+}
+
+/// Merges `source` into `target`: the source is closed with a link to the survivor, the
+/// survivor shows the source's messages and notes the merge. Only tickets of the same
+/// requester merge, so no customer ever sees another's messages.
+pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now: Timestamp) -> Result<()> {
+    if source.id == target.id {
+        return Err(Error::Invalid(FieldErrors::single("into", "A ticket cannot be merged into itself.")));
+    }
+    if source.requester_id != target.requester_id {
+        return Err(Error::Invalid(FieldErrors::single("into", "Only tickets from the same requester can be merged.")));
+    }
+    let mut change = Change::begin(db, source.id, Some(agent.id), now).await?;
+    if change.ticket.status == Status::Closed {
+        return Err(Error::Conflict("This ticket is closed already; closed tickets cannot be merged.".into()));
+    }
+    let target_status: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT status FROM tickets WHERE id = $1 AND merged_into_id IS NULL{}",
+        db.backend().row_lock()
+    ))
+    .bind(target.id)
+    .fetch_optional(&mut **change.tx())
+    .await?;
+    if target_status.as_deref().is_none_or(|status| status == Status::Closed.as_str()) {
+        return Err(Error::Invalid(FieldErrors::single("into", "Merge into a ticket that is still open.")));
+    }
+    sqlx::query("UPDATE tickets SET merged_into_id = $1 WHERE id = $2")
+        .bind(target.id)
+        .bind(source.id)
+        .execute(&mut **change.tx())
+        .await?;
+    let survivor = target.reference();
+    change.add_event("merged_into", None, Some(&survivor), true).await?;
+    change.set_status(Status::Closed, StatusEvent::Merged).await?;
+    change.audit("ticket.merge", json!({ "merged_into": null }), json!({ "merged_into": target.number.get() })).await?;
+    sqlx::query(
+        "INSERT INTO messages (ticket_id, kind, author_id, event, new_value, public, ticket_version, created_at) \
+         SELECT id, 'event', $1, 'merge', $2, $3, version + 1, $4 FROM tickets WHERE id = $5",
+    )
+    .bind(agent.id)
+    .bind(source.reference())
+    .bind(true)
+    .bind(now)
+    .bind(target.id)
+    .execute(&mut **change.tx())
+    .await?;
+    sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1, public_updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(target.id)
+        .execute(&mut **change.tx())
+        .await?;
+    change.commit(None).await?;
+    Ok(())
+}
+
+/// Closes every ticket that has been resolved for `auto_close_hours`, each with a
+/// timeline event and a mail to the requester. Answers how many closed.
+pub async fn auto_close(db: &Db, settings: &Settings, now: Timestamp) -> Result<usize> {
+    let due: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= $1 ORDER BY resolved_at LIMIT 500",
+    )
+    .bind(now - settings.auto_close_hours * 3600)
+    .fetch_all(db.pool())
+    .await?;
+    let mut closed = 0;
+    for id in due {
+        let mut change = Change::begin(db, id, None, now).await?;
+        // Someone may have reopened it since the list was read.
+        if change.ticket.status != Status::Resolved {
+            continue;
+        }
+        change.set_status(Status::Closed, StatusEvent::AutoClosed).await?;
+        let requester_id = change.ticket.requester_id;
+        change.notify_user(Notification::Closed, requester_id, None).await?;
+        change.commit(None).await?;
+        closed += 1;
+    }
+    Ok(closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_parse_every_field() {
+        let reply = Reply::parse("Done.", "public", "pending", "15").unwrap();
+        assert_eq!((reply.visibility, reply.status, reply.time_spent_minutes), (Visibility::Public, Some(Status::Pending), 15));
+        let Err(Error::Invalid(errors)) = Reply::parse("", "loud", "gone", "-3") else { panic!("accepted") };
+        for field in ["body", "visibility", "status", "time_spent"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+    }
+
+    #[test]
+    fn changes_distinguish_unchanged_from_unassigned() {
+        assert!(Changes::parse("", "", "", None).unwrap().is_empty());
+        assert_eq!(Changes::parse("", "", "", Some("")).unwrap().assignee, Some(None));
+        assert_eq!(Changes::parse("", "", "", Some("7")).unwrap().assignee, Some(Some(7)));
+        assert!(Changes::parse("nope", "", "", None).is_err());
+    }
 }

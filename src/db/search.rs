@@ -1,0 +1,95 @@
+//! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
+//! index, behind the same two functions. This is the one place the two dialects differ
+//! for search.
+
+use super::{Backend, Tx};
+
+/// Rebuilds the search document of one ticket from its subject and all its messages.
+pub async fn reindex(tx: &mut Tx, backend: Backend, ticket_id: i64) -> sqlx::Result<()> {
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM ticket_search WHERE rowid = $1",
+            "INSERT INTO ticket_search (rowid, subject, body) \
+             SELECT t.id, t.subject, COALESCE((SELECT group_concat(m.body, ' ') FROM messages m \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') FROM tickets t WHERE t.id = $1",
+        ],
+        Backend::Postgres => &[
+            "INSERT INTO ticket_search (ticket_id, document) \
+             SELECT t.id, setweight(to_tsvector('english', t.subject), 'A') || \
+             setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') FROM tickets t WHERE t.id = $1 \
+             ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(statement).bind(ticket_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every document at once, for bulk loads.
+pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM ticket_search",
+            "INSERT INTO ticket_search (rowid, subject, body) \
+             SELECT t.id, t.subject, COALESCE(b.body, '') FROM tickets t LEFT JOIN \
+             (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
+             ON b.ticket_id = t.id",
+        ],
+        Backend::Postgres => &[
+            "DELETE FROM ticket_search",
+            "INSERT INTO ticket_search (ticket_id, document) \
+             SELECT t.id, setweight(to_tsvector('english', t.subject), 'A') || \
+             setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') FROM tickets t LEFT JOIN \
+             (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
+             ON b.ticket_id = t.id",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(statement).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A subquery of `(ticket_id, rank)` for the tickets that match the query bound at
+/// `$parameter`; a lower rank is a better match.
+pub fn matches(backend: Backend, parameter: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT rowid AS ticket_id, bm25(ticket_search, 4.0, 1.0) AS rank FROM ticket_search \
+             WHERE ticket_search MATCH ${parameter}"
+        ),
+        Backend::Postgres => format!(
+            "SELECT ticket_id, -ts_rank(document, websearch_to_tsquery('english', ${parameter}))::float8 AS rank \
+             FROM ticket_search WHERE document @@ websearch_to_tsquery('english', ${parameter})"
+        ),
+    }
+}
+
+/// What to bind for [`matches`]: FTS5 reads operators and column names in raw input, so
+/// every word becomes a quoted term (all must match); Postgres' websearch syntax takes
+/// user input as it is. `None` when nothing searchable is left.
+pub fn prepare(backend: Backend, input: &str) -> Option<String> {
+    let words: Vec<&str> = input.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        Backend::Sqlite => words.iter().map(|word| format!("\"{}\"", word.replace('"', "\"\""))).collect::<Vec<_>>().join(" "),
+        Backend::Postgres => words.join(" "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts5_input_is_quoted_word_by_word() {
+        assert_eq!(prepare(Backend::Sqlite, "search -engines").unwrap(), "\"search\" \"-engines\"");
+        assert_eq!(prepare(Backend::Sqlite, "unbalanced \"quote").unwrap(), "\"unbalanced\" \"\"\"quote\"");
+        assert_eq!(prepare(Backend::Postgres, "  printer   jam ").unwrap(), "printer jam");
+        assert_eq!(prepare(Backend::Sqlite, "   "), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! One change to one ticket, as one transaction.
+
+use serde_json::{Value, json};
+
+use crate::db::{Db, Flag, Tx, search};
+use crate::domain::clock::Timestamp;
+use crate::domain::outbox::{self, Notification, Recipient};
+use crate::domain::sla::Deadlines;
+use crate::domain::ticket_fields::{Priority, Status};
+use crate::domain::tickets::parse_stored;
+use crate::domain::{Error, Result, audit};
+
+/// Who may read a timeline entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// The customer sees it (and is mailed a public reply).
+    Public,
+    /// Staff only: never in a customer's page, API answer or email.
+    Internal,
+}
+
+/// Which timeline event a status change is recorded as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusEvent {
+    Changed,
+    Reopened,
+    AutoClosed,
+    Merged,
+}
+
+impl StatusEvent {
+    fn name(self) -> &'static str {
+        match self {
+            StatusEvent::Changed => "status",
+            StatusEvent::Reopened => "reopen",
+            StatusEvent::AutoClosed => "auto_close",
+            StatusEvent::Merged => "merged_into",
+        }
+    }
+}
+
+/// The ticket's fields a change reads and writes, as locked at its start.
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    id: i64,
+    number: i64,
+    status: String,
+    priority: String,
+    group_id: i64,
+    requester_id: i64,
+    assignee_id: Option<i64>,
+    version: i64,
+    first_response_due_at: Option<i64>,
+    resolution_due_at: Option<i64>,
+    first_response_at: Option<i64>,
+    sla_paused_at: Option<i64>,
+    resolved_at: Option<i64>,
+    closed_at: Option<i64>,
+}
+
+pub(super) struct LockedTicket {
+    pub id: i64,
+    pub number: i64,
+    pub status: Status,
+    pub priority: Priority,
+    pub group_id: i64,
+    pub requester_id: i64,
+    pub assignee_id: Option<i64>,
+    pub version: i64,
+    pub deadlines: Deadlines,
+    pub first_response_at: Option<Timestamp>,
+    pub sla_paused_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+pub(super) struct Change<'a> {
+    db: &'a Db,
+    tx: Tx,
+    pub ticket: LockedTicket,
+    actor_id: Option<i64>,
+    pub now: Timestamp,
+    seen_by_customer: bool,
+    text_changed: bool,
+}
+
+impl<'a> Change<'a> {
+    /// Starts a change by `actor_id` (`None`: the system) with the ticket locked until commit.
+    pub async fn begin(db: &'a Db, ticket_id: i64, actor_id: Option<i64>, now: Timestamp) -> Result<Self> {
+        let mut tx = db.begin_write().await?;
+        let row: Option<LockedRow> = sqlx::query_as(&format!(
+            "SELECT id, number, status, priority, group_id, requester_id, assignee_id, version, first_response_due_at, \
+             resolution_due_at, first_response_at, sla_paused_at, resolved_at, closed_at FROM tickets WHERE id = $1{}",
+            db.backend().row_lock()
+        ))
+        .bind(ticket_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(Error::NotFound)?;
+        let ticket = LockedTicket {
+            id: row.id,
+            number: row.number,
+            status: parse_stored(&row.status, "status")?,
+            priority: parse_stored(&row.priority, "priority")?,
+            group_id: row.group_id,
+            requester_id: row.requester_id,
+            assignee_id: row.assignee_id,
+            version: row.version,
+            deadlines: Deadlines {
+                first_response_due_at: row.first_response_due_at.unwrap_or(i64::MAX),
+                resolution_due_at: row.resolution_due_at.unwrap_or(i64::MAX),
+            },
+            first_response_at: row.first_response_at,
+            sla_paused_at: row.sla_paused_at,
+            resolved_at: row.resolved_at,
+            closed_at: row.closed_at,
+        };
+        Ok(Self { db, tx, ticket, actor_id, now, seen_by_customer: false, text_changed: false })
+    }
+
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// A message or note on the timeline.
+    pub async fn add_message(&mut self, author_id: i64, body: &str, visibility: Visibility, time_spent: i64) -> Result<i64> {
+        let public = visibility == Visibility::Public;
+        let id = sqlx::query_scalar(
+            "INSERT INTO messages (ticket_id, kind, author_id, body, public, time_spent_minutes, ticket_version, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(self.ticket.id)
+        .bind(if public { "message" } else { "note" })
+        .bind(author_id)
+        .bind(body)
+        .bind(public)
+        .bind(time_spent)
+        .bind(self.ticket.version + 1)
+        .bind(self.now)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        self.seen_by_customer |= public;
+        self.text_changed = true;
+        Ok(id)
+    }
+
+    /// A system event on the timeline; `public` ones are shown to the customer.
+    pub async fn add_event(&mut self, event: &str, old_value: Option<&str>, new_value: Option<&str>, public: bool) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO messages (ticket_id, kind, author_id, event, old_value, new_value, public, ticket_version, created_at) \
+             VALUES ($1, 'event', $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(self.ticket.id)
+        .bind(self.actor_id)
+        .bind(event)
+        .bind(old_value)
+        .bind(new_value)
+        .bind(public)
+        .bind(self.ticket.version + 1)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        self.seen_by_customer |= public;
+        Ok(())
+    }
+
+    pub async fn audit(&mut self, action: &str, before: Value, after: Value) -> Result<()> {
+        let entry = audit::Entry {
+            actor_id: self.actor_id,
+            action,
+            object_type: "ticket",
+            object_id: self.ticket.number.to_string(),
+            before: Some(before),
+            after: Some(after),
+        };
+        audit::record(&mut self.tx, entry, self.now).await?;
+        Ok(())
+    }
+
+    /// Moves the ticket to `to` with everything that entails: the SLA clock, the resolved
+    /// and closed times, a public timeline event and the audit row.
+    pub async fn set_status(&mut self, to: Status, event: StatusEvent) -> Result<()> {
+        let from = self.ticket.status;
+        if from == to {
+            return Ok(());
+        }
+        let now = self.now;
+        let ticket = &mut self.ticket;
+        if let (Status::Pending, Some(paused_at)) = (from, ticket.sla_paused_at) {
+            ticket.deadlines = ticket.deadlines.resumed(now - paused_at);
+        }
+        ticket.sla_paused_at = (to == Status::Pending).then_some(now);
+        ticket.closed_at = (to == Status::Closed).then_some(now);
+        // Closing keeps the time it was resolved; any other move sets or clears it.
+        if to != Status::Closed {
+            ticket.resolved_at = (to == Status::Resolved).then_some(now);
+        }
+        ticket.status = to;
+        sqlx::query(
+            "UPDATE tickets SET status = $1, sla_paused_at = $2, closed_at = $3, resolved_at = $4, \
+             first_response_due_at = $5, resolution_due_at = $6, due_at = $7 WHERE id = $8",
+        )
+        .bind(to.as_str())
+        .bind(ticket.sla_paused_at)
+        .bind(ticket.closed_at)
+        .bind(ticket.resolved_at)
+        .bind(ticket.deadlines.first_response_due_at)
+        .bind(ticket.deadlines.resolution_due_at)
+        .bind(ticket.deadlines.due_at(to, ticket.first_response_at))
+        .bind(ticket.id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.add_event(event.name(), Some(from.as_str()), Some(to.as_str()), true).await?;
+        self.audit("ticket.status", json!({ "status": from.as_str() }), json!({ "status": to.as_str() })).await
+    }
+
+    /// Records the first public answer and the due date that follows from it.
+    pub async fn mark_first_response(&mut self) -> Result<()> {
+        if self.ticket.first_response_at.is_some() {
+            return Ok(());
+        }
+        self.ticket.first_response_at = Some(self.now);
+        sqlx::query("UPDATE tickets SET first_response_at = $1, due_at = $2 WHERE id = $3")
+            .bind(self.now)
+            .bind(self.ticket.deadlines.due_at(self.ticket.status, self.ticket.first_response_at))
+            .bind(self.ticket.id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a mail to a user, if they are still active.
+    pub async fn notify_user(&mut self, notification: Notification, user_id: i64, message_id: Option<i64>) -> Result<()> {
+        let account: Option<(String, Flag)> = sqlx::query_as("SELECT email, active FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if let Some((email, Flag(true))) = account {
+            let recipient = Recipient { user_id: Some(user_id), email: &email };
+            outbox::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the change: `updated_at` and `version` move on (and the time the customer is
+    /// shown, if they can see any of it), the search document follows new text, and it
+    /// all commits. Returns the new version.
+    pub async fn commit(mut self, customer_wrote_last: Option<bool>) -> Result<i64> {
+        sqlx::query(
+            "UPDATE tickets SET updated_at = $1, version = version + 1, \
+             public_updated_at = CASE WHEN $2 THEN $1 ELSE public_updated_at END, \
+             customer_wrote_last = COALESCE($3, customer_wrote_last) WHERE id = $4",
+        )
+        .bind(self.now)
+        .bind(self.seen_by_customer)
+        .bind(customer_wrote_last)
+        .bind(self.ticket.id)
+        .execute(&mut *self.tx)
+        .await?;
+        if self.text_changed {
+            search::reindex(&mut self.tx, self.db.backend(), self.ticket.id).await?;
+        }
+        self.tx.commit().await?;
+        Ok(self.ticket.version + 1)
+    }
+}
