@@ -1,5 +1,6 @@
 //! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
-//! index, behind the same two functions. This is the one place the two dialects differ
+//! index, behind the same functions. A ticket's document is its subject and its
+//! requester's name and email (ranked first), then every message body. This is the one place the two dialects differ
 //! for search.
 
 use super::{Backend, Tx};
@@ -10,14 +11,16 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, ticket_id: i64) -> sqlx::Res
         Backend::Sqlite => &[
             "DELETE FROM ticket_search WHERE rowid = $1",
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, t.subject, COALESCE((SELECT group_concat(m.body, ' ') FROM messages m \
-             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') FROM tickets t WHERE t.id = $1",
+             SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE((SELECT group_concat(m.body, ' ') \
+             FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') \
+             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE t.id = $1",
         ],
         Backend::Postgres => &[
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject), 'A') || \
+             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email), 'A') || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
-             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') FROM tickets t WHERE t.id = $1 \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') \
+             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE t.id = $1 \
              ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document",
         ],
     };
@@ -33,15 +36,17 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
         Backend::Sqlite => &[
             "DELETE FROM ticket_search",
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, t.subject, COALESCE(b.body, '') FROM tickets t LEFT JOIN \
+             SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE(b.body, '') \
+             FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id",
         ],
         Backend::Postgres => &[
             "DELETE FROM ticket_search",
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject), 'A') || \
-             setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') FROM tickets t LEFT JOIN \
+             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email), 'A') || \
+             setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') \
+             FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id",
         ],

@@ -15,3 +15,8 @@ pub async fn public_groups(db: &Db) -> sqlx::Result<Vec<Group>> {
         .fetch_all(db.pool())
         .await
 }
+
+/// Every group, public or not, by name: what staff may file a ticket under.
+pub async fn all_groups(db: &Db) -> sqlx::Result<Vec<Group>> {
+    sqlx::query_as("SELECT id, name, public FROM groups ORDER BY lower(name)").fetch_all(db.pool()).await
+}

@@ -2,6 +2,7 @@
 //! command line all call these functions.
 
 pub mod audit;
+pub mod canned;
 pub mod clock;
 pub mod conversation;
 pub mod email;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod login_throttle;
 pub mod outbox;
 pub mod password;
+pub mod queue;
 pub mod role;
 pub mod settings;
 pub mod setup;

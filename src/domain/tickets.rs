@@ -65,12 +65,14 @@ impl NewTicket {
     }
 }
 
-/// Creates a ticket with the next number and the prefix in force, its first message, and
-/// the notifications, in one transaction: a number is spent only by a ticket that exists.
+/// Creates a ticket for `requester`, by `actor` (the requester, or an agent taking a call),
+/// with the next number and the prefix in force, its first message and the notifications,
+/// in one transaction: a number is spent only by a ticket that exists.
 pub async fn create(
     db: &Db,
     settings: &Settings,
     requester: &User,
+    actor: &User,
     new_ticket: &NewTicket,
     notify_email: Option<&str>,
     now: Timestamp,
@@ -81,7 +83,7 @@ pub async fn create(
         .fetch_optional(&mut *tx)
         .await?;
     let may_use_group = match group_public {
-        Some(Flag(public)) => public || requester.role.is_staff(),
+        Some(Flag(public)) => public || actor.role.is_staff(),
         None => false,
     };
     if !may_use_group {
@@ -143,7 +145,7 @@ pub async fn create(
     audit::record(
         &mut tx,
         audit::Entry {
-            actor_id: Some(requester.id),
+            actor_id: Some(actor.id),
             action: "ticket.create",
             object_type: "ticket",
             object_id: number.to_string(),

@@ -206,3 +206,30 @@ pub async fn set_active(db: &Db, user_id: i64, active: bool, actor_id: Option<i6
     tx.commit().await?;
     Ok(())
 }
+
+/// Active agents and admins, by name: who a ticket can be assigned to.
+pub async fn active_staff(db: &Db) -> Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE role IN ('agent', 'admin') AND active = $1 ORDER BY lower(name), id"
+    ))
+    .bind(true)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// The customer with this email, created (with a random password they can change later)
+/// when there is none yet — for tickets staff open on a customer's behalf. An existing
+/// account of another role is refused: tickets are requested by customers.
+pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: i64, now: Timestamp) -> Result<User> {
+    if let Some(user) = find_by_email(db, email).await? {
+        return if user.role == Role::Customer && user.active {
+            Ok(user)
+        } else {
+            Err(Error::Invalid(FieldErrors::single("requester", "That address belongs to a staff or deactivated account.")))
+        };
+    }
+    let name = email.as_str().split('@').next().unwrap_or("Customer").to_owned();
+    let new_user = NewUser { name, email: email.clone(), role: Role::Customer, password: Password::generate() };
+    create(db, &new_user, Some(actor_id), now).await
+}

@@ -363,7 +363,7 @@ impl TestApp {
             .expect("the General group");
         let new_ticket = NewTicket::parse(subject, &general.to_string(), "", message, "").expect("valid fixture ticket");
         let settings = Settings::load(&self.db).await.expect("settings");
-        tickets::create(&self.db, &settings, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
+        tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
     }
 
     /// An agent's reply or note, through the domain layer.

@@ -175,7 +175,7 @@ pub async fn create_ticket(
     let settings = Settings::load(&state.db).await?;
     let created = match NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, &form.follow_up) {
         Ok(new_ticket) => {
-            tickets::create(&state.db, &settings, &customer, &new_ticket, state.config.notify_email.as_deref(), state.now())
+            tickets::create(&state.db, &settings, &customer, &customer, &new_ticket, state.config.notify_email.as_deref(), state.now())
                 .await
         }
         Err(error) => Err(error),

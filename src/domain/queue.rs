@@ -1,0 +1,355 @@
+//! The desk's queue: views, filters, search and sorting over all tickets, one page at a
+//! time, in a fixed number of statements whatever the page holds.
+
+use time::macros::format_description;
+
+use super::clock::Timestamp;
+use super::ticket_fields::{Priority, Status};
+use super::tickets::{Paged, parse_stored};
+use super::users::User;
+use super::{Result, ticket_fields::TicketNumber};
+use crate::db::{Db, Flag, search};
+
+pub const DESK_PAGE_SIZE: i64 = 50;
+/// Counts stop here: beyond it, "10,000+" says all an agent needs, and a count never
+/// has to walk a million rows.
+pub const COUNT_CAP: i64 = 10_000;
+
+const ACTIVE: &str = "t.status NOT IN ('resolved', 'closed')";
+
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal;)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn parse(input: &str) -> Option<Self> {
+                match input { $($text => Some($name::$variant),)* _ => None }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),* }
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// The queues in the desk's sidebar.
+    View {
+        Unassigned => "unassigned", "Unassigned";
+        Mine => "mine", "Mine";
+        MyGroups => "my_groups", "My groups";
+        All => "all", "All open";
+        Overdue => "overdue", "Overdue";
+        DueToday => "due_today", "Due today";
+        Pending => "pending", "Pending";
+        Resolved => "resolved", "Resolved";
+        Closed => "closed", "Closed";
+    }
+);
+
+named_enum!(
+    /// How a queue is ordered.
+    Sort {
+        Updated => "updated", "Last update";
+        Created => "created", "Created";
+        Priority => "priority", "Priority";
+        Due => "due", "Due";
+    }
+);
+
+/// Whom a queue is filtered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    Agent(i64),
+}
+
+/// Everything a queue page is asked for; every field comes from the query string.
+#[derive(Clone, Debug)]
+pub struct QueueQuery {
+    pub view: View,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub group_id: Option<i64>,
+    pub assignee: Option<AssigneeFilter>,
+    pub text: String,
+    pub created_from: Option<Timestamp>,
+    /// Exclusive: the start of the day after the `to` date.
+    pub created_before: Option<Timestamp>,
+    pub sort: Option<Sort>,
+    pub page: i64,
+}
+
+impl Default for QueueQuery {
+    fn default() -> Self {
+        Self {
+            view: View::All,
+            status: None,
+            priority: None,
+            group_id: None,
+            assignee: None,
+            text: String::new(),
+            created_from: None,
+            created_before: None,
+            sort: None,
+            page: 1,
+        }
+    }
+}
+
+/// `YYYY-MM-DD` as the unix time of that day's start (UTC).
+pub fn parse_date(input: &str) -> Option<Timestamp> {
+    let date = time::Date::parse(input.trim(), format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// The end of the UTC day that contains `now` (the start of the next).
+pub fn end_of_day(now: Timestamp) -> Timestamp {
+    now - now.rem_euclid(86_400) + 86_400
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub number: TicketNumber,
+    pub prefix: String,
+    pub subject: String,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub group_name: String,
+    pub assignee_name: Option<String>,
+    pub priority: Priority,
+    pub status: Status,
+    pub due_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub customer_wrote_last: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    number: i64,
+    prefix: String,
+    subject: String,
+    requester_name: String,
+    requester_email: String,
+    group_name: String,
+    assignee_name: Option<String>,
+    priority: String,
+    status: String,
+    due_at: Option<i64>,
+    updated_at: i64,
+    customer_wrote_last: Flag,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// A WHERE clause and its binds, numbered as they are added.
+#[derive(Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    fn next_parameter(&self) -> usize {
+        self.binds.len() + 1
+    }
+
+    fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    /// `clause` with `?` standing for the new parameter.
+    fn with(&mut self, clause: &str, bind: Bind) {
+        let parameter = format!("${}", self.next_parameter());
+        self.clauses.push(clause.replace('?', &parameter));
+        self.binds.push(bind);
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() { "TRUE".into() } else { self.clauses.join(" AND ") }
+    }
+}
+
+fn view_conditions(conditions: &mut Conditions, view: View, viewer: &User, now: Timestamp) {
+    match view {
+        View::Unassigned => {
+            conditions.raw(ACTIVE);
+            conditions.raw("t.assignee_id IS NULL");
+        }
+        View::Mine => {
+            conditions.raw(ACTIVE);
+            conditions.with("t.assignee_id = ?", Bind::Int(viewer.id));
+        }
+        View::MyGroups => {
+            conditions.raw(ACTIVE);
+            conditions.with("t.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)", Bind::Int(viewer.id));
+        }
+        View::All => conditions.raw(ACTIVE),
+        View::Overdue => {
+            conditions.raw(ACTIVE);
+            conditions.with("t.due_at < ?", Bind::Int(now));
+        }
+        View::DueToday => {
+            conditions.raw(ACTIVE);
+            conditions.with("t.due_at < ?", Bind::Int(end_of_day(now)));
+        }
+        View::Pending => conditions.raw("t.status = 'pending'"),
+        View::Resolved => conditions.raw("t.status = 'resolved'"),
+        View::Closed => conditions.raw("t.status = 'closed'"),
+    }
+}
+
+fn order_by(sort: Option<Sort>, searching: bool) -> &'static str {
+    match (sort, searching) {
+        (None, true) => "s.rank, t.updated_at DESC, t.id DESC",
+        (None | Some(Sort::Updated), _) => "t.updated_at DESC, t.id DESC",
+        (Some(Sort::Created), _) => "t.created_at DESC, t.id DESC",
+        (Some(Sort::Priority), _) => {
+            "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
+             t.updated_at DESC, t.id DESC"
+        }
+        (Some(Sort::Due), _) => "CASE WHEN t.due_at IS NULL THEN 1 ELSE 0 END, t.due_at, t.id",
+    }
+}
+
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Int(value) => query.bind(*value),
+            Bind::Text(value) => query.bind(value.as_str()),
+        };
+    }
+    query
+}
+
+/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]).
+pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) -> Result<Paged<QueueRow>> {
+    let mut conditions = Conditions::default();
+    let search = search::prepare(db.backend(), &query.text);
+    let search_join = match &search {
+        Some(text) => {
+            let join = format!(" JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), conditions.next_parameter()));
+            conditions.binds.push(Bind::Text(text.clone()));
+            join
+        }
+        None => String::new(),
+    };
+    view_conditions(&mut conditions, query.view, viewer, now);
+    if let Some(status) = query.status {
+        conditions.with("t.status = ?", Bind::Text(status.as_str().into()));
+    }
+    if let Some(priority) = query.priority {
+        conditions.with("t.priority = ?", Bind::Text(priority.as_str().into()));
+    }
+    if let Some(group_id) = query.group_id {
+        conditions.with("t.group_id = ?", Bind::Int(group_id));
+    }
+    match query.assignee {
+        Some(AssigneeFilter::Nobody) => conditions.raw("t.assignee_id IS NULL"),
+        Some(AssigneeFilter::Agent(id)) => conditions.with("t.assignee_id = ?", Bind::Int(id)),
+        None => {}
+    }
+    if let Some(from) = query.created_from {
+        conditions.with("t.created_at >= ?", Bind::Int(from));
+    }
+    if let Some(before) = query.created_before {
+        conditions.with("t.created_at < ?", Bind::Int(before));
+    }
+    let where_sql = conditions.sql();
+
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{search_join} WHERE {where_sql} LIMIT {}) capped",
+        COUNT_CAP + 1
+    );
+    let (total_items,): (i64,) = bind_all(sqlx::query_as(&count_sql), &conditions.binds).fetch_one(db.pool()).await?;
+
+    let page = query.page.max(1);
+    let list_sql = format!(
+        "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, r.email AS requester_email, \
+         g.name AS group_name, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
+         t.customer_wrote_last FROM tickets t{search_join} \
+         JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
+         LEFT JOIN users a ON a.id = t.assignee_id \
+         WHERE {where_sql} ORDER BY {} LIMIT {DESK_PAGE_SIZE} OFFSET {}",
+        order_by(query.sort, search.is_some()),
+        (page - 1) * DESK_PAGE_SIZE
+    );
+    let rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            Ok(QueueRow {
+                number: TicketNumber::from_stored(row.number),
+                prefix: row.prefix,
+                subject: row.subject,
+                requester_name: row.requester_name,
+                requester_email: row.requester_email,
+                group_name: row.group_name,
+                assignee_name: row.assignee_name,
+                priority: parse_stored(&row.priority, "priority")?,
+                status: parse_stored(&row.status, "status")?,
+                due_at: row.due_at,
+                updated_at: row.updated_at,
+                customer_wrote_last: row.customer_wrote_last.into(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE })
+}
+
+/// How many tickets each view holds, up to [`COUNT_CAP`]: one statement per view.
+pub async fn view_counts(db: &Db, viewer: &User, now: Timestamp) -> Result<Vec<(View, i64)>> {
+    let mut counts = Vec::with_capacity(View::ALL.len());
+    for view in View::ALL {
+        let mut conditions = Conditions::default();
+        view_conditions(&mut conditions, *view, viewer, now);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {} LIMIT {}) capped",
+            conditions.sql(),
+            COUNT_CAP + 1
+        );
+        let (count,): (i64,) = bind_all(sqlx::query_as(&sql), &conditions.binds).fetch_one(db.pool()).await?;
+        counts.push((*view, count));
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_utc() {
+        assert_eq!(parse_date("2026-11-23"), Some(1_795_392_000));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(end_of_day(1_795_392_000), 1_795_392_000 + 86_400);
+        assert_eq!(end_of_day(1_795_392_000 + 86_399), 1_795_392_000 + 86_400);
+    }
+
+    #[test]
+    fn views_and_sorts_round_trip() {
+        for view in View::ALL {
+            assert_eq!(View::parse(view.as_str()), Some(*view));
+        }
+        for sort in Sort::ALL {
+            assert_eq!(Sort::parse(sort.as_str()), Some(*sort));
+        }
+        assert_eq!(View::parse("everything"), None);
+    }
+}
