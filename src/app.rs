@@ -13,7 +13,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::clock::Clock;
+use crate::domain::conversation::staff;
 use crate::domain::login_throttle;
+use crate::domain::settings::Settings;
 use crate::web::session_store::DbSessionStore;
 use crate::web::{self, AppState};
 
@@ -76,7 +78,9 @@ impl App {
     }
 }
 
-/// Periodic housekeeping: expired sessions and old login failures.
+/// Periodic work, first right at start: closing tickets resolved long enough, and
+/// housekeeping (expired sessions, old login failures). Every instance runs it; the
+/// ticket locks make a ticket close once.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     let sessions = DbSessionStore::new(state.db.clone());
     let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
@@ -89,6 +93,11 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             }
         }
         let now = state.now();
+        match auto_close(&state, now).await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "closed tickets resolved for longer than auto_close_hours"),
+            Err(error) => tracing::warn!(%error, "could not auto-close resolved tickets"),
+        }
         if let Err(error) = sessions.delete_expired(now).await {
             tracing::warn!(%error, "could not delete expired sessions");
         }
@@ -96,6 +105,11 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             tracing::warn!(%error, "could not delete old login failures");
         }
     }
+}
+
+async fn auto_close(state: &AppState, now: i64) -> crate::domain::Result<usize> {
+    let settings = Settings::load(&state.db).await?;
+    staff::auto_close(&state.db, &settings, now).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -308,6 +308,35 @@ pub async fn id_of(db: &Db, number: TicketNumber) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number.get()).fetch_optional(db.pool()).await?)
 }
 
+/// The requester's latest other tickets, for the workspace's side panel.
+pub async fn others_of_requester(db: &Db, requester_id: i64, except_id: i64, limit: i64) -> Result<Vec<TicketSummary>> {
+    let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.name, t.updated_at \
+         FROM tickets t JOIN groups g ON g.id = t.group_id WHERE t.requester_id = $1 AND t.id <> $2 \
+         ORDER BY t.updated_at DESC, t.id DESC LIMIT $3",
+    )
+    .bind(requester_id)
+    .bind(except_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(summary_from_row).collect()
+}
+
+type SummaryRow = (i64, String, String, String, String, String, i64);
+
+fn summary_from_row((number, prefix, subject, status, priority, group_name, updated_at): SummaryRow) -> Result<TicketSummary> {
+    Ok(TicketSummary {
+        number: TicketNumber::from_stored(number),
+        prefix,
+        subject,
+        status: parse_stored(&status, "status")?,
+        priority: parse_stored(&priority, "priority")?,
+        group_name,
+        updated_at,
+    })
+}
+
 /// One page of a list, and where it sits among the others.
 #[derive(Debug)]
 pub struct Paged<T> {
@@ -436,25 +465,12 @@ pub async fn list_for_requester(
          ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
         (page - 1) * CUSTOMER_PAGE_SIZE
     );
-    let mut list = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(&list_sql).bind(requester_id);
+    let mut list = sqlx::query_as::<_, SummaryRow>(&list_sql).bind(requester_id);
     if !query.is_empty() {
         list = list.bind(number).bind(&pattern);
     }
     let rows = list.fetch_all(db.pool()).await?;
-    let items = rows
-        .into_iter()
-        .map(|(number, prefix, subject, status, priority, group_name, updated_at)| {
-            Ok(TicketSummary {
-                number: TicketNumber::from_stored(number),
-                prefix,
-                subject,
-                status: parse_stored(&status, "status")?,
-                priority: parse_stored(&priority, "priority")?,
-                group_name,
-                updated_at,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let items = rows.into_iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
     Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE })
 }
 

@@ -1,9 +1,10 @@
 //! Extractors: who is asking (with the role guards, so a route cannot forget its check),
 //! the client's address, and forms that carry a valid CSRF token.
 
+use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use percent_encoding::percent_decode;
 use serde::Deserialize;
@@ -13,6 +14,8 @@ use super::error::AppError;
 use super::session::AppSession;
 use super::state::AppState;
 use crate::domain::role::Role;
+use crate::domain::ticket_fields::TicketNumber;
+use crate::domain::tickets::{self, Ticket};
 use crate::domain::users::{self, User};
 
 /// The signed-in user, if any. A session whose user has since been deactivated (or
@@ -92,6 +95,44 @@ role_guard!(
     Admin,
     |role| role == Role::Admin
 );
+
+/// A role guard that yields its user.
+pub trait RoleGuard: FromRequestParts<AppState, Rejection = AppError> {
+    fn into_user(self) -> User;
+}
+
+impl RoleGuard for Customer {
+    fn into_user(self) -> User {
+        self.0
+    }
+}
+
+impl RoleGuard for Agent {
+    fn into_user(self) -> User {
+        self.0
+    }
+}
+
+/// The ticket named by the `{number}` in the path, as `G` may see it: staff see any
+/// ticket, a customer only their own. A number that is malformed, missing or not theirs
+/// is a 404, all alike.
+pub struct TicketAt<G> {
+    pub viewer: User,
+    pub ticket: Ticket,
+    guard: PhantomData<G>,
+}
+
+impl<G: RoleGuard + Send> FromRequestParts<AppState> for TicketAt<G> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let viewer = G::from_request_parts(parts, state).await?.into_user();
+        let Path(number) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+        let number = TicketNumber::from_path(&number).ok_or(AppError::NotFound)?;
+        let ticket = tickets::find_for_viewer(&state.db, number, &viewer).await?;
+        Ok(Self { viewer, ticket, guard: PhantomData })
+    }
+}
 
 /// The address the request came from, for the login limit.
 pub struct ClientAddress(pub IpAddr);

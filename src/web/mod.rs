@@ -24,7 +24,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{admin, auth, desk, home, portal};
+use handlers::{admin, auth, canned, desk, home, portal, workspace};
 use session_store::DbSessionStore;
 pub use state::AppState;
 
@@ -60,6 +60,15 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{number}/rating", post(portal::rate))
         // staff desk
         .route("/desk", get(desk::queue))
+        .route("/desk/tickets", post(desk::create_ticket))
+        .route("/desk/tickets/new", get(desk::new_ticket_form))
+        .route("/desk/tickets/bulk", post(desk::bulk))
+        .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))
+        .route("/desk/tickets/{number}/replies", post(workspace::reply))
+        .route("/desk/tickets/{number}/merge", post(workspace::merge))
+        .route("/desk/canned", get(canned::list).post(canned::create))
+        .route("/desk/canned/{id}", get(canned::edit_form).post(canned::update))
+        .route("/desk/canned/{id}/delete", post(canned::delete))
         // administration
         .route("/admin", get(admin::overview))
         .fallback(error::not_found)

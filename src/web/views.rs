@@ -2,7 +2,7 @@
 //! They hold display-ready text; the templates escape all of it.
 
 use super::error::encode_query_value;
-use super::format::{Moment, Segment, segments};
+use super::format::{Moment, Segment, segments, span};
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::{EntryKind, TimelineEntry};
 use crate::domain::ticket_fields::{Priority, Status};
@@ -60,6 +60,10 @@ fn status_label(stored: Option<&str>) -> String {
     stored.and_then(|value| value.parse::<Status>().ok()).map_or("unknown", Status::label).to_owned()
 }
 
+fn priority_label(stored: Option<&str>) -> String {
+    stored.and_then(|value| value.parse::<Priority>().ok()).map_or("unknown", Priority::label).to_owned()
+}
+
 impl EntryView {
     pub fn new(entry: &TimelineEntry, now: Timestamp) -> Self {
         let author = entry.author_name.clone().unwrap_or_else(|| "Helpdesk".into());
@@ -71,7 +75,24 @@ impl EntryView {
             ),
             Some("reopen") => format!("{author} reopened the request"),
             Some("rating") => format!("{author} rated the resolution {} of 5", entry.new_value.as_deref().unwrap_or("?")),
-            Some(other) => format!("{author}: {other} changed"),
+            Some("auto_close") => "Closed automatically after a time resolved".to_owned(),
+            Some("merged_into") => format!("{author} merged this into {}", entry.new_value.as_deref().unwrap_or("another ticket")),
+            Some("merge") => format!("{author} merged {} into this", entry.new_value.as_deref().unwrap_or("another ticket")),
+            Some("priority") => format!(
+                "{author} changed the priority from {} to {}",
+                priority_label(entry.old_value.as_deref()),
+                priority_label(entry.new_value.as_deref())
+            ),
+            Some("group") => format!(
+                "{author} moved this from {} to {}",
+                entry.old_value.as_deref().unwrap_or("?"),
+                entry.new_value.as_deref().unwrap_or("?")
+            ),
+            Some("assignee") => match entry.new_value.as_deref() {
+                Some(name) => format!("{author} assigned this to {name}"),
+                None => format!("{author} unassigned this"),
+            },
+            Some(other) => format!("{author} changed {other}"),
             None => String::new(),
         };
         Self {
@@ -88,6 +109,26 @@ impl EntryView {
             event_text,
         }
     }
+}
+
+/// A due date in words, and whether it has passed: "due in 2 h", "overdue by 1 d".
+pub struct DueView {
+    pub text: String,
+    pub overdue: bool,
+    pub moment: Moment,
+}
+
+impl DueView {
+    pub fn new(due_at: Timestamp, now: Timestamp) -> Self {
+        let overdue = due_at < now;
+        let text = if overdue { format!("overdue by {}", span(now - due_at)) } else { format!("due in {}", span(due_at - now)) };
+        Self { text, overdue, moment: Moment::new(due_at, now) }
+    }
+}
+
+/// Up to two capital letters for a person: "Ada Lovelace" → "AL".
+pub fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|word| word.chars().next()).take(2).flat_map(char::to_uppercase).collect()
 }
 
 /// Links to the previous and next page of a list, keeping the rest of the query.
@@ -125,4 +166,18 @@ impl Pager {
 /// `?page=` as given, within reason: anything unreadable is page 1.
 pub fn page_number(raw: Option<&str>) -> i64 {
     raw.and_then(|page| page.trim().parse::<i64>().ok()).filter(|page| *page >= 1).map_or(1, |page| page.min(100_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_and_due_dates_read_naturally() {
+        assert_eq!(initials("ada lovelace king"), "AL");
+        assert_eq!(initials("Émile"), "É");
+        let due = DueView::new(0, 7200);
+        assert_eq!((due.text.as_str(), due.overdue), ("overdue by 2 h", true));
+        assert_eq!(DueView::new(7200, 0).text, "due in 2 h");
+    }
 }

@@ -38,6 +38,9 @@ pub struct TimelineEntry {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub created_at: Timestamp,
+    /// The ticket's version this entry produced: what changed since version `v` is every
+    /// entry above it.
+    pub ticket_version: i64,
 }
 
 /// Who a timeline is read for: a customer sees only the public entries.
@@ -53,9 +56,10 @@ pub async fn timeline(db: &Db, ticket_id: i64, audience: Audience) -> Result<Vec
         Audience::Customer => " AND m.public",
         Audience::Staff => "",
     };
-    let rows: Vec<(i64, String, Option<String>, Option<String>, String, Option<String>, Option<String>, Option<String>, i64)> =
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(i64, String, Option<String>, Option<String>, String, Option<String>, Option<String>, Option<String>, i64, i64)> =
         sqlx::query_as(&format!(
-            "SELECT m.id, m.kind, u.name, u.role, m.body, m.event, m.old_value, m.new_value, m.created_at \
+            "SELECT m.id, m.kind, u.name, u.role, m.body, m.event, m.old_value, m.new_value, m.created_at, m.ticket_version \
              FROM messages m LEFT JOIN users u ON u.id = m.author_id \
              WHERE (m.ticket_id = $1 OR m.ticket_id IN (SELECT id FROM tickets WHERE merged_into_id = $1)){visibility} \
              ORDER BY m.created_at, m.id"
@@ -64,7 +68,7 @@ pub async fn timeline(db: &Db, ticket_id: i64, audience: Audience) -> Result<Vec
         .fetch_all(db.pool())
         .await?;
     rows.into_iter()
-        .map(|(id, kind, author_name, author_role, body, event, old_value, new_value, created_at)| {
+        .map(|(id, kind, author_name, author_role, body, event, old_value, new_value, created_at, ticket_version)| {
             let kind = match kind.as_str() {
                 "message" => EntryKind::Message,
                 "note" => EntryKind::Note,
@@ -72,7 +76,18 @@ pub async fn timeline(db: &Db, ticket_id: i64, audience: Audience) -> Result<Vec
                 other => return Err(Error::Internal(anyhow::anyhow!("message {id} has unknown kind {other:?}"))),
             };
             let author_is_staff = author_role.as_deref().is_some_and(|role| role != "customer");
-            Ok(TimelineEntry { id, kind, author_name, author_is_staff, body, event, old_value, new_value, created_at })
+            Ok(TimelineEntry {
+                id,
+                kind,
+                author_name,
+                author_is_staff,
+                body,
+                event,
+                old_value,
+                new_value,
+                created_at,
+                ticket_version,
+            })
         })
         .collect()
 }

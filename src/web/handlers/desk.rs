@@ -1,18 +1,346 @@
-//! The staff desk.
+//! The staff desk: the queue with its views, filters and search, bulk changes, and
+//! tickets opened on a customer's behalf.
 
 use askama::Template;
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
+use crate::domain::conversation::staff::{self, Changes};
+use crate::domain::email::Email;
+use crate::domain::groups::{self, Group};
+use crate::domain::queue::{self, AssigneeFilter, QueueQuery, Sort, View};
+use crate::domain::settings::Settings;
+use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::tickets::{self, NewTicket};
+use crate::domain::users::{self, User};
+use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
-use crate::web::extract::Agent;
-use crate::web::page::{PageContext, ok};
+use crate::web::extract::{Agent, CsrfForm};
+use crate::web::format::Moment;
+use crate::web::page::{PageContext, ok, render};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, page_number};
+
+/// The queue's state, exactly as the query string gives it, so that every view can be
+/// bookmarked and shared.
+#[derive(Deserialize, Default, Clone)]
+pub struct DeskQuery {
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    sort: String,
+    page: Option<String>,
+}
+
+impl DeskQuery {
+    /// The parsed query, and a message for each part that could not be read (it is ignored).
+    fn parse(&self) -> (QueueQuery, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut query = QueueQuery { page: page_number(self.page.as_deref()), ..QueueQuery::default() };
+        let mut check = |given: &str, what: &str, ok: bool| {
+            if !given.trim().is_empty() && !ok {
+                problems.push(format!("Ignored the {what} “{}”: it is not one of the choices.", given.trim()));
+            }
+        };
+        query.view = View::parse(self.view.trim()).unwrap_or(View::All);
+        check(&self.view, "view", View::parse(self.view.trim()).is_some());
+        query.status = self.status.trim().parse().ok();
+        check(&self.status, "status", query.status.is_some());
+        query.priority = self.priority.trim().parse().ok();
+        check(&self.priority, "priority", query.priority.is_some());
+        query.group_id = self.group.trim().parse().ok();
+        check(&self.group, "group", query.group_id.is_some());
+        query.assignee = match self.assignee.trim() {
+            "none" => Some(AssigneeFilter::Nobody),
+            other => other.parse().ok().map(AssigneeFilter::Agent),
+        };
+        check(&self.assignee, "assignee", query.assignee.is_some());
+        query.sort = Sort::parse(self.sort.trim());
+        check(&self.sort, "sort order", query.sort.is_some());
+        query.created_from = queue::parse_date(&self.from);
+        if !self.from.trim().is_empty() && query.created_from.is_none() {
+            problems.push("Ignored the “from” date: use the form 2026-01-31.".into());
+        }
+        query.created_before = queue::parse_date(&self.to).map(|day| day + 86_400);
+        if !self.to.trim().is_empty() && query.created_before.is_none() {
+            problems.push("Ignored the “to” date: use the form 2026-01-31.".into());
+        }
+        query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
+        (query, problems)
+    }
+
+    /// The parameters that shape the list (all but the page), for links that keep them.
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("view", self.view.trim()),
+            ("status", self.status.trim()),
+            ("priority", self.priority.trim()),
+            ("group", self.group.trim()),
+            ("assignee", self.assignee.trim()),
+            ("q", self.q.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("sort", self.sort.trim()),
+        ]
+    }
+}
+
+pub struct ViewLink {
+    label: &'static str,
+    href: String,
+    count: String,
+    current: bool,
+}
+
+pub struct QueueRowView {
+    number: TicketNumber,
+    reference: String,
+    subject: String,
+    customer_wrote_last: bool,
+    requester_name: String,
+    requester_email: String,
+    group: String,
+    assignee_name: Option<String>,
+    assignee_initials: String,
+    priority: PriorityView,
+    status: StatusView,
+    due: Option<DueView>,
+    updated: Moment,
+}
 
 #[derive(Template)]
 #[template(path = "desk/queue.html")]
 pub struct QueuePage {
     ctx: PageContext,
+    query: DeskQuery,
+    view_label: &'static str,
+    views: Vec<ViewLink>,
+    problems: Vec<String>,
+    rows: Vec<QueueRowView>,
+    pager: Pager,
+    total: String,
+    groups: Vec<Group>,
+    agents: Vec<User>,
+    statuses: &'static [Status],
+    priorities: &'static [Priority],
+    sorts: &'static [Sort],
+    return_to: String,
 }
 
-pub async fn queue(Agent(_agent): Agent, ctx: PageContext) -> Result<Response> {
-    ok(&QueuePage { ctx })
+fn count_text(count: i64) -> String {
+    if count > queue::COUNT_CAP { format!("{}+", queue::COUNT_CAP) } else { count.to_string() }
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    ctx: PageContext,
+    Query(raw): Query<DeskQuery>,
+) -> Result<Response> {
+    if let Some(number) = TicketNumber::parse(&raw.q)
+        && tickets::id_of(&state.db, number).await?.is_some()
+    {
+        return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
+    }
+    let (query, problems) = raw.parse();
+    let now = state.now();
+    let paged = queue::list(&state.db, &agent, &query, now).await?;
+    let counts = queue::view_counts(&state.db, &agent, now).await?;
+    let views = counts
+        .into_iter()
+        .map(|(view, count)| ViewLink {
+            label: view.label(),
+            href: format!("/desk?view={}", view.as_str()),
+            count: count_text(count),
+            current: view == query.view,
+        })
+        .collect();
+    let pairs = raw.pairs();
+    let pager = Pager::new(&paged, "/desk", &pairs);
+    let total = count_text(paged.total_items);
+    let rows = paged
+        .items
+        .into_iter()
+        .map(|row| QueueRowView {
+            number: row.number,
+            reference: format!("{}{}", row.prefix, row.number),
+            subject: row.subject,
+            customer_wrote_last: row.customer_wrote_last,
+            requester_name: row.requester_name,
+            requester_email: row.requester_email,
+            group: row.group_name,
+            assignee_initials: row.assignee_name.as_deref().map(initials).unwrap_or_default(),
+            assignee_name: row.assignee_name,
+            priority: row.priority.into(),
+            status: row.status.into(),
+            due: row.due_at.map(|due_at| DueView::new(due_at, now)),
+            updated: Moment::new(row.updated_at, now),
+        })
+        .collect();
+    let query_string: Vec<String> = pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", crate::web::error::encode_query_value(value)))
+        .collect();
+    let page = QueuePage {
+        ctx,
+        view_label: query.view.label(),
+        views,
+        problems,
+        rows,
+        pager,
+        total,
+        groups: groups::all_groups(&state.db).await?,
+        agents: users::active_staff(&state.db).await?,
+        statuses: Status::ALL,
+        priorities: Priority::ALL,
+        sorts: Sort::ALL,
+        return_to: format!("/desk?{}", query_string.join("&")),
+        query: raw,
+    };
+    ok(&page)
+}
+
+#[derive(Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    tickets: Vec<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    group: String,
+    assignee: Option<String>,
+    #[serde(default)]
+    return_to: String,
+}
+
+pub async fn bulk(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<BulkForm>,
+) -> Result<Response> {
+    let back = super::auth::local_path(&form.return_to).filter(|path| path.starts_with("/desk")).unwrap_or_else(|| "/desk".into());
+    let numbers: Vec<TicketNumber> = form.tickets.iter().filter_map(|raw| TicketNumber::parse(raw)).collect();
+    // The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
+    let assignee = form.assignee.as_deref().filter(|value| *value != "keep");
+    let message = match Changes::parse(&form.status, &form.priority, &form.group, assignee) {
+        Ok(changes) if changes.is_empty() => (FlashKind::Error, "Choose a change to apply to the selected tickets.".to_string()),
+        Ok(_) if numbers.is_empty() => (FlashKind::Error, "Select at least one ticket.".to_string()),
+        Ok(changes) => match staff::bulk_update(&state.db, &numbers, &agent, &changes, state.now()).await {
+            Ok(changed) => (FlashKind::Success, format!("Updated {changed} of {} selected tickets.", numbers.len())),
+            Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
+            Err(error) => return Err(error.into()),
+        },
+        Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
+        Err(error) => return Err(error.into()),
+    };
+    session.flash(message.0, message.1).await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct OnBehalfForm {
+    #[serde(default)]
+    requester: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk/new.html")]
+pub struct OnBehalfPage {
+    ctx: PageContext,
+    form: OnBehalfForm,
+    errors: FieldErrors,
+    groups: Vec<Group>,
+    priorities: &'static [Priority],
+}
+
+impl OnBehalfPage {
+    fn is_selected_group(&self, group: &Group) -> bool {
+        self.form.group == group.id.to_string()
+    }
+
+    fn is_selected_priority(&self, priority: &Priority) -> bool {
+        self.form.priority == priority.as_str() || (self.form.priority.is_empty() && *priority == Priority::default())
+    }
+}
+
+pub async fn new_ticket_form(State(state): State<AppState>, Agent(_agent): Agent, ctx: PageContext) -> Result<Response> {
+    let page = OnBehalfPage {
+        ctx,
+        form: OnBehalfForm::default(),
+        errors: FieldErrors::new(),
+        groups: groups::all_groups(&state.db).await?,
+        priorities: Priority::ALL,
+    };
+    ok(&page)
+}
+
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<OnBehalfForm>,
+) -> Result<Response> {
+    let now = state.now();
+    let settings = Settings::load(&state.db).await?;
+    let parsed = NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, "");
+    let requester = Email::parse(&form.requester);
+    let created = match (requester, parsed) {
+        (Ok(email), Ok(new_ticket)) => match users::find_or_create_customer(&state.db, &email, agent.id, now).await {
+            Ok(customer) => {
+                tickets::create(&state.db, &settings, &customer, &agent, &new_ticket, state.config.notify_email.as_deref(), now).await
+            }
+            Err(error) => Err(error),
+        },
+        (requester, parsed) => {
+            let mut errors = match parsed {
+                Err(domain::Error::Invalid(errors)) => errors,
+                _ => FieldErrors::new(),
+            };
+            if let Err(message) = requester {
+                errors.add("requester", message);
+            }
+            Err(domain::Error::Invalid(errors))
+        }
+    };
+    match created {
+        Ok(number) => {
+            session.flash(FlashKind::Success, format!("Ticket {}{number} created.", settings.ticket_prefix)).await?;
+            Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            let page = OnBehalfPage { ctx, form, errors, groups: groups::all_groups(&state.db).await?, priorities: Priority::ALL };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(error) => Err(error.into()),
+    }
 }

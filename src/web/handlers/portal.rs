@@ -1,8 +1,7 @@
 //! The customer portal: a customer's own requests, and everything they can do on them.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
 use crate::domain::users::User;
 use crate::domain::{self, FieldErrors};
 use crate::web::error::{AppError, Result};
-use crate::web::extract::{CsrfForm, Customer, NoFields};
+use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
 use crate::web::format::{Moment, span};
 use crate::web::page::{PageContext, ok, render};
 use crate::web::session::{AppSession, FlashKind};
@@ -296,23 +295,8 @@ async fn ticket_page(
     })
 }
 
-/// The customer's own ticket named in the path; anyone else's, or none, is a 404.
-pub struct OwnTicket {
-    customer: User,
-    ticket: Ticket,
-}
-
-impl FromRequestParts<AppState> for OwnTicket {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Customer(customer) = Customer::from_request_parts(parts, state).await?;
-        let Path(number) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
-        let number = TicketNumber::from_path(&number).ok_or(AppError::NotFound)?;
-        let ticket = tickets::find_for_viewer(&state.db, number, &customer).await?;
-        Ok(Self { customer, ticket })
-    }
-}
+/// The customer's own ticket named in the path.
+type OwnTicket = TicketAt<Customer>;
 
 pub async fn show_ticket(
     State(state): State<AppState>,
@@ -363,7 +347,7 @@ pub struct ReplyForm {
 
 pub async fn reply(
     State(state): State<AppState>,
-    OwnTicket { customer, ticket }: OwnTicket,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
     CsrfForm(form): CsrfForm<ReplyForm>,
@@ -375,7 +359,7 @@ pub async fn reply(
 
 pub async fn close(
     State(state): State<AppState>,
-    OwnTicket { customer, ticket }: OwnTicket,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
@@ -392,7 +376,7 @@ pub struct ReopenForm {
 
 pub async fn reopen(
     State(state): State<AppState>,
-    OwnTicket { customer, ticket }: OwnTicket,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
     CsrfForm(form): CsrfForm<ReopenForm>,
@@ -413,7 +397,7 @@ pub struct RatingForm {
 
 pub async fn rate(
     State(state): State<AppState>,
-    OwnTicket { customer, ticket }: OwnTicket,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
     CsrfForm(form): CsrfForm<RatingForm>,

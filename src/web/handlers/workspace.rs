@@ -1,0 +1,266 @@
+//! The agent's workspace on one ticket: the whole timeline, the reply box, and the
+//! controls for status, priority, group, assignee and merging.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::domain::canned::{self, CannedResponse};
+use crate::domain::conversation::staff::{self, Changes, Reply, Visibility};
+use crate::domain::conversation::{self, Audience};
+use crate::domain::groups::{self, Group};
+use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::tickets::{self, Ticket, TicketSummary};
+use crate::domain::users::{self, User};
+use crate::domain::{self, FieldErrors};
+use crate::web::error::Result;
+use crate::web::extract::{Agent, CsrfForm, TicketAt};
+use crate::web::format::{Moment, Segment};
+use crate::web::page::{PageContext, ok, render};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+use crate::web::views::{DueView, EntryView, PriorityView, StatusView};
+
+type DeskTicket = TicketAt<Agent>;
+
+/// What the agent typed or chose, kept when the page has to be shown again.
+#[derive(Default)]
+pub struct WorkspaceForms {
+    body: String,
+    visibility: String,
+    reply_status: String,
+    time_spent: String,
+    into: String,
+    errors: FieldErrors,
+    notice: Option<String>,
+    /// Set when a change was refused as stale: what happened since, and the change to
+    /// apply again.
+    conflict: Option<Conflict>,
+}
+
+pub struct Conflict {
+    since: Vec<EntryView>,
+    status: String,
+    priority: String,
+    group: String,
+    assignee: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "desk/ticket.html")]
+pub struct WorkspacePage {
+    ctx: PageContext,
+    ticket: Ticket,
+    status: StatusView,
+    priority: PriorityView,
+    created: Moment,
+    updated: Moment,
+    due: Option<DueView>,
+    entries: Vec<EntryView>,
+    groups: Vec<Group>,
+    agents: Vec<User>,
+    statuses: &'static [Status],
+    priorities: &'static [Priority],
+    canned: Vec<CannedResponse>,
+    others: Vec<TicketSummary>,
+    me: i64,
+    forms: WorkspaceForms,
+}
+
+impl WorkspacePage {
+    fn assigned_to(&self, user_id: &i64) -> bool {
+        self.ticket.assignee_id == Some(*user_id)
+    }
+
+    fn is_public_reply(&self) -> bool {
+        self.forms.visibility != "internal"
+    }
+}
+
+async fn workspace(state: &AppState, ctx: PageContext, agent: &User, ticket: Ticket, forms: WorkspaceForms) -> Result<WorkspacePage> {
+    let now = state.now();
+    let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
+    Ok(WorkspacePage {
+        status: ticket.status.into(),
+        priority: ticket.priority.into(),
+        created: Moment::new(ticket.created_at, now),
+        updated: Moment::new(ticket.updated_at, now),
+        due: ticket.due_at.map(|due_at| DueView::new(due_at, now)),
+        entries: entries.iter().map(|entry| EntryView::new(entry, now)).collect(),
+        groups: groups::all_groups(&state.db).await?,
+        agents: users::active_staff(&state.db).await?,
+        statuses: Status::ALL,
+        priorities: Priority::ALL,
+        canned: canned::all(&state.db).await?,
+        others: tickets::others_of_requester(&state.db, ticket.requester_id, ticket.id, 5).await?,
+        me: agent.id,
+        ctx,
+        ticket,
+        forms,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    canned: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response> {
+    let mut forms = WorkspaceForms::default();
+    // Without JavaScript, choosing a canned response reloads the page with it in the box.
+    if let Some(id) = query.canned.as_deref().and_then(|id| id.parse().ok()) {
+        forms.body = canned::find(&state.db, id).await?.body;
+    }
+    ok(&workspace(&state, ctx, &agent, ticket, forms).await?)
+}
+
+/// Answers a change made in the workspace: back to the ticket with a flash, or the page
+/// again with what went wrong.
+#[allow(clippy::too_many_arguments)]
+async fn after_change(
+    state: &AppState,
+    ctx: PageContext,
+    session: &AppSession,
+    agent: &User,
+    number: TicketNumber,
+    outcome: domain::Result<()>,
+    success: &str,
+    mut forms: WorkspaceForms,
+) -> Result<Response> {
+    let status = match outcome {
+        Ok(()) => {
+            session.flash(FlashKind::Success, success).await?;
+            return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            forms.errors = errors;
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(domain::Error::Conflict(message)) => {
+            forms.notice = Some(message);
+            StatusCode::CONFLICT
+        }
+        Err(domain::Error::Stale { .. }) => StatusCode::CONFLICT,
+        Err(error) => return Err(error.into()),
+    };
+    let current = tickets::find_for_viewer(&state.db, number, agent).await?;
+    render(status, &workspace(state, ctx, agent, current, forms).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    time_spent: String,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<ReplyForm>,
+) -> Result<Response> {
+    let outcome = match Reply::parse(&form.body, &form.visibility, &form.status, &form.time_spent) {
+        Ok(reply) => staff::reply(&state.db, &ticket, &agent, &reply, state.now()).await.map(|_| reply.visibility),
+        Err(error) => Err(error),
+    };
+    let success = match &outcome {
+        Ok(Visibility::Internal) => "Internal note added.",
+        _ => "Reply sent.",
+    };
+    let forms = WorkspaceForms {
+        body: form.body,
+        visibility: form.visibility,
+        reply_status: form.status,
+        time_spent: form.time_spent,
+        ..WorkspaceForms::default()
+    };
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome.map(|_| ()), success, forms).await
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    group: String,
+    assignee: Option<String>,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<UpdateForm>,
+) -> Result<Response> {
+    let expected_version = form.version.trim().parse::<i64>().ok();
+    let outcome = match Changes::parse(&form.status, &form.priority, &form.group, form.assignee.as_deref()) {
+        Ok(changes) => staff::update(&state.db, &ticket, &agent, &changes, expected_version, state.now()).await,
+        Err(error) => Err(error),
+    };
+    let mut forms = WorkspaceForms::default();
+    if let Err(domain::Error::Stale { .. }) = outcome {
+        let since_version = expected_version.unwrap_or_default();
+        let now = state.now();
+        let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
+        forms.conflict = Some(Conflict {
+            since: entries.iter().filter(|entry| entry.ticket_version > since_version).map(|entry| EntryView::new(entry, now)).collect(),
+            status: form.status,
+            priority: form.priority,
+            group: form.group,
+            assignee: form.assignee,
+        });
+    }
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome, "Ticket updated.", forms).await
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    into: String,
+}
+
+pub async fn merge(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<MergeForm>,
+) -> Result<Response> {
+    let target = match TicketNumber::parse(&form.into) {
+        Some(number) => match tickets::find_for_viewer(&state.db, number, &agent).await {
+            Ok(target) => Some(target),
+            Err(domain::Error::NotFound) => None,
+            Err(error) => return Err(error.into()),
+        },
+        None => None,
+    };
+    let outcome = match &target {
+        Some(target) => staff::merge(&state.db, &ticket, target, &agent, state.now()).await,
+        None => Err(domain::Error::Invalid(FieldErrors::single("into", "Enter the number of an existing ticket."))),
+    };
+    let success = match &target {
+        Some(target) => format!("Merged into {}.", target.reference()),
+        None => String::new(),
+    };
+    let forms = WorkspaceForms { into: form.into, ..WorkspaceForms::default() };
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome, &success, forms).await
+}
