@@ -6,3 +6,32 @@ document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector('[aria-invalid="true"]');
   if (invalid) invalid.focus();
 });
+
+// Insert the chosen canned response into the reply box without a page load.
+document.addEventListener("DOMContentLoaded", () => {
+  const picker = document.querySelector("select[data-canned-target]");
+  if (!picker) return;
+  const form = picker.form;
+  form.addEventListener("submit", (event) => {
+    const box = document.getElementById(picker.dataset.cannedTarget);
+    const option = picker.selectedOptions[0];
+    if (!box || !option) return;
+    event.preventDefault();
+    box.value = box.value ? box.value.replace(/\s*$/, "\n\n") + option.dataset.body : option.dataset.body;
+    box.focus();
+  });
+});
+
+// "Select all" for the queue's bulk actions.
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.querySelector(".desk-list");
+  if (!table) return;
+  const header = table.querySelector("thead th");
+  const all = document.createElement("input");
+  all.type = "checkbox";
+  all.setAttribute("aria-label", "Select all tickets on this page");
+  header.replaceChildren(all);
+  all.addEventListener("change", () => {
+    table.querySelectorAll('tbody input[name="tickets"]').forEach((box) => { box.checked = all.checked; });
+  });
+});

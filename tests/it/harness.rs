@@ -198,6 +198,25 @@ impl TestApp {
         (browser, user)
     }
 
+    /// A new group (internal unless `public`), with these members.
+    pub async fn create_group(&self, name: &str, public: bool, members: &[&User]) -> i64 {
+        let id: i64 = sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, 0, 0) RETURNING id")
+            .bind(name)
+            .bind(public)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("group created");
+        for member in members {
+            sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(member.id)
+                .execute(self.db.pool())
+                .await
+                .expect("member added");
+        }
+        id
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(self.db.pool()).await.expect("count query")
     }
@@ -355,13 +374,23 @@ impl Page {
 /// Fixtures for tickets, made through the domain layer as the application itself would.
 impl TestApp {
     pub async fn create_ticket(&self, requester: &User, subject: &str, message: &str) -> helpdesk::domain::ticket_fields::TicketNumber {
+        self.create_ticket_with(requester, subject, message, "medium").await
+    }
+
+    pub async fn create_ticket_with(
+        &self,
+        requester: &User,
+        subject: &str,
+        message: &str,
+        priority: &str,
+    ) -> helpdesk::domain::ticket_fields::TicketNumber {
         use helpdesk::domain::settings::Settings;
         use helpdesk::domain::tickets::{self, NewTicket};
         let general: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'")
             .fetch_one(self.db.pool())
             .await
             .expect("the General group");
-        let new_ticket = NewTicket::parse(subject, &general.to_string(), "", message, "").expect("valid fixture ticket");
+        let new_ticket = NewTicket::parse(subject, &general.to_string(), priority, message, "").expect("valid fixture ticket");
         let settings = Settings::load(&self.db).await.expect("settings");
         tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
     }

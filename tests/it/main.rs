@@ -3,5 +3,6 @@
 mod harness;
 
 mod accounts;
+mod desk;
 mod portal;
 mod security;

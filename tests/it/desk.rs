@@ -1,0 +1,446 @@
+//! The staff desk: queue views, filters, search, the workspace, concurrency, merge, bulk.
+
+use helpdesk::domain::conversation::Visibility;
+use helpdesk::domain::conversation::staff::{self, Changes};
+use helpdesk::domain::role::Role;
+use helpdesk::domain::ticket_fields::{Status, TicketNumber};
+use helpdesk::domain::users::User;
+use reqwest::StatusCode;
+
+use crate::harness::{Browser, PASSWORD, Page, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    each_view_holds_its_tickets,
+    pending_stops_the_sla_clock,
+    filters_narrow_the_queue,
+    search_finds_words_in_bodies_and_jumps_to_numbers,
+    a_ticket_is_worked_from_unassigned_to_closed,
+    a_stale_version_is_refused_and_can_be_applied_again,
+    merging_combines_timelines_and_closes_the_duplicate,
+    bulk_changes_apply_to_every_selected_ticket,
+    agents_open_tickets_for_customers,
+    canned_responses_are_kept_and_inserted,
+    customers_get_404_on_every_desk_route,
+    a_queue_page_takes_the_same_statements_for_3_or_50_rows,
+);
+
+async fn agent_browser(app: &TestApp, email: &str, name: &str) -> (Browser, User) {
+    let agent = app.create_user(Role::Agent, email, name).await;
+    let browser = app.browser();
+    browser.sign_in(email, PASSWORD).await;
+    (browser, agent)
+}
+
+fn subjects(page: &Page) -> Vec<String> {
+    let mut subjects = page.texts(".desk-list td.subject a");
+    subjects.sort();
+    subjects
+}
+
+fn view_count(page: &Page, label: &str) -> String {
+    page.texts(".views a")
+        .into_iter()
+        .find_map(|text| text.strip_prefix(&format!("{label} ")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no view {label}"))
+}
+
+async fn each_view_holds_its_tickets(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Mia Me").await;
+    let other = app.create_user(Role::Agent, "other@example.com", "Otto Other").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let team = app.create_group("Team", false, &[&me]).await;
+    let assign = |agent: Option<i64>| Changes { assignee: Some(agent), ..Changes::default() };
+
+    let unassigned = app.create_ticket_with(&customer, "unassigned", "x", "low").await;
+    let mine = app.create_ticket_with(&customer, "mine", "x", "low").await;
+    staff::update(&app.db, &app.ticket(mine).await, &me, &assign(Some(me.id)), None, app.now()).await.unwrap();
+    let theirs = app.create_ticket_with(&customer, "theirs", "x", "low").await;
+    staff::update(&app.db, &app.ticket(theirs).await, &me, &assign(Some(other.id)), None, app.now()).await.unwrap();
+    let in_team = app.create_ticket_with(&customer, "in team", "x", "low").await;
+    let team_change = Changes { group_id: Some(team), assignee: Some(Some(other.id)), ..Changes::default() };
+    staff::update(&app.db, &app.ticket(in_team).await, &me, &team_change, None, app.now()).await.unwrap();
+    let overdue = app.create_ticket_with(&customer, "overdue", "x", "urgent").await;
+    let pending = app.create_ticket_with(&customer, "pending", "x", "urgent").await;
+    staff::set_status(&app.db, &app.ticket(pending).await, &me, Status::Pending, app.now()).await.unwrap();
+    let resolved = app.create_ticket_with(&customer, "resolved", "x", "low").await;
+    staff::set_status(&app.db, &app.ticket(resolved).await, &me, Status::Resolved, app.now()).await.unwrap();
+    let closed = app.create_ticket_with(&customer, "closed", "x", "low").await;
+    staff::set_status(&app.db, &app.ticket(closed).await, &me, Status::Closed, app.now()).await.unwrap();
+    // Two hours on: the urgent ones are past their 1 h first-response target, the low ones
+    // (24 h) are not; "due today" depends on where in the UTC day the clock stands.
+    app.clock.advance(2 * 3600);
+    let due_today = app.create_ticket_with(&customer, "due soon", "x", "urgent").await;
+    let _ = (unassigned, overdue, due_today);
+
+    let expect = |view: &str, wanted: &[&str]| {
+        let mut wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+        wanted.sort();
+        (view.to_string(), wanted)
+    };
+    let end_of_day = helpdesk::domain::queue::end_of_day(app.now());
+    let due_soon_today = app.now() + 3600 < end_of_day;
+    let mut due_today_expected = vec!["overdue"];
+    if due_soon_today {
+        due_today_expected.push("due soon");
+    }
+    for (view, wanted) in [
+        expect("unassigned", &["unassigned", "overdue", "due soon", "pending"]),
+        expect("mine", &["mine"]),
+        expect("my_groups", &["in team"]),
+        expect("all", &["unassigned", "mine", "theirs", "in team", "overdue", "due soon", "pending"]),
+        expect("overdue", &["overdue"]),
+        expect("due_today", &due_today_expected),
+        expect("pending", &["pending"]),
+        expect("resolved", &["resolved"]),
+        expect("closed", &["closed"]),
+    ] {
+        let page = browser.get(&format!("/desk?view={view}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(subjects(&page), wanted, "view {view}");
+    }
+    let page = browser.get("/desk").await;
+    assert_eq!(view_count(&page, "All open"), "7");
+    assert_eq!(view_count(&page, "Overdue"), "1");
+    assert_eq!(view_count(&page, "Closed"), "1");
+    let overdue_row = page.attribute("tr.overdue td[data-label=Subject] a", "href").unwrap();
+    assert_eq!(overdue_row, format!("/desk/tickets/{overdue}"));
+    assert!(page.text_of("tr.overdue .due-overdue").starts_with("overdue by"));
+}
+
+async fn pending_stops_the_sla_clock(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Me").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let number = app.create_ticket_with(&customer, "waiting", "x", "urgent").await;
+    app.clock.advance(1800);
+    staff::set_status(&app.db, &app.ticket(number).await, &me, Status::Pending, app.now()).await.unwrap();
+    app.clock.advance(5 * 3600);
+    assert!(subjects(&browser.get("/desk?view=overdue").await).is_empty(), "pending is never overdue");
+    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, "here", app.now()).await.unwrap();
+    let ticket = app.ticket(number).await;
+    assert_eq!(ticket.status, Status::Open);
+    // 30 min of the hour were used before the pause; 30 remain.
+    assert_eq!(ticket.due_at, Some(app.now() + 1800));
+    assert!(subjects(&browser.get("/desk?view=overdue").await).is_empty());
+    app.clock.advance(1801);
+    assert_eq!(subjects(&browser.get("/desk?view=overdue").await), ["waiting"]);
+}
+
+async fn filters_narrow_the_queue(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Me").await;
+    let ada = app.create_user(Role::Customer, "ada@example.com", "Ada").await;
+    let other_group = app.create_group("Billing", true, &[]).await;
+    let low = app.create_ticket_with(&ada, "low one", "x", "low").await;
+    app.clock.advance(86_400 * 2);
+    let urgent = app.create_ticket_with(&ada, "urgent one", "x", "urgent").await;
+    let high = app.create_ticket_with(&ada, "high one", "x", "high").await;
+    staff::update(&app.db, &app.ticket(high).await, &me, &Changes { group_id: Some(other_group), assignee: Some(Some(me.id)), ..Changes::default() }, None, app.now())
+        .await
+        .unwrap();
+    let _ = (low, urgent);
+
+    assert_eq!(subjects(&browser.get("/desk?priority=urgent").await), ["urgent one"]);
+    assert_eq!(subjects(&browser.get(&format!("/desk?group={other_group}")).await), ["high one"]);
+    assert_eq!(subjects(&browser.get(&format!("/desk?assignee={}", me.id)).await), ["high one"]);
+    assert_eq!(subjects(&browser.get("/desk?assignee=none").await), ["low one", "urgent one"]);
+    assert_eq!(subjects(&browser.get("/desk?status=open").await), ["high one"]);
+    let today = time::OffsetDateTime::from_unix_timestamp(app.now()).unwrap().date();
+    assert_eq!(subjects(&browser.get(&format!("/desk?from={today}")).await), ["high one", "urgent one"]);
+    assert_eq!(subjects(&browser.get(&format!("/desk?to={}", today.previous_day().unwrap())).await), ["low one"]);
+    let by_priority = browser.get("/desk?sort=priority").await;
+    assert_eq!(by_priority.texts(".desk-list td.subject a"), ["urgent one", "high one", "low one"]);
+    let by_created = browser.get("/desk?sort=created").await;
+    assert_eq!(by_created.texts(".desk-list td.subject a").last().unwrap(), "low one");
+    let odd = browser.get("/desk?status=sleeping&from=31/12/2026&view=everything").await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert_eq!(odd.texts(".form-error").len(), 3);
+    assert_eq!(subjects(&odd).len(), 3);
+    // The filters are the query string: the form shows them, the pager keeps them.
+    let page = browser.get(&format!("/desk?priority=urgent&group={other_group}")).await;
+    assert_eq!(page.attribute("#f-priority option[selected]", "value").as_deref(), Some("urgent"));
+}
+
+async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Me").await;
+    let ada = app.create_user(Role::Customer, "ada@example.com", "Ada Lovelace").await;
+    let bob = app.create_user(Role::Customer, "bob@example.com", "Bob Builder").await;
+    let first = app.create_ticket(&ada, "Printer", "The toner is empty").await;
+    let second = app.create_ticket(&bob, "Network", "Cables everywhere").await;
+    app.agent_writes(&app.ticket(second).await, &me, "Check the xylophone switch", Visibility::Internal).await;
+    let _ = first;
+
+    assert_eq!(subjects(&browser.get("/desk?q=toner").await), ["Printer"]);
+    assert_eq!(subjects(&browser.get("/desk?q=xylophone").await), ["Network"], "notes are searched for staff");
+    assert_eq!(subjects(&browser.get("/desk?q=lovelace").await), ["Printer"], "requester names are searched");
+    assert_eq!(subjects(&browser.get("/desk?q=bob%40example.com").await), ["Network"]);
+    assert!(subjects(&browser.get("/desk?q=unicorn").await).is_empty());
+    for odd in ["%22unbalanced", "search+-engines", "a%3Ab", "%00", "NOT", "*"] {
+        assert_eq!(browser.get(&format!("/desk?q={odd}")).await.status, StatusCode::OK, "{odd}");
+    }
+    browser.get(&format!("/desk?q=TCK-{second}")).await.assert_redirect(&format!("/desk/tickets/{second}"));
+    browser.get(&format!("/desk?q={second}")).await.assert_redirect(&format!("/desk/tickets/{second}"));
+    assert_eq!(browser.get("/desk?q=999999").await.status, StatusCode::OK, "a number with no ticket searches");
+}
+
+async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Mia Agent").await;
+    let (customer_browser, customer) = app.signed_in(Role::Customer, "cus@example.com").await;
+    let number = app.create_ticket(&customer, "Laptop will not boot", "Black screen").await;
+    let path = format!("/desk/tickets/{number}");
+    assert_eq!(subjects(&browser.get("/desk?view=unassigned").await), ["Laptop will not boot"]);
+
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.attribute(".assign-me input[name=version]", "value").as_deref(), Some("1"));
+    browser.post(&path, &[("assignee", &me.id.to_string()), ("version", "1")]).await.assert_redirect(&path);
+    let ticket = app.ticket(number).await;
+    assert_eq!((ticket.assignee_id, ticket.status), (Some(me.id), Status::Open), "the first action opens it");
+    assert_eq!(subjects(&browser.get("/desk?view=mine").await), ["Laptop will not boot"]);
+
+    browser.get(&path).await;
+    let note = [("body", "Probably the SSD"), ("visibility", "internal"), ("time_spent", "10")];
+    browser.post(&format!("{path}/replies"), &note).await.assert_redirect(&path);
+    assert_eq!(app.ticket(number).await.first_response_at, None, "a note is not a response");
+    let reply = [("body", "Please hold the power button for 10 s."), ("visibility", "public"), ("status", "pending"), ("time_spent", "5")];
+    browser.post(&format!("{path}/replies"), &reply).await.assert_redirect(&path);
+    let ticket = app.ticket(number).await;
+    assert_eq!(ticket.status, Status::Pending);
+    assert_eq!(ticket.first_response_at, Some(app.now()));
+    assert_eq!(ticket.time_spent_minutes, 15);
+    let workspace = browser.get(&path).await;
+    assert_eq!(workspace.texts(".entry-note .entry-body"), ["Probably the SSD"]);
+    assert_eq!(workspace.text_of(".entry-note .badge-internal"), "Internal note");
+    assert!(workspace.text_of(".facts").contains("15 min"));
+    assert!(!customer_browser.get(&format!("/tickets/{number}")).await.body.contains("SSD"));
+
+    customer_browser.get(&format!("/tickets/{number}")).await;
+    customer_browser.post(&format!("/tickets/{number}/replies"), &[("body", "Did that, still black")]).await;
+    assert_eq!(app.ticket(number).await.status, Status::Open);
+
+    let page = browser.get(&path).await;
+    let version = page.attribute(".properties input[name=version]", "value").unwrap();
+    browser.post(&path, &[("status", "resolved"), ("version", &version)]).await.assert_redirect(&path);
+    assert_eq!(app.ticket(number).await.status, Status::Resolved);
+
+    // The background work closes it once the window has passed: move the clock, restart.
+    app.clock.advance(72 * 3600 + 60);
+    let app = app.restart().await;
+    let mut closed = false;
+    for _ in 0..50 {
+        if app.ticket(number).await.status == Status::Closed {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "auto-closed after the window");
+    let events: Vec<String> = sqlx::query_scalar("SELECT event FROM messages WHERE kind = 'event' ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(events.last().map(String::as_str), Some("auto_close"));
+    let mails: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(mails, ["ticket_created", "assigned", "agent_replied", "customer_replied", "resolved", "closed"]);
+    let audits = app.count("SELECT COUNT(*) FROM audit_log WHERE object_type = 'ticket'").await;
+    assert!(audits >= 6, "every change is audited ({audits})");
+}
+
+async fn a_stale_version_is_refused_and_can_be_applied_again(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Me").await;
+    let colleague = app.create_user(Role::Agent, "col@example.com", "Colin Colleague").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let number = app.create_ticket(&customer, "Shared", "x").await;
+    let path = format!("/desk/tickets/{number}");
+    let page = browser.get(&path).await;
+    let version = page.attribute(".properties input[name=version]", "value").unwrap();
+
+    let change = Changes { priority: Some("urgent".parse().unwrap()), ..Changes::default() };
+    staff::update(&app.db, &app.ticket(number).await, &colleague, &change, None, app.now()).await.unwrap();
+
+    let stale = browser.post(&path, &[("priority", "low"), ("version", &version)]).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.text_of(".conflict li").contains("Colin Colleague changed the priority from Medium to Urgent"));
+    assert_eq!(app.ticket(number).await.priority.as_str(), "urgent", "nothing applied");
+    let current = app.ticket(number).await.version.to_string();
+    assert_eq!(stale.attribute(".conflict input[name=version]", "value"), Some(current.clone()));
+    assert_eq!(stale.attribute(".conflict input[name=priority]", "value").as_deref(), Some("low"));
+    browser.post(&path, &[("priority", "low"), ("version", &current)]).await.assert_redirect(&path);
+    assert_eq!(app.ticket(number).await.priority.as_str(), "low");
+    let _ = me;
+}
+
+async fn merging_combines_timelines_and_closes_the_duplicate(app: TestApp) {
+    let (browser, _) = agent_browser(&app, "me@example.com", "Me").await;
+    let (customer_browser, customer) = app.signed_in(Role::Customer, "cus@example.com").await;
+    let stranger = app.create_user(Role::Customer, "str@example.com", "Stranger").await;
+    let survivor = app.create_ticket(&customer, "Printer broken", "first report").await;
+    let duplicate = app.create_ticket(&customer, "Printer still broken", "second report").await;
+    let foreign = app.create_ticket(&stranger, "Printer", "someone else").await;
+
+    browser.get(&format!("/desk/tickets/{duplicate}")).await;
+    let refused = browser.post(&format!("/desk/tickets/{duplicate}/merge"), &[("into", &foreign.to_string())]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.text_of("#into-error"), "Only tickets from the same requester can be merged.");
+    let missing = browser.post(&format!("/desk/tickets/{duplicate}/merge"), &[("into", "999999")]).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    browser
+        .post(&format!("/desk/tickets/{duplicate}/merge"), &[("into", &format!("TCK-{survivor}"))])
+        .await
+        .assert_redirect(&format!("/desk/tickets/{duplicate}"));
+    let merged = app.ticket(duplicate).await;
+    assert_eq!((merged.status, merged.merged_into), (Status::Closed, Some(survivor)));
+    let page = browser.get(&format!("/desk/tickets/{survivor}")).await;
+    assert_eq!(page.texts(".entry-message .entry-body"), ["first report", "second report"]);
+    assert!(page.text_of(".entry-event").contains(&format!("merged TCK-{duplicate} into this")));
+    let old = browser.get(&format!("/desk/tickets/{duplicate}")).await;
+    assert_eq!(old.attribute(".facts a[href^='/desk/tickets/']", "href"), Some(format!("/desk/tickets/{survivor}")));
+    let customer_view = customer_browser.get(&format!("/tickets/{survivor}")).await;
+    assert_eq!(customer_view.texts(".entry-message .entry-body"), ["first report", "second report"]);
+    let customer_old = customer_browser.get(&format!("/tickets/{duplicate}")).await;
+    assert!(customer_old.text_of(".next-step").contains(&format!("merged into TCK-{survivor}")));
+}
+
+async fn bulk_changes_apply_to_every_selected_ticket(app: TestApp) {
+    let (browser, me) = agent_browser(&app, "me@example.com", "Me").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let mut numbers: Vec<TicketNumber> = Vec::new();
+    for index in 0..4 {
+        numbers.push(app.create_ticket(&customer, &format!("bulk {index}"), "x").await);
+    }
+    let page = browser.get("/desk").await;
+    assert_eq!(page.texts(".desk-list tbody input[name=tickets]").len(), 4);
+    let selected: Vec<String> = numbers[..3].iter().map(|n| n.to_string()).collect();
+    let mut fields: Vec<(&str, &str)> = selected.iter().map(|n| ("tickets", n.as_str())).collect();
+    fields.extend([("priority", "high"), ("status", ""), ("group", ""), ("assignee", "keep"), ("return_to", "/desk?view=all")]);
+    browser.post("/desk/tickets/bulk", &fields).await.assert_redirect("/desk?view=all");
+    assert_eq!(browser.get("/desk").await.text_of(".flash"), "Updated 3 of 3 selected tickets.");
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets WHERE priority = 'high'").await, 3);
+    assert_eq!(app.ticket(numbers[3]).await.priority.as_str(), "medium");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.priority'").await, 3);
+
+    let me_id = me.id.to_string();
+    browser.get("/desk").await;
+    browser.post("/desk/tickets/bulk", &[("tickets", &selected[0]), ("tickets", &selected[1]), ("assignee", &me_id)]).await;
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM tickets WHERE assignee_id = {}", me.id)).await, 2);
+    browser.get("/desk").await;
+    browser.post("/desk/tickets/bulk", &[("tickets", &selected[0]), ("assignee", "")]).await;
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM tickets WHERE assignee_id = {}", me.id)).await, 1);
+    browser.get("/desk").await;
+    browser.post("/desk/tickets/bulk", &[("priority", "low")]).await.assert_redirect("/desk");
+    assert_eq!(browser.get("/desk").await.text_of(".flash"), "Select at least one ticket.");
+}
+
+async fn agents_open_tickets_for_customers(app: TestApp) {
+    let (browser, agent) = agent_browser(&app, "me@example.com", "Me").await;
+    let internal = app.create_group("Back office", false, &[]).await;
+    let existing = app.create_user(Role::Customer, "known@example.com", "Known").await;
+    assert_eq!(browser.get("/desk/tickets/new").await.status, StatusCode::OK);
+    let form = |requester: &'static str| {
+        let internal = internal.to_string();
+        move |subject: &'static str| {
+            vec![
+                ("requester", requester.to_string()),
+                ("subject", subject.to_string()),
+                ("group", internal.clone()),
+                ("priority", "high".to_string()),
+                ("message", "Called in".to_string()),
+            ]
+        }
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post("/desk/tickets", &borrowed).await
+        }
+    };
+    post(form("New.Person@Example.com")("Phone call")).await.assert_redirect("/desk/tickets/1001");
+    let requester: (String, String) = sqlx::query_as("SELECT u.email, u.role FROM tickets t JOIN users u ON u.id = t.requester_id WHERE t.number = 1001")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(requester, ("new.person@example.com".to_string(), "customer".to_string()));
+    browser.get("/desk/tickets/new").await;
+    post(form("known@example.com")("Walk-in")).await.assert_redirect("/desk/tickets/1002");
+    assert_eq!(app.ticket(TicketNumber::parse("1002").unwrap()).await.requester_id, existing.id);
+    let refused = post(form("me@example.com")("Staff")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text_of("#requester-error").contains("staff"));
+    let bad = post(vec![("requester", "nope".into()), ("subject", "".into()), ("message", "x".into())]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text_of("#requester-error").contains("email"));
+    assert_eq!(bad.text_of("#subject-error"), "Subject is required.");
+    let audit_actor: Option<i64> = sqlx::query_scalar("SELECT actor_id FROM audit_log WHERE action = 'ticket.create' AND object_id = '1002'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(audit_actor, Some(agent.id));
+}
+
+async fn canned_responses_are_kept_and_inserted(app: TestApp) {
+    let (browser, _) = agent_browser(&app, "me@example.com", "Me").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let number = app.create_ticket(&customer, "Password", "Forgot it").await;
+    assert!(browser.get("/desk/canned").await.text_of(".empty").contains("No canned responses"));
+    let invalid = browser.post("/desk/canned", &[("title", ""), ("body", "x")]).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.text_of("#title-error"), "Title is required.");
+    browser.post("/desk/canned", &[("title", "Reset link"), ("body", "Use the reset link <here>.")]).await.assert_redirect("/desk/canned");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM canned_responses").fetch_one(app.db.pool()).await.unwrap();
+    browser.get(&format!("/desk/canned/{id}")).await;
+    browser.post(&format!("/desk/canned/{id}"), &[("title", "Reset link"), ("body", "Use the reset link.")]).await.assert_redirect("/desk/canned");
+    let workspace = browser.get(&format!("/desk/tickets/{number}?canned={id}")).await;
+    assert_eq!(workspace.text_of("#body"), "Use the reset link.");
+    assert_eq!(workspace.attribute("#canned option", "data-body").as_deref(), Some("Use the reset link."));
+    browser.post(&format!("/desk/canned/{id}/delete"), &[]).await.assert_redirect("/desk/canned");
+    assert_eq!(app.count("SELECT COUNT(*) FROM canned_responses").await, 0);
+    assert_eq!(browser.get(&format!("/desk/canned/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE object_type = 'canned_response'").await, 3);
+}
+
+async fn customers_get_404_on_every_desk_route(app: TestApp) {
+    let (customer, user) = app.signed_in(Role::Customer, "cus@example.com").await;
+    let number = app.create_ticket(&user, "Mine", "x").await;
+    for path in ["/desk", "/desk?view=mine", "/desk/tickets/new", &format!("/desk/tickets/{number}"), "/desk/canned", "/desk/canned/1"] {
+        assert_eq!(customer.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    customer.get("/tickets").await;
+    let n = number.to_string();
+    for path in [
+        "/desk/tickets".to_string(),
+        "/desk/tickets/bulk".to_string(),
+        format!("/desk/tickets/{number}"),
+        format!("/desk/tickets/{number}/replies"),
+        format!("/desk/tickets/{number}/merge"),
+        "/desk/canned".to_string(),
+        "/desk/canned/1".to_string(),
+        "/desk/canned/1/delete".to_string(),
+    ] {
+        let fields = [("tickets", n.as_str()), ("status", "closed"), ("body", "x"), ("visibility", "public"), ("into", "1"), ("title", "t")];
+        assert_eq!(customer.post(&path, &fields).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let ticket = app.ticket(number).await;
+    assert_eq!((ticket.status, ticket.version), (Status::New, 1));
+}
+
+async fn a_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {
+    let (browser, _) = agent_browser(&app, "me@example.com", "Me").await;
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let agent = app.create_user(Role::Agent, "other@example.com", "Other Agent").await;
+    let measure = || async {
+        browser.get("/desk").await; // warm the session
+        let before = app.db.checkouts();
+        let page = browser.get("/desk?view=all&sort=priority").await;
+        (app.db.checkouts() - before, page.texts(".desk-list tbody tr").len())
+    };
+    for index in 0..3 {
+        let number = app.create_ticket(&customer, &format!("t{index}"), "x").await;
+        staff::update(&app.db, &app.ticket(number).await, &agent, &Changes { assignee: Some(Some(agent.id)), ..Changes::default() }, None, app.now()).await.unwrap();
+    }
+    let (few, rows) = measure().await;
+    assert_eq!(rows, 3);
+    for index in 3..60 {
+        app.create_ticket(&customer, &format!("t{index}"), "x").await;
+    }
+    let (many, rows) = measure().await;
+    assert_eq!(rows, 50);
+    assert_eq!(few, many, "statements for 3 rows vs 50");
+}
