@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::app::{App, stop_signal};
 use crate::config::{Cli, Command, Config, UserCommand};
 use crate::db::Db;
+use crate::demo::{self, DemoOptions};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::password::Password;
 use crate::domain::role::Role;
@@ -22,6 +23,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&cli.config.database_url).await?;
             db.migrate().await?;
             println!("Database is up to date.");
+            Ok(())
+        }
+        Command::Demo { tickets, password, force } => {
+            let db = Db::connect(&cli.config.database_url).await?;
+            db.migrate().await?;
+            let options = DemoOptions { tickets, password, force };
+            let summary = demo::seed(&db, &options, SystemClock.now()).await?;
+            println!(
+                "Seeded {} tickets with {} messages, {} staff and {} customers in {:.1} s.",
+                summary.tickets, summary.messages, summary.agents, summary.customers, summary.seconds
+            );
+            println!("Sign in with password {:?} as:", options.password);
+            println!("  admin@demo.test               (admin)");
+            println!("  agent1@demo.test … agent{}@demo.test   (agents)", summary.agents - 1);
+            println!("  customer1@demo.test … customer{}@demo.test   (customers)", summary.customers);
             Ok(())
         }
         Command::User { command: UserCommand::Create { email, name, role, generate_password } } => {

@@ -70,6 +70,18 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Seed a demo installation: groups, agents, customers and tickets in every status.
+    Demo {
+        /// How many tickets.
+        #[arg(long, default_value_t = 200)]
+        tickets: usize,
+        /// The password of every demo account.
+        #[arg(long, default_value = "demo-password")]
+        password: String,
+        /// Add the demo even though the database already has tickets.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]

@@ -444,3 +444,44 @@ async fn a_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {
     assert_eq!(rows, 50);
     assert_eq!(few, many, "statements for 3 rows vs 50");
 }
+
+mod demo_data {
+    use helpdesk::demo::{self, DemoOptions};
+    use reqwest::StatusCode;
+
+    use crate::harness::TestApp;
+    use crate::on_both_databases;
+
+    on_both_databases!(the_demo_seeds_a_working_installation);
+
+    async fn the_demo_seeds_a_working_installation(app: TestApp) {
+        let options = DemoOptions { tickets: 300, password: "demo-password".into(), force: false };
+        let summary = demo::seed(&app.db, &options, app.now()).await.unwrap();
+        assert_eq!(summary.tickets, 300);
+        let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM tickets ORDER BY status").fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(statuses, ["closed", "new", "on_hold", "open", "pending", "resolved"]);
+        assert!(app.count(&format!("SELECT COUNT(*) FROM tickets WHERE due_at < {} AND status NOT IN ('resolved', 'closed')", app.now())).await > 0, "some overdue");
+        let per_ticket: Vec<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM messages GROUP BY ticket_id").fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(per_ticket.len(), 300);
+        assert!(per_ticket.iter().all(|count| (1..=10).contains(count)));
+        assert!(demo::seed(&app.db, &options, app.now()).await.is_err(), "refuses a database with tickets");
+
+        let agent = app.browser();
+        agent.sign_in("agent1@demo.test", "demo-password").await.assert_redirect("/desk");
+        let queue = agent.get("/desk").await;
+        assert_eq!(queue.texts(".desk-list tbody tr").len(), 50);
+        assert_eq!(agent.get("/desk?q=invoice").await.status, StatusCode::OK);
+        assert!(!agent.get("/desk?q=invoice").await.texts(".desk-list tbody tr").is_empty(), "the search index was built");
+        let customer = app.browser();
+        customer.sign_in("customer1@demo.test", "demo-password").await.assert_redirect("/tickets");
+        customer.get("/tickets/new").await;
+        let group: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'").fetch_one(app.db.pool()).await.unwrap();
+        customer
+            .post("/tickets", &[("subject", "After the demo"), ("group", &group.to_string()), ("message", "x")])
+            .await
+            .assert_redirect("/tickets/1301");
+        let forced = DemoOptions { tickets: 10, force: true, ..options };
+        demo::seed(&app.db, &forced, app.now()).await.unwrap();
+        assert_eq!(app.count("SELECT MAX(number) FROM tickets").await, 1311);
+    }
+}
