@@ -13,6 +13,7 @@ use super::extract::Viewer;
 use super::session::{AppSession, Flash};
 use super::state::AppState;
 use crate::domain::role::Role;
+use crate::domain::{self, FieldErrors};
 use crate::domain::settings;
 use crate::domain::users::User;
 
@@ -78,4 +79,36 @@ pub fn render(status: StatusCode, template: &impl Template) -> Result<Response, 
 
 pub fn ok(template: &impl Template) -> Result<Response, AppError> {
     render(StatusCode::OK, template)
+}
+
+/// Why a change posted from a page was not made, when the page is to be shown again
+/// with the reason beside the form.
+pub enum Refusal {
+    /// Some fields are wrong (422).
+    Invalid(FieldErrors),
+    /// The ticket's state forbids it (409).
+    Conflict(String),
+    /// It was made against an older version of the ticket (409).
+    Stale,
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Conflict(_) | Refusal::Stale => StatusCode::CONFLICT,
+        }
+    }
+}
+
+/// Splits the outcome of a change: made (`None`), refused for a reason the page shows,
+/// or an error for the error page.
+pub fn refusal(outcome: domain::Result<()>) -> Result<Option<Refusal>, AppError> {
+    match outcome {
+        Ok(()) => Ok(None),
+        Err(domain::Error::Invalid(errors)) => Ok(Some(Refusal::Invalid(errors))),
+        Err(domain::Error::Conflict(message)) => Ok(Some(Refusal::Conflict(message))),
+        Err(domain::Error::Stale { .. }) => Ok(Some(Refusal::Stale)),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -16,7 +16,7 @@ use crate::domain::{self, FieldErrors};
 use crate::web::error::{AppError, Result};
 use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
 use crate::web::format::{Moment, span};
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, Refusal, ok, refusal, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::format::Segment;
@@ -317,21 +317,16 @@ async fn after_change(
     success: &str,
     mut forms: TicketForms,
 ) -> Result<Response> {
-    let status = match outcome {
-        Ok(()) => {
-            session.flash(FlashKind::Success, success).await?;
-            return Ok(Redirect::to(&format!("/tickets/{}", ticket.number)).into_response());
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            forms.errors = errors;
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Err(domain::Error::Conflict(message)) => {
-            forms.notice = Some(message);
-            StatusCode::CONFLICT
-        }
-        Err(error) => return Err(error.into()),
+    let Some(refused) = refusal(outcome)? else {
+        session.flash(FlashKind::Success, success).await?;
+        return Ok(Redirect::to(&format!("/tickets/{}", ticket.number)).into_response());
     };
+    let status = refused.status();
+    match refused {
+        Refusal::Invalid(errors) => forms.errors = errors,
+        Refusal::Conflict(message) => forms.notice = Some(message),
+        Refusal::Stale => {}
+    }
     // Show the state as it is now, not as it was when the form was loaded.
     let number = ticket.number;
     let customer = ctx.user.clone().ok_or(AppError::NotFound)?;

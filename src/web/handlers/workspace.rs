@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -18,7 +17,7 @@ use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, TicketAt};
 use crate::web::format::{Moment, Segment};
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, Refusal, ok, refusal, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{DueView, EntryView, PriorityView, StatusView};
@@ -134,22 +133,16 @@ async fn after_change(
     success: &str,
     mut forms: WorkspaceForms,
 ) -> Result<Response> {
-    let status = match outcome {
-        Ok(()) => {
-            session.flash(FlashKind::Success, success).await?;
-            return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            forms.errors = errors;
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Err(domain::Error::Conflict(message)) => {
-            forms.notice = Some(message);
-            StatusCode::CONFLICT
-        }
-        Err(domain::Error::Stale { .. }) => StatusCode::CONFLICT,
-        Err(error) => return Err(error.into()),
+    let Some(refused) = refusal(outcome)? else {
+        session.flash(FlashKind::Success, success).await?;
+        return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
     };
+    let status = refused.status();
+    match refused {
+        Refusal::Invalid(errors) => forms.errors = errors,
+        Refusal::Conflict(message) => forms.notice = Some(message),
+        Refusal::Stale => {}
+    }
     let current = tickets::find_for_viewer(&state.db, number, agent).await?;
     render(status, &workspace(state, ctx, agent, current, forms).await?)
 }

@@ -1,0 +1,160 @@
+//! Queue, search and page timings on a large installation.
+//!
+//! `cargo run --release --example bench -- --tickets 1000000 --database-url sqlite://bench.db`
+//!
+//! Seeds the database with `helpdesk demo` data when it has no tickets, then times every
+//! queue view (rows and capped counts), full-text searches and whole pages over HTTP,
+//! and prints the medians.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use helpdesk::App;
+use helpdesk::config::Config;
+use helpdesk::demo::{self, DemoOptions};
+use helpdesk::domain::clock::{Clock, SystemClock};
+use helpdesk::domain::email::Email;
+use helpdesk::domain::queue::{self, QueueQuery, View};
+use helpdesk::domain::users;
+
+const RUNS: usize = 7;
+
+fn argument(name: &str, default: &str) -> String {
+    let arguments: Vec<String> = std::env::args().collect();
+    arguments
+        .iter()
+        .position(|argument| argument == name)
+        .and_then(|index| arguments.get(index + 1).cloned())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn time<F, Fut, T>(mut run: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    run().await; // warm caches
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        run().await;
+        samples.push(started.elapsed());
+    }
+    median(samples)
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:8.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let database_url = argument("--database-url", "sqlite://bench.db");
+    let tickets: usize = argument("--tickets", "100000").parse()?;
+    let config = Config::for_database(&database_url);
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let db = app.db().clone();
+    let now = SystemClock.now();
+
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(db.pool()).await?;
+    if existing == 0 {
+        println!("Seeding {tickets} tickets into {database_url} …");
+        let summary = demo::seed(&db, &DemoOptions { tickets, password: "demo-password".into(), force: false }, now).await?;
+        println!(
+            "Seeded {} tickets, {} messages in {:.1} s ({:.0} tickets/s)",
+            summary.tickets,
+            summary.messages,
+            summary.seconds,
+            summary.tickets as f64 / summary.seconds
+        );
+    } else {
+        println!("Using the {existing} tickets already in {database_url}");
+    }
+
+    let agent = users::find_by_email(&db, &Email::parse("agent1@demo.test").map_err(anyhow::Error::msg)?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no agent1@demo.test: seed this database with `helpdesk demo` first"))?;
+
+    println!("\nQueue views (domain layer, median of {RUNS}):");
+    println!("  {:<12} {:>11} {:>11} {:>8}", "view", "first page", "all counts", "rows");
+    let counts = time(|| queue::view_counts(&db, &agent, now)).await;
+    for view in View::ALL {
+        let query = QueueQuery { view: *view, ..QueueQuery::default() };
+        let page = time(|| queue::list(&db, &agent, &query, now)).await;
+        let total = queue::list(&db, &agent, &query, now).await?.total_items;
+        println!("  {:<12} {} {} {:>8}", view.as_str(), ms(page), ms(counts), total);
+    }
+
+    println!("\nFull-text search, all open tickets (median of {RUNS}):");
+    for text in ["invoice", "printer jams", "refund processed", "lovelace", "zzzz-nothing"] {
+        let query = QueueQuery { text: text.into(), ..QueueQuery::default() };
+        let page = time(|| queue::list(&db, &agent, &query, now)).await;
+        let total = queue::list(&db, &agent, &query, now).await?.total_items;
+        println!("  {:<18} {} {:>8} matches", format!("{text:?}"), ms(page), total);
+        let everywhere = QueueQuery { text: text.into(), view: View::Closed, ..QueueQuery::default() };
+        let page = time(|| queue::list(&db, &agent, &everywhere, now)).await;
+        println!("  {:<18} {} (closed view)", "", ms(page));
+    }
+
+    // Whole pages over HTTP, as an agent's browser asks for them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let base = format!("http://{address}");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let login = client.get(format!("{base}/login")).send().await?;
+    let cookie = session_cookie(&login).ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    let body = login.text().await?;
+    let token = body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+    let signed_in = client
+        .post(format!("{base}/login"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", token), ("email", "agent1@demo.test"), ("password", "demo-password")])
+        .send()
+        .await?;
+    let cookie = session_cookie(&signed_in).unwrap_or(cookie);
+    let number: i64 = sqlx::query_scalar("SELECT MAX(number) FROM tickets").fetch_one(db.pool()).await?;
+
+    println!("\nWhole pages over HTTP (median of {RUNS}):");
+    for path in [
+        "/desk".to_string(),
+        "/desk?view=unassigned".into(),
+        "/desk?view=mine".into(),
+        "/desk?view=overdue&sort=due".into(),
+        "/desk?view=closed&page=100".into(),
+        "/desk?q=invoice".into(),
+        format!("/desk/tickets/{number}"),
+    ] {
+        let url = format!("{base}{path}");
+        let mut size = 0;
+        let duration = time(|| async {
+            let response = client.get(&url).header("cookie", &cookie).send().await.expect("page answers");
+            assert!(response.status().is_success(), "{url}: {}", response.status());
+            size = response.bytes().await.expect("page body").len();
+        })
+        .await;
+        println!("  {:<32} {} {:>7.1} KB", path, ms(duration), size as f64 / 1024.0);
+    }
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(helpdesk::web::SESSION_COOKIE))
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned)
+}
