@@ -7,6 +7,7 @@
 //! and prints the medians.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use helpdesk::App;
@@ -134,14 +135,17 @@ async fn main() -> anyhow::Result<()> {
         format!("/desk/tickets/{number}"),
     ] {
         let url = format!("{base}{path}");
-        let mut size = 0;
-        let duration = time(|| async {
-            let response = client.get(&url).header("cookie", &cookie).send().await.expect("page answers");
-            assert!(response.status().is_success(), "{url}: {}", response.status());
-            size = response.bytes().await.expect("page body").len();
+        let size = Arc::new(AtomicUsize::new(0));
+        let duration = time(|| {
+            let (client, url, cookie, size) = (client.clone(), url.clone(), cookie.clone(), size.clone());
+            async move {
+                let response = client.get(&url).header("cookie", &cookie).send().await.expect("page answers");
+                assert!(response.status().is_success(), "{url}: {}", response.status());
+                size.store(response.bytes().await.expect("page body").len(), Ordering::Relaxed);
+            }
         })
         .await;
-        println!("  {:<32} {} {:>7.1} KB", path, ms(duration), size as f64 / 1024.0);
+        println!("  {:<32} {} {:>7.1} KB", path, ms(duration), size.load(Ordering::Relaxed) as f64 / 1024.0);
     }
     let _ = stop.send(());
     server.await??;
