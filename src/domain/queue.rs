@@ -11,9 +11,9 @@ use super::{Result, ticket_fields::TicketNumber};
 use crate::db::{Db, Flag, search};
 
 pub const DESK_PAGE_SIZE: i64 = 50;
-/// Counts stop here: beyond it, "10,000+" says all an agent needs, and a count never
-/// has to walk a million rows.
-pub const COUNT_CAP: i64 = 10_000;
+/// Counts stop here: beyond it, "1000+" says all an agent needs, and a count never has
+/// to walk a million rows.
+pub const COUNT_CAP: i64 = 1_000;
 
 const ACTIVE: &str = "t.status NOT IN ('resolved', 'closed')";
 
@@ -211,8 +211,10 @@ fn view_conditions(conditions: &mut Conditions, view: View, viewer: &User, now: 
     }
 }
 
-fn order_by(sort: Option<Sort>, searching: bool) -> &'static str {
+fn order_by(sort: Option<Sort>, searching: bool, view: View) -> &'static str {
     match (sort, searching) {
+        // These views hold only tickets with a due date: the open-due index gives the order.
+        (Some(Sort::Due), _) if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
         (None, true) => "s.rank, t.updated_at DESC, t.id DESC",
         (None | Some(Sort::Updated), _) => "t.updated_at DESC, t.id DESC",
         (Some(Sort::Created), _) => "t.created_at DESC, t.id DESC",
@@ -220,7 +222,7 @@ fn order_by(sort: Option<Sort>, searching: bool) -> &'static str {
             "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
              t.updated_at DESC, t.id DESC"
         }
-        (Some(Sort::Due), _) => "CASE WHEN t.due_at IS NULL THEN 1 ELSE 0 END, t.due_at, t.id",
+        (Some(Sort::Due), _) => "t.due_at ASC NULLS LAST, t.id",
     }
 }
 
@@ -286,7 +288,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
          JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
          LEFT JOIN users a ON a.id = t.assignee_id \
          WHERE {where_sql} ORDER BY {} LIMIT {DESK_PAGE_SIZE} OFFSET {}",
-        order_by(query.sort, search.is_some()),
+        order_by(query.sort, search.is_some(), query.view),
         (page - 1) * DESK_PAGE_SIZE
     );
     let rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
