@@ -15,7 +15,8 @@ pub const DESK_PAGE_SIZE: i64 = 50;
 /// to walk a million rows.
 pub const COUNT_CAP: i64 = 1_000;
 
-const ACTIVE: &str = "t.status NOT IN ('resolved', 'closed')";
+/// Open work: neither resolved nor closed (see the partial indexes in the migrations).
+const ACTIVE: &str = "t.status IN ('new', 'open', 'pending', 'on_hold')";
 
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal;)* }) => {

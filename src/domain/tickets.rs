@@ -412,7 +412,7 @@ impl CustomerTab {
 
     fn condition(self) -> &'static str {
         match self {
-            Self::Active => " AND t.status NOT IN ('resolved', 'closed')",
+            Self::Active => " AND t.status IN ('new', 'open', 'pending', 'on_hold')",
             Self::Resolved => " AND t.status = 'resolved'",
             Self::Closed => " AND t.status = 'closed'",
             Self::All => "",
