@@ -72,7 +72,32 @@ pub fn matches(backend: Backend, parameter: usize) -> String {
     }
 }
 
-/// What to bind for [`matches`]: FTS5 reads operators and column names in raw input, so
+/// How many tickets match, counting no further than `cap`: cheap on both indexes.
+pub fn count_capped(backend: Backend, cap: i64) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT COUNT(*) FROM (SELECT rowid FROM ticket_search WHERE ticket_search MATCH $1 LIMIT {cap}) capped"),
+        Backend::Postgres => format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search WHERE document @@ websearch_to_tsquery('english', $1) \
+             LIMIT {cap}) capped"
+        ),
+    }
+}
+
+/// A condition on `t` (tickets) that holds when the ticket matches the query bound at
+/// `placeholder`, checked ticket by ticket: for words so common that ranking every match
+/// would cost more than reading the newest tickets and keeping those that match.
+pub fn probe(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH {placeholder} AND rowid = t.id)")
+        }
+        Backend::Postgres => format!(
+            "t.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ websearch_to_tsquery('english', {placeholder}))"
+        ),
+    }
+}
+
+/// What to bind for [`matches`], [`count_capped`] and [`probe`]: FTS5 reads operators and column names in raw input, so
 /// every word becomes a quoted term (all must match); Postgres' websearch syntax takes
 /// user input as it is. `None` when nothing searchable is left.
 pub fn prepare(backend: Backend, input: &str) -> Option<String> {

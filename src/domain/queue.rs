@@ -88,6 +88,8 @@ pub struct QueueQuery {
     pub created_before: Option<Timestamp>,
     pub sort: Option<Sort>,
     pub page: i64,
+    /// A search with more matches than this lists newest first instead of ranked.
+    pub rank_limit: i64,
 }
 
 impl Default for QueueQuery {
@@ -103,6 +105,7 @@ impl Default for QueueQuery {
             created_before: None,
             sort: None,
             page: 1,
+            rank_limit: RANK_LIMIT,
         }
     }
 }
@@ -240,18 +243,44 @@ fn bind_all<'q, O>(
     query
 }
 
-/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]).
+/// Searches matching more tickets than this are not ranked: they list newest first.
+pub const RANK_LIMIT: i64 = 1_000;
+
+/// How a search is run: ranked when its matches are few enough to rank them all, or, for
+/// common words, newest first with each ticket checked against the index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    None,
+    Ranked,
+    Broad,
+}
+
+/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]; broad
+/// searches only say whether there is a next page).
 pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) -> Result<Paged<QueueRow>> {
     let mut conditions = Conditions::default();
     let search = search::prepare(db.backend(), &query.text);
-    let search_join = match &search {
+    let plan = match &search {
         Some(text) => {
-            let join = format!(" JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), conditions.next_parameter()));
-            conditions.binds.push(Bind::Text(text.clone()));
-            join
+            let (matches,): (i64,) = sqlx::query_as(&search::count_capped(db.backend(), query.rank_limit + 1))
+                .bind(text.as_str())
+                .fetch_one(db.pool())
+                .await?;
+            if matches > query.rank_limit { SearchPlan::Broad } else { SearchPlan::Ranked }
         }
-        None => String::new(),
+        None => SearchPlan::None,
     };
+    let mut search_join = String::new();
+    if let Some(text) = &search {
+        let parameter = conditions.next_parameter();
+        match plan {
+            SearchPlan::Ranked => {
+                search_join = format!(" JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), parameter));
+                conditions.binds.push(Bind::Text(text.clone()));
+            }
+            _ => conditions.with(&search::probe(db.backend(), "?"), Bind::Text(text.clone())),
+        }
+    }
     view_conditions(&mut conditions, query.view, viewer, now);
     if let Some(status) = query.status {
         conditions.with("t.status = ?", Bind::Text(status.as_str().into()));
@@ -274,25 +303,36 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         conditions.with("t.created_at < ?", Bind::Int(before));
     }
     let where_sql = conditions.sql();
-
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{search_join} WHERE {where_sql} LIMIT {}) capped",
-        COUNT_CAP + 1
-    );
-    let (total_items,): (i64,) = bind_all(sqlx::query_as(&count_sql), &conditions.binds).fetch_one(db.pool()).await?;
-
     let page = query.page.max(1);
+    let offset = (page - 1) * DESK_PAGE_SIZE;
+
+    // Counting the matches of a common word ticket by ticket would cost more than the
+    // page itself: a broad search reads one row past the page instead, to know of a next.
+    let counted = plan != SearchPlan::Broad;
+    let total_items = if counted {
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{search_join} WHERE {where_sql} LIMIT {}) capped",
+            COUNT_CAP + 1
+        );
+        let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql), &conditions.binds).fetch_one(db.pool()).await?;
+        Some(total)
+    } else {
+        None
+    };
+
     let list_sql = format!(
         "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, r.email AS requester_email, \
          g.name AS group_name, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
          t.customer_wrote_last FROM tickets t{search_join} \
          JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
          LEFT JOIN users a ON a.id = t.assignee_id \
-         WHERE {where_sql} ORDER BY {} LIMIT {DESK_PAGE_SIZE} OFFSET {}",
-        order_by(query.sort, search.is_some(), query.view),
-        (page - 1) * DESK_PAGE_SIZE
+         WHERE {where_sql} ORDER BY {} LIMIT {} OFFSET {offset}",
+        order_by(query.sort, plan == SearchPlan::Ranked, query.view),
+        DESK_PAGE_SIZE + 1
     );
-    let rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
+    let mut rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
+    let total_items = total_items.unwrap_or(offset + rows.len() as i64);
+    rows.truncate(DESK_PAGE_SIZE as usize);
     let items = rows
         .into_iter()
         .map(|row| {
@@ -312,7 +352,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE })
+    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted })
 }
 
 /// How many tickets each view holds, up to [`COUNT_CAP`]: one statement per view.

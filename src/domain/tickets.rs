@@ -342,8 +342,11 @@ fn summary_from_row((number, prefix, subject, status, priority, group_name, upda
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub page: i64,
+    /// All items, or — when `counted` is false — those up to this page and one more if
+    /// there is a next page.
     pub total_items: i64,
     pub per_page: i64,
+    pub counted: bool,
 }
 
 impl<T> Paged<T> {
@@ -471,7 +474,7 @@ pub async fn list_for_requester(
     }
     let rows = list.fetch_all(db.pool()).await?;
     let items = rows.into_iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-    Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE })
+    Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE, counted: true })
 }
 
 #[cfg(test)]

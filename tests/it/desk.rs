@@ -171,7 +171,6 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     let first = app.create_ticket(&ada, "Printer", "The toner is empty").await;
     let second = app.create_ticket(&bob, "Network", "Cables everywhere").await;
     app.agent_writes(&app.ticket(second).await, &me, "Check the xylophone switch", Visibility::Internal).await;
-    let _ = first;
 
     assert_eq!(subjects(&browser.get("/desk?q=toner").await), ["Printer"]);
     assert_eq!(subjects(&browser.get("/desk?q=xylophone").await), ["Network"], "notes are searched for staff");
@@ -184,6 +183,19 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     browser.get(&format!("/desk?q=TCK-{second}")).await.assert_redirect(&format!("/desk/tickets/{second}"));
     browser.get(&format!("/desk?q={second}")).await.assert_redirect(&format!("/desk/tickets/{second}"));
     assert_eq!(browser.get("/desk?q=999999").await.status, StatusCode::OK, "a number with no ticket searches");
+
+    // A word too common to rank lists newest first, without a count.
+    let third = app.create_ticket(&ada, "More toner", "toner again").await;
+    let ranked = helpdesk::domain::queue::QueueQuery { text: "toner".into(), ..Default::default() };
+    let page = helpdesk::domain::queue::list(&app.db, &me, &ranked, app.now()).await.unwrap();
+    assert!(page.counted);
+    let broad = helpdesk::domain::queue::QueueQuery { rank_limit: 1, ..ranked };
+    let page = helpdesk::domain::queue::list(&app.db, &me, &broad, app.now()).await.unwrap();
+    assert!(!page.counted);
+    let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();
+    assert_eq!(numbers, [third, first], "both matches, newest first");
+    let narrowed = helpdesk::domain::queue::QueueQuery { view: helpdesk::domain::queue::View::Mine, ..broad };
+    assert!(helpdesk::domain::queue::list(&app.db, &me, &narrowed, app.now()).await.unwrap().items.is_empty());
 }
 
 async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {

@@ -133,6 +133,8 @@ pub struct QueuePage {
     view_label: &'static str,
     views: Vec<ViewLink>,
     problems: Vec<String>,
+    /// A search too common to rank lists newest first; the page says so.
+    unranked: bool,
     rows: Vec<QueueRowView>,
     pager: Pager,
     total: String,
@@ -174,7 +176,11 @@ pub async fn queue(
         .collect();
     let pairs = raw.pairs();
     let pager = Pager::new(&paged, "/desk", &pairs);
-    let total = count_text(paged.total_items);
+    let total = if paged.counted {
+        count_text(paged.total_items)
+    } else {
+        format!("{}+", (paged.page - 1) * queue::DESK_PAGE_SIZE + paged.items.len() as i64)
+    };
     let rows = paged
         .items
         .into_iter()
@@ -204,6 +210,7 @@ pub async fn queue(
         view_label: query.view.label(),
         views,
         problems,
+        unranked: !paged.counted && raw.sort.trim().is_empty(),
         rows,
         pager,
         total,
