@@ -258,7 +258,13 @@ impl Browser {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Page {
-        let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await.expect("request sent");
+        self.try_send(request).await.expect("request sent")
+    }
+
+    /// Like `send`, but a connection the server closed before the client finished writing
+    /// (as it may when it refuses a body early) is `Err` rather than a failed test.
+    async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Page, reqwest::Error> {
+        let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await?;
         let status = response.status();
         let headers = response.headers().clone();
         for set_cookie in headers.get_all(SET_COOKIE) {
@@ -273,12 +279,12 @@ impl Browser {
                 cookies.insert(name.to_owned(), value.to_owned());
             }
         }
-        let body = response.text().await.expect("response body");
+        let body = response.text().await?;
         let page = Page { status, headers, body };
         if let Some(token) = page.csrf_token() {
             *self.csrf_token.lock().unwrap() = Some(token);
         }
-        page
+        Ok(page)
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -296,6 +302,14 @@ impl Browser {
     /// Posts exactly these fields, with no CSRF token added.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         self.send(self.http.post(format!("{}{path}", self.base_url)).form(fields)).await
+    }
+
+    /// Posts a form with the CSRF token, reporting a dropped connection instead of failing.
+    pub async fn try_post(&self, path: &str, fields: &[(&str, &str)]) -> Result<Page, reqwest::Error> {
+        let token = self.csrf_token.lock().unwrap().clone().expect("a page with a form was seen first");
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.try_send(self.http.post(format!("{}{path}", self.base_url)).form(&all)).await
     }
 
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Page {

@@ -108,8 +108,16 @@ async fn oversized_bodies_are_refused_and_the_server_stays_up(app: TestApp) {
     let browser = app.browser();
     browser.get("/register").await;
     let huge = "x".repeat(3 * 1024 * 1024);
-    let page = browser.post("/register", &[("name", &huge), ("email", "v@example.com"), ("password", PASSWORD)]).await;
-    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // The server answers before reading the body and closes the connection, so a client
+    // still writing may see the close instead of the answer: ask until the answer is read.
+    let mut answer = None;
+    for _ in 0..10 {
+        if let Ok(page) = browser.try_post("/register", &[("name", &huge), ("email", "v@example.com"), ("password", PASSWORD)]).await {
+            answer = Some(page.status);
+            break;
+        }
+    }
+    assert_eq!(answer, Some(StatusCode::PAYLOAD_TOO_LARGE));
     assert_eq!(browser.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 }
