@@ -92,6 +92,7 @@ text_enum!(
 );
 
 impl Default for Priority {
+    /// Medium, as the contract says; `#[derive(Default)]` cannot reach inside the macro.
     fn default() -> Self {
         Priority::Medium
     }
