@@ -198,36 +198,23 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
         .await?;
     }
     let user_head = "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at)";
-    let mut people = vec![vec![
-        Value::Text("admin@demo.test".into()),
-        Value::Text("Demo Admin".into()),
-        Value::Text("admin".into()),
-        Value::Text(password_hash.clone()),
-        Value::Bool(true),
-        Value::Int(now),
-        Value::Int(now),
-    ]];
-    for index in 1..=agent_count {
-        people.push(vec![
-            Value::Text(format!("agent{index}@demo.test")),
-            Value::Text(person(&mut dice)),
-            Value::Text("agent".into()),
+    let account = |email: String, name: String, role: &str| {
+        vec![
+            Value::Text(email),
+            Value::Text(name),
+            Value::Text(role.into()),
             Value::Text(password_hash.clone()),
             Value::Bool(true),
             Value::Int(now),
             Value::Int(now),
-        ]);
+        ]
+    };
+    let mut people = vec![account("admin@demo.test".into(), "Demo Admin".into(), "admin")];
+    for index in 1..=agent_count {
+        people.push(account(format!("agent{index}@demo.test"), person(&mut dice), "agent"));
     }
     for index in 1..=customer_count {
-        people.push(vec![
-            Value::Text(format!("customer{index}@demo.test")),
-            Value::Text(person(&mut dice)),
-            Value::Text("customer".into()),
-            Value::Text(password_hash.clone()),
-            Value::Bool(true),
-            Value::Int(now),
-            Value::Int(now),
-        ]);
+        people.push(account(format!("customer{index}@demo.test"), person(&mut dice), "customer"));
     }
     // Re-running with --force keeps the accounts that already exist.
     let existing_demo: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'").fetch_one(&mut *tx).await?;

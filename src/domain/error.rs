@@ -38,6 +38,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Every message in one sentence-separated line, for places with no field to show them by.
+    pub fn summary(&self) -> String {
+        self.0.values().map(String::as_str).collect::<Vec<_>>().join(" ")
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(field, message)| (*field, message.as_str()))
     }

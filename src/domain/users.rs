@@ -87,23 +87,28 @@ pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>> {
 /// The active account with this email and password. An unknown email, a wrong password
 /// and a deactivated account all answer `None` after the same amount of work.
 pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option<User>> {
-    let email = Email::parse(email).ok();
-    let row: Option<(i64, String, Flag)> = match &email {
-        Some(email) => {
-            sqlx::query_as("SELECT id, password_hash, active FROM users WHERE email = $1")
+    #[derive(sqlx::FromRow)]
+    struct Account {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: String,
+    }
+    let account: Option<Account> = match Email::parse(email) {
+        Ok(email) => {
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"))
                 .bind(email.as_str())
                 .fetch_optional(db.pool())
                 .await?
         }
-        None => None,
+        Err(_) => None,
     };
-    let (id, hash, active) = match row {
-        Some((id, hash, active)) => (Some(id), Some(hash), active.0),
-        None => (None, None, false),
+    let (user, hash) = match account {
+        Some(account) => (Some(account.user), Some(account.password_hash)),
+        None => (None, None),
     };
     let password_matches = password::verify(password, hash).await?;
-    match id {
-        Some(id) if password_matches && active => find_active(db, id).await,
+    match user {
+        Some(user) if password_matches && user.active.0 => Ok(Some(user.try_into()?)),
         _ => Ok(None),
     }
 }

@@ -59,9 +59,7 @@ impl From<domain::Error> for AppError {
             domain::Error::Stale { .. } => {
                 Self::Conflict("Someone changed this ticket while you were working on it. Nothing was applied.".into())
             }
-            domain::Error::Invalid(errors) => {
-                Self::Unprocessable(errors.iter().map(|(_, message)| message).collect::<Vec<_>>().join(" "))
-            }
+            domain::Error::Invalid(errors) => Self::Unprocessable(errors.summary()),
             domain::Error::Database(error) => error.into(),
             domain::Error::Internal(error) => Self::Internal(error),
         }

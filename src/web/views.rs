@@ -144,13 +144,8 @@ impl Pager {
     /// `query` is the list's other parameters as `(name, value)` pairs.
     pub fn new<T>(paged: &Paged<T>, path: &str, query: &[(&str, &str)]) -> Self {
         let href = |page: i64| {
-            let mut parts: Vec<String> = query
-                .iter()
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(name, value)| format!("{name}={}", encode_query_value(value)))
-                .collect();
-            parts.push(format!("page={page}"));
-            format!("{path}?{}", parts.join("&"))
+            let page = page.to_string();
+            format!("{path}?{}", query_string(&[query, &[("page", page.as_str())]].concat()))
         };
         let total_pages = paged.total_pages();
         Self {
@@ -161,6 +156,16 @@ impl Pager {
             next: (paged.page < total_pages).then(|| href(paged.page + 1)),
         }
     }
+}
+
+/// `name=value&…` for the pairs whose value is not empty, values percent-encoded.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", encode_query_value(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `?page=` as given, within reason: anything unreadable is page 1.

@@ -22,7 +22,7 @@ use crate::web::format::Moment;
 use crate::web::page::{PageContext, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
-use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, page_number};
+use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, page_number, query_string};
 
 /// The queue's state, exactly as the query string gives it, so that every view can be
 /// bookmarked and shared.
@@ -200,11 +200,6 @@ pub async fn queue(
             updated: Moment::new(row.updated_at, now),
         })
         .collect();
-    let query_string: Vec<String> = pairs
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", crate::web::error::encode_query_value(value)))
-        .collect();
     let page = QueuePage {
         ctx,
         view_label: query.view.label(),
@@ -219,7 +214,7 @@ pub async fn queue(
         statuses: Status::ALL,
         priorities: Priority::ALL,
         sorts: Sort::ALL,
-        return_to: format!("/desk?{}", query_string.join("&")),
+        return_to: format!("/desk?{}", query_string(&pairs)),
         query: raw,
     };
     ok(&page)
@@ -255,7 +250,7 @@ pub async fn bulk(
         Ok(_) if numbers.is_empty() => (FlashKind::Error, "Select at least one ticket.".to_string()),
         Ok(changes) => match staff::bulk_update(&state.db, &numbers, &agent, &changes, state.now()).await {
             Ok(changed) => (FlashKind::Success, format!("Updated {changed} of {} selected tickets.", numbers.len())),
-            Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
+            Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.summary()),
             Err(error) => return Err(error.into()),
         },
         Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),

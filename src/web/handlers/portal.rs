@@ -13,7 +13,7 @@ use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
 use crate::domain::users::User;
 use crate::domain::{self, FieldErrors};
-use crate::web::error::{AppError, Result};
+use crate::web::error::Result;
 use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
 use crate::web::format::{Moment, span};
 use crate::web::page::{PageContext, Refusal, ok, refusal, render};
@@ -308,18 +308,20 @@ pub async fn show_ticket(
 
 /// Answers a change made on the ticket page: back to the ticket with a flash, or the page
 /// again with what went wrong (422 for a bad field, 409 when the ticket's state forbids it).
+#[allow(clippy::too_many_arguments)]
 async fn after_change(
     state: &AppState,
     ctx: PageContext,
     session: &AppSession,
-    ticket: Ticket,
+    customer: &User,
+    number: TicketNumber,
     outcome: domain::Result<()>,
     success: &str,
     mut forms: TicketForms,
 ) -> Result<Response> {
     let Some(refused) = refusal(outcome)? else {
         session.flash(FlashKind::Success, success).await?;
-        return Ok(Redirect::to(&format!("/tickets/{}", ticket.number)).into_response());
+        return Ok(Redirect::to(&format!("/tickets/{number}")).into_response());
     };
     let status = refused.status();
     match refused {
@@ -328,9 +330,7 @@ async fn after_change(
         Refusal::Stale => {}
     }
     // Show the state as it is now, not as it was when the form was loaded.
-    let number = ticket.number;
-    let customer = ctx.user.clone().ok_or(AppError::NotFound)?;
-    let current = tickets::find_for_viewer(&state.db, number, &customer).await?;
+    let current = tickets::find_for_viewer(&state.db, number, customer).await?;
     render(status, &ticket_page(state, ctx, current, forms).await?)
 }
 
@@ -349,7 +349,7 @@ pub async fn reply(
 ) -> Result<Response> {
     let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
-    after_change(&state, ctx, &session, ticket, outcome, "Reply sent.", forms).await
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Reply sent.", forms).await
 }
 
 pub async fn close(
@@ -360,7 +360,7 @@ pub async fn close(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
     let outcome = conversation::customer::close(&state.db, &ticket, &customer, state.now()).await;
-    after_change(&state, ctx, &session, ticket, outcome, "Request closed.", TicketForms::default()).await
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request closed.", TicketForms::default()).await
 }
 
 #[derive(Deserialize)]
@@ -379,7 +379,7 @@ pub async fn reopen(
     let settings = Settings::load(&state.db).await?;
     let outcome = conversation::customer::reopen(&state.db, &settings, &ticket, &customer, &form.reason, state.now()).await;
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
-    after_change(&state, ctx, &session, ticket, outcome, "Request reopened. We will look at it again.", forms).await
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request reopened. We will look at it again.", forms).await
 }
 
 #[derive(Deserialize)]
@@ -400,5 +400,5 @@ pub async fn rate(
     let settings = Settings::load(&state.db).await?;
     let outcome = conversation::customer::rate(&state.db, &settings, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
-    after_change(&state, ctx, &session, ticket, outcome, "Thank you for your rating.", forms).await
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Thank you for your rating.", forms).await
 }
