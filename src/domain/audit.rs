@@ -1,10 +1,13 @@
 //! The audit log: who did what to which object, before → after. Rows are only ever
-//! inserted, inside the transaction of the change they describe.
+//! inserted, inside the transaction of the change they describe; the database refuses
+//! to update or delete them.
 
 use serde_json::Value;
 
+use super::Result;
 use super::clock::Timestamp;
-use crate::db::Tx;
+use super::tickets::{Paged, like_pattern};
+use crate::db::{Db, Tx};
 
 pub struct Entry<'a> {
     pub actor_id: Option<i64>,
@@ -30,4 +33,86 @@ pub async fn record(tx: &mut Tx, entry: Entry<'_>, now: Timestamp) -> sqlx::Resu
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+pub const AUDIT_PAGE_SIZE: i64 = 50;
+
+/// What the audit log is narrowed to; every field comes from the query string.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Part of the actor's name or email address.
+    pub actor: String,
+    /// `ticket`, `user`, `group`, `settings` or `canned_response`.
+    pub object_type: Option<String>,
+    /// A ticket number, user id, … — only together with `object_type`.
+    pub object_id: String,
+    pub from: Option<Timestamp>,
+    /// Exclusive: the start of the day after the `to` date.
+    pub before: Option<Timestamp>,
+    pub page: i64,
+}
+
+pub const OBJECT_TYPES: [&str; 5] = ["ticket", "user", "group", "settings", "canned_response"];
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub created_at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+}
+
+/// Newest first. The log grows with every change, so pages are not counted: a page says
+/// only whether another follows, and every filter reads an index in date order.
+pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Paged<AuditRow>> {
+    let mut condition = String::from("1 = 1");
+    let mut texts: Vec<String> = Vec::new();
+    if !filter.actor.trim().is_empty() {
+        texts.push(like_pattern(filter.actor.trim()));
+        condition.push_str(&format!(
+            " AND a.actor_id IN (SELECT id FROM users WHERE lower(name) LIKE ${0} ESCAPE '\\' OR email LIKE ${0} ESCAPE '\\')",
+            texts.len()
+        ));
+    }
+    if let Some(object_type) = &filter.object_type {
+        texts.push(object_type.clone());
+        condition.push_str(&format!(" AND a.object_type = ${}", texts.len()));
+        if !filter.object_id.trim().is_empty() {
+            texts.push(filter.object_id.trim().to_owned());
+            condition.push_str(&format!(" AND a.object_id = ${}", texts.len()));
+        }
+    }
+    let mut times = Vec::new();
+    for (bound, operator) in [(filter.from, ">="), (filter.before, "<")] {
+        if let Some(at) = bound {
+            times.push(at);
+            condition.push_str(&format!(" AND a.created_at {operator} ${}", texts.len() + times.len()));
+        }
+    }
+    let page = filter.page.max(1);
+    let sql = format!(
+        "SELECT a.id, a.created_at, a.actor_id, u.name AS actor_name, a.action, a.object_type, a.object_id, \
+                a.before_state, a.after_state \
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
+         WHERE {condition} ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}",
+        AUDIT_PAGE_SIZE + 1,
+        (page - 1) * AUDIT_PAGE_SIZE
+    );
+    let mut query = sqlx::query_as::<_, AuditRow>(&sql);
+    for text in &texts {
+        query = query.bind(text);
+    }
+    for at in times {
+        query = query.bind(at);
+    }
+    let mut items = query.fetch_all(db.pool()).await?;
+    let has_next = items.len() as i64 > AUDIT_PAGE_SIZE;
+    items.truncate(AUDIT_PAGE_SIZE as usize);
+    let total_items = (page - 1) * AUDIT_PAGE_SIZE + items.len() as i64 + i64::from(has_next);
+    Ok(Paged { items, page, total_items, per_page: AUDIT_PAGE_SIZE, counted: false })
 }

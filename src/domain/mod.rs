@@ -20,6 +20,7 @@ pub mod text;
 pub mod ticket_fields;
 pub mod tickets;
 pub mod tokens;
+pub mod user_admin;
 pub mod users;
 
 pub use error::{Error, FieldErrors, Result};

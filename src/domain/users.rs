@@ -21,7 +21,7 @@ pub struct User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     email: String,
     name: String,
@@ -38,7 +38,7 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, role, active";
+pub(super) const USER_COLUMNS: &str = "id, email, name, role, active";
 
 /// A new account's fields, each parsed; every problem is reported at once.
 #[derive(Debug)]
@@ -171,45 +171,6 @@ pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Tim
     let user = insert(&mut tx, new_user, &password_hash, actor_id, now).await?;
     tx.commit().await?;
     Ok(user)
-}
-
-/// Deactivates or reactivates an account. Deactivation ends every session of the user in
-/// the same transaction, so the next request they make is anonymous.
-pub async fn set_active(db: &Db, user_id: i64, active: bool, actor_id: Option<i64>, now: Timestamp) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    let changed = sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3 AND active <> $1")
-        .bind(active)
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
-    if exists.is_none() {
-        return Err(Error::NotFound);
-    }
-    if changed == 0 {
-        return Ok(());
-    }
-    if !active {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    }
-    audit::record(
-        &mut tx,
-        audit::Entry {
-            actor_id,
-            action: if active { "user.reactivate" } else { "user.deactivate" },
-            object_type: "user",
-            object_id: user_id.to_string(),
-            before: Some(json!({ "active": !active })),
-            after: Some(json!({ "active": active })),
-        },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Active agents and admins, by name: who a ticket can be assigned to.

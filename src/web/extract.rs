@@ -134,6 +134,18 @@ impl<G: RoleGuard + Send> FromRequestParts<AppState> for TicketAt<G> {
     }
 }
 
+/// The `{id}` in a path: a positive integer, or a 404 like an id that does not exist.
+pub struct IdInPath(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdInPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+        raw.parse::<i64>().ok().filter(|id| *id > 0).map(IdInPath).ok_or(AppError::NotFound)
+    }
+}
+
 /// The address the request came from, for the login limit.
 pub struct ClientAddress(pub IpAddr);
 

@@ -71,6 +71,16 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/canned/{id}/delete", post(canned::delete))
         // administration
         .route("/admin", get(admin::overview))
+        .route("/admin/users", get(admin::users::list).post(admin::users::create))
+        .route("/admin/users/new", get(admin::users::new_form))
+        .route("/admin/users/{id}", get(admin::users::edit_form).post(admin::users::update))
+        .route("/admin/users/{id}/deactivate", post(admin::users::deactivate))
+        .route("/admin/users/{id}/reactivate", post(admin::users::reactivate))
+        .route("/admin/groups", get(admin::groups::list).post(admin::groups::create))
+        .route("/admin/groups/{id}", get(admin::groups::edit_form).post(admin::groups::update))
+        .route("/admin/groups/{id}/delete", post(admin::groups::delete))
+        .route("/admin/settings", get(admin::settings::show).post(admin::settings::update))
+        .route("/admin/audit", get(admin::audit::list))
         .fallback(error::not_found)
         .layer(sessions)
         .layer(CatchPanicLayer::custom(|_| {

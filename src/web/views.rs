@@ -138,6 +138,8 @@ pub struct Pager {
     pub total_items: i64,
     pub previous: Option<String>,
     pub next: Option<String>,
+    /// Whether the total is known; otherwise there is only "a next page or not".
+    pub counted: bool,
 }
 
 impl Pager {
@@ -154,6 +156,7 @@ impl Pager {
             total_items: paged.total_items,
             previous: (paged.page > 1).then(|| href((paged.page - 1).min(total_pages))),
             next: (paged.page < total_pages).then(|| href(paged.page + 1)),
+            counted: paged.counted,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! First-run setup, registration, signing in and out, and the end of sessions.
 
 use helpdesk::domain::role::Role;
-use helpdesk::domain::{login_throttle, setup, users};
+use helpdesk::domain::{login_throttle, setup, user_admin, users};
 use reqwest::StatusCode;
 
 use crate::harness::{PASSWORD, TestApp};
@@ -146,12 +146,12 @@ async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {
 
 async fn deactivated_user_cannot_sign_in(app: TestApp) {
     let user = app.create_user(Role::Agent, "fred@example.com", "Fred").await;
-    users::set_active(&app.db, user.id, false, None, app.now()).await.unwrap();
+    user_admin::set_active(&app.db, user.id, false, None, app.now()).await.unwrap();
     let browser = app.browser();
     browser.get("/login").await;
     let page = browser.post("/login", &[("email", "fred@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    users::set_active(&app.db, user.id, true, None, app.now()).await.unwrap();
+    user_admin::set_active(&app.db, user.id, true, None, app.now()).await.unwrap();
     browser.sign_in("fred@example.com", PASSWORD).await.assert_redirect("/desk");
 }
 
@@ -221,7 +221,7 @@ async fn session_survives_a_restart(app: TestApp) {
 async fn deactivation_ends_the_users_sessions(app: TestApp) {
     let (browser, agent) = app.signed_in(Role::Agent, "kim@example.com").await;
     assert_eq!(browser.get("/desk").await.status, StatusCode::OK);
-    users::set_active(&app.db, agent.id, false, None, app.now()).await.unwrap();
+    user_admin::set_active(&app.db, agent.id, false, None, app.now()).await.unwrap();
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = {}", agent.id)).await, 0);
     browser.get("/desk").await.assert_redirect("/login?next=/desk");
     let audit: (String, String) = sqlx::query_as("SELECT action, object_id FROM audit_log WHERE action = 'user.deactivate'")

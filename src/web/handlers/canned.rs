@@ -1,15 +1,15 @@
 //! Canned responses: list, create, edit, delete.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::domain::canned::{self, CannedInput, CannedResponse};
 use crate::domain::{self, FieldErrors};
-use crate::web::error::{AppError, Result};
-use crate::web::extract::{Agent, CsrfForm, NoFields};
+use crate::web::error::Result;
+use crate::web::extract::{Agent, CsrfForm, IdInPath, NoFields};
 use crate::web::page::{PageContext, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
@@ -37,10 +37,6 @@ async fn page(state: &AppState, ctx: PageContext, form: CannedForm, errors: Fiel
     Ok(CannedPage { ctx, responses: canned::all(&state.db).await?, form, errors, editing })
 }
 
-fn canned_id(raw: &str) -> Result<i64> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 pub async fn list(State(state): State<AppState>, Agent(_agent): Agent, ctx: PageContext) -> Result<Response> {
     ok(&page(&state, ctx, CannedForm::default(), FieldErrors::new(), None).await?)
 }
@@ -49,9 +45,9 @@ pub async fn edit_form(
     State(state): State<AppState>,
     Agent(_agent): Agent,
     ctx: PageContext,
-    Path(id): Path<String>,
+    IdInPath(id): IdInPath,
 ) -> Result<Response> {
-    let response = canned::find(&state.db, canned_id(&id)?).await?;
+    let response = canned::find(&state.db, id).await?;
     let form = CannedForm { title: response.title, body: response.body };
     ok(&page(&state, ctx, form, FieldErrors::new(), Some(response.id)).await?)
 }
@@ -91,10 +87,10 @@ pub async fn update(
     Agent(agent): Agent,
     ctx: PageContext,
     session: AppSession,
-    Path(id): Path<String>,
+    IdInPath(id): IdInPath,
     CsrfForm(form): CsrfForm<CannedForm>,
 ) -> Result<Response> {
-    let id = canned::find(&state.db, canned_id(&id)?).await?.id;
+    let id = canned::find(&state.db, id).await?.id;
     save(&state, agent.id, ctx, &session, form, Some(id)).await
 }
 
@@ -102,10 +98,10 @@ pub async fn delete(
     State(state): State<AppState>,
     Agent(agent): Agent,
     session: AppSession,
-    Path(id): Path<String>,
+    IdInPath(id): IdInPath,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    canned::delete(&state.db, canned_id(&id)?, agent.id, state.now()).await?;
+    canned::delete(&state.db, id, agent.id, state.now()).await?;
     session.flash(FlashKind::Success, "Canned response deleted.").await?;
     Ok(Redirect::to("/desk/canned").into_response())
 }

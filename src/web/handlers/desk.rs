@@ -241,7 +241,10 @@ pub async fn bulk(
     session: AppSession,
     CsrfForm(form): CsrfForm<BulkForm>,
 ) -> Result<Response> {
-    let back = super::auth::local_path(&form.return_to).filter(|path| path.starts_with("/desk")).unwrap_or_else(|| "/desk".into());
+    // The queue, or an account page listing a deactivated agent's tickets for reassignment.
+    let back = super::auth::local_path(&form.return_to)
+        .filter(|path| path.starts_with("/desk") || path.starts_with("/admin/users/"))
+        .unwrap_or_else(|| "/desk".into());
     let numbers: Vec<TicketNumber> = form.tickets.iter().filter_map(|raw| TicketNumber::parse(raw)).collect();
     // The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
     let assignee = form.assignee.as_deref().filter(|value| *value != "keep");

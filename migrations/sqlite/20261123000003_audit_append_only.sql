@@ -1,0 +1,11 @@
+-- The audit log is evidence: the application only ever inserts into it, and the database
+-- holds every other writer to the same rule. Keep in step with ../postgres.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;

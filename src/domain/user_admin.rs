@@ -1,0 +1,357 @@
+//! What admins do to accounts: find them, create and edit them with their group
+//! memberships, deactivate and reactivate them — and the rule that an installation always
+//! keeps one active admin, whoever or whatever asks.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use super::clock::Timestamp;
+use super::email::Email;
+use super::password::{self, Password};
+use super::role::Role;
+use super::tickets::{Paged, like_pattern};
+use super::users::{self, NewUser, User, UserRow, parse_name};
+use super::{Error, FieldErrors, Result, audit};
+use crate::db::{self, Db, Tx};
+
+pub const USERS_PAGE_SIZE: i64 = 50;
+
+/// What the user list is narrowed to; every field comes from the query string.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    /// Part of a name or an email address.
+    pub text: String,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub page: i64,
+}
+
+/// A row of the user list.
+#[derive(Clone, Debug)]
+pub struct UserListRow {
+    pub user: User,
+    pub created_at: Timestamp,
+    pub group_names: Vec<String>,
+}
+
+/// A user's fields as an admin edits them. `password: None` keeps the current password
+/// (or, for a new account, generates one).
+#[derive(Debug)]
+pub struct UserInput {
+    pub name: String,
+    pub email: Email,
+    pub role: Role,
+    pub password: Option<Password>,
+    /// Memberships are for staff; a customer's are dropped.
+    pub group_ids: BTreeSet<i64>,
+}
+
+impl UserInput {
+    pub fn parse(name: &str, email: &str, role: &str, password: &str, group_ids: &[String]) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let name = errors.check("name", parse_name(name));
+        let email = errors.check("email", Email::parse(email));
+        let role = errors.check("role", role.trim().parse::<Role>());
+        let password = if password.is_empty() { Some(None) } else { errors.check("password", Password::parse(password).map(Some)) };
+        let group_ids: Option<BTreeSet<i64>> = errors.check(
+            "groups",
+            group_ids.iter().map(|id| id.trim().parse::<i64>().map_err(|_| "Choose groups from the list.".to_string())).collect(),
+        );
+        errors.into_result()?;
+        let role = role.expect("checked");
+        Ok(Self {
+            name: name.expect("checked"),
+            email: email.expect("checked"),
+            role,
+            password: password.expect("checked"),
+            group_ids: if role.is_staff() { group_ids.expect("checked") } else { BTreeSet::new() },
+        })
+    }
+}
+
+pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
+    let mut condition = String::from("1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if !filter.text.trim().is_empty() {
+        binds.push(like_pattern(filter.text.trim()));
+        condition.push_str(&format!(" AND (lower(name) LIKE ${0} ESCAPE '\\' OR email LIKE ${0} ESCAPE '\\')", binds.len()));
+    }
+    if let Some(role) = filter.role {
+        binds.push(role.as_str().to_owned());
+        condition.push_str(&format!(" AND role = ${}", binds.len()));
+    }
+    if let Some(active) = filter.active {
+        // A literal: the Any driver binds booleans as integers on SQLite and booleans on PostgreSQL.
+        condition.push_str(if active { " AND active = TRUE" } else { " AND active = FALSE" });
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {condition}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for bind in &binds {
+        count = count.bind(bind);
+    }
+    let total_items = count.fetch_one(db.pool()).await?;
+
+    let offset = (filter.page.max(1) - 1) * USERS_PAGE_SIZE;
+    let rows_sql = format!(
+        "SELECT {} , created_at FROM users WHERE {condition} ORDER BY lower(name), id LIMIT {USERS_PAGE_SIZE} OFFSET {offset}",
+        users::USER_COLUMNS
+    );
+    let mut rows = sqlx::query_as::<_, ListedUser>(&rows_sql);
+    for bind in &binds {
+        rows = rows.bind(bind);
+    }
+    let rows: Vec<(User, Timestamp)> = rows
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(|row| Ok((User::try_from(row.user)?, row.created_at)))
+        .collect::<Result<_>>()?;
+
+    let ids: Vec<i64> = rows.iter().map(|(user, _)| user.id).collect();
+    let memberships = group_names_of(db, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|(user, created_at)| {
+            let group_names =
+                memberships.iter().filter(|(user_id, _)| *user_id == user.id).map(|(_, name)| name.clone()).collect();
+            UserListRow { user, created_at, group_names }
+        })
+        .collect();
+    Ok(Paged { items, page: filter.page.max(1), total_items, per_page: USERS_PAGE_SIZE, counted: true })
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedUser {
+    #[sqlx(flatten)]
+    user: UserRow,
+    created_at: Timestamp,
+}
+
+/// `(user id, group name)` for each membership of these users, by group name.
+async fn group_names_of(db: &Db, user_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The ids are integers read from the database: listing them inline is safe and keeps
+    // this one statement whatever the page size.
+    let ids = user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    Ok(sqlx::query_as(&format!(
+        "SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id \
+         WHERE m.user_id IN ({ids}) ORDER BY lower(g.name)"
+    ))
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Active staff and active customers.
+pub async fn active_head_counts(db: &Db) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN role <> 'customer' THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN role = 'customer' THEN 1 ELSE 0 END), 0) \
+         FROM users WHERE active = TRUE",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Any account, active or not.
+pub async fn find(db: &Db, id: i64) -> Result<User> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {} FROM users WHERE id = $1", users::USER_COLUMNS))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(User::try_from).transpose()?.ok_or(Error::NotFound)
+}
+
+pub async fn group_ids_of(db: &Db, user_id: i64) -> Result<BTreeSet<i64>> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1").bind(user_id).fetch_all(db.pool()).await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Creates an account with its memberships. Returns the password when it was generated,
+/// so that it can be shown once.
+pub async fn create(db: &Db, input: UserInput, actor: &User, now: Timestamp) -> Result<(User, Option<Password>)> {
+    let (password, generated) = match input.password {
+        Some(password) => (password, false),
+        None => (Password::generate(), true),
+    };
+    let password_hash = password::hash(&password).await?;
+    let new_user = NewUser { name: input.name, email: input.email, role: input.role, password };
+    let mut tx = db.begin_write().await?;
+    let user = users::insert(&mut tx, &new_user, &password_hash, Some(actor.id), now).await?;
+    if !input.group_ids.is_empty() {
+        set_groups(&mut tx, user.id, &BTreeSet::new(), &input.group_ids).await?;
+        let entry = user_entry("user.groups", user.id, actor.id, json!({ "groups": [] }), json!({ "groups": input.group_ids }));
+        audit::record(&mut tx, entry, now).await?;
+    }
+    tx.commit().await?;
+    Ok((user, generated.then_some(new_user.password)))
+}
+
+/// Changes an account's fields, memberships and (when given) password. A new password
+/// set by someone else ends the user's sessions, as a reset after a leak should.
+pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Timestamp) -> Result<()> {
+    let password_hash = match &input.password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
+    let mut tx = db.begin_write().await?;
+    let before = lock_with_admins(&mut tx, db, id).await?;
+    let user = before.user;
+    if user.role == Role::Admin && user.active && input.role != Role::Admin && before.other_active_admins == 0 {
+        return Err(last_admin(&user));
+    }
+    let updated = sqlx::query(
+        "UPDATE users SET name = $1, email = $2, role = $3, password_hash = COALESCE($4, password_hash), updated_at = $5 \
+         WHERE id = $6",
+    )
+    .bind(&input.name)
+    .bind(input.email.as_str())
+    .bind(input.role.as_str())
+    .bind(password_hash.as_deref())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Err(error) if db::is_unique_violation(&error) => {
+            return Err(Error::Invalid(FieldErrors::single("email", "An account with this email already exists.")));
+        }
+        other => other?,
+    };
+    let groups_before: BTreeSet<i64> =
+        sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1").bind(id).fetch_all(&mut *tx).await?.into_iter().collect();
+    set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;
+    if password_hash.is_some() && id != actor.id {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    }
+
+    let mut old = Map::new();
+    let mut new = Map::new();
+    let mut compare = |field: &str, was: Value, is: Value| {
+        if was != is {
+            old.insert(field.into(), was);
+            new.insert(field.into(), is);
+        }
+    };
+    compare("name", json!(user.name), json!(input.name));
+    compare("email", json!(user.email), json!(input.email.as_str()));
+    compare("role", json!(user.role.as_str()), json!(input.role.as_str()));
+    compare("groups", json!(groups_before), json!(input.group_ids));
+    if password_hash.is_some() {
+        // Only the fact: a hash in the audit log would help nobody but an attacker.
+        compare("password", json!("(unchanged)"), json!("(changed)"));
+    }
+    if !new.is_empty() {
+        audit::record(&mut tx, user_entry("user.update", id, actor.id, Value::Object(old), Value::Object(new)), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deactivates or reactivates an account. Deactivation ends every session of the user in
+/// the same transaction, so the next request they make is anonymous; their tickets stay
+/// assigned to them until someone reassigns them.
+pub async fn set_active(db: &Db, id: i64, active: bool, actor_id: Option<i64>, now: Timestamp) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let before = lock_with_admins(&mut tx, db, id).await?;
+    if before.user.active == active {
+        return Ok(());
+    }
+    if !active && before.user.role == Role::Admin && before.other_active_admins == 0 {
+        return Err(last_admin(&before.user));
+    }
+    sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3").bind(active).bind(now).bind(id).execute(&mut *tx).await?;
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    }
+    let entry = audit::Entry {
+        actor_id,
+        action: if active { "user.reactivate" } else { "user.deactivate" },
+        object_type: "user",
+        object_id: id.to_string(),
+        before: Some(json!({ "active": !active })),
+        after: Some(json!({ "active": active })),
+    };
+    audit::record(&mut tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+struct Locked {
+    user: User,
+    other_active_admins: usize,
+}
+
+/// Locks the account and every active admin, in id order so that two admins demoting each
+/// other at once cannot deadlock: the second waits for the first and then sees its
+/// outcome. (SQLite's write transactions are serial already.)
+async fn lock_with_admins(tx: &mut Tx, db: &Db, id: i64) -> Result<Locked> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM users WHERE id = $1 OR (role = 'admin' AND active = $2) ORDER BY id{}",
+        users::USER_COLUMNS,
+        db.backend().row_lock()
+    ))
+    .bind(id)
+    .bind(true)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut user = None;
+    let mut other_active_admins = 0;
+    for row in rows {
+        let row = User::try_from(row)?;
+        if row.id == id {
+            user = Some(row);
+        } else if row.role == Role::Admin && row.active {
+            other_active_admins += 1;
+        }
+    }
+    Ok(Locked { user: user.ok_or(Error::NotFound)?, other_active_admins })
+}
+
+fn last_admin(user: &User) -> Error {
+    Error::Conflict(format!(
+        "{} is the last active admin. Make another user an admin first, so that someone can still manage this helpdesk.",
+        user.name
+    ))
+}
+
+/// Brings the memberships from `before` to `after`; unknown groups are refused.
+async fn set_groups(tx: &mut Tx, user_id: i64, before: &BTreeSet<i64>, after: &BTreeSet<i64>) -> Result<()> {
+    for removed in before.difference(after) {
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(removed).bind(user_id).execute(&mut **tx).await?;
+    }
+    for added in after.difference(before) {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE id = $1").bind(added).fetch_optional(&mut **tx).await?;
+        if exists.is_none() {
+            return Err(Error::Invalid(FieldErrors::single("groups", "Choose groups from the list.")));
+        }
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)").bind(added).bind(user_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn user_entry(action: &'static str, id: i64, actor_id: i64, before: Value, after: Value) -> audit::Entry<'static> {
+    audit::Entry { actor_id: Some(actor_id), action, object_type: "user", object_id: id.to_string(), before: Some(before), after: Some(after) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported_and_customers_keep_no_groups() {
+        let Err(Error::Invalid(errors)) = UserInput::parse(" ", "nope", "boss", "short", &["x".into()]) else {
+            panic!("invalid input accepted");
+        };
+        for field in ["name", "email", "role", "password", "groups"] {
+            assert!(errors.get(field).is_some(), "{field} not reported");
+        }
+        let customer = UserInput::parse("Cy", "cy@example.com", "customer", "", &["1".into()]).unwrap();
+        assert!(customer.group_ids.is_empty() && customer.password.is_none());
+        let agent = UserInput::parse("Ag", "ag@example.com", "agent", "", &["2".into(), "1".into()]).unwrap();
+        assert_eq!(agent.group_ids.into_iter().collect::<Vec<_>>(), vec![1, 2]);
+    }
+}

@@ -1,0 +1,196 @@
+//! `/admin/groups`: create, rename, make public or internal, manage members, delete.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::domain::groups::{self, Group, GroupInput, GroupOverview};
+use crate::domain::users::{self, User};
+use crate::domain::{self, FieldErrors};
+use crate::web::error::Result;
+use crate::web::extract::{Admin, CsrfForm, IdInPath};
+use crate::web::page::{PageContext, ok, render};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct GroupForm {
+    #[serde(default)]
+    name: String,
+    /// A checkbox: sent only when ticked.
+    public: Option<String>,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+impl GroupForm {
+    fn parse(&self) -> domain::Result<GroupInput> {
+        GroupInput::parse(&self.name, self.public.is_some(), &self.members)
+    }
+}
+
+/// An agent or admin as a checkbox of the group form.
+pub struct MemberChoice {
+    user: User,
+    checked: bool,
+}
+
+async fn member_choices(state: &AppState, form: &GroupForm) -> Result<Vec<MemberChoice>> {
+    let checked: BTreeSet<&str> = form.members.iter().map(|id| id.trim()).collect();
+    Ok(users::active_staff(&state.db)
+        .await?
+        .into_iter()
+        .map(|user| MemberChoice { checked: checked.contains(user.id.to_string().as_str()), user })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "admin/groups.html")]
+pub struct GroupsPage {
+    ctx: PageContext,
+    groups: Vec<GroupOverview>,
+    form: GroupForm,
+    errors: FieldErrors,
+    members: Vec<MemberChoice>,
+}
+
+async fn list_page(state: &AppState, ctx: PageContext, form: GroupForm, errors: FieldErrors) -> Result<GroupsPage> {
+    let members = member_choices(state, &form).await?;
+    Ok(GroupsPage { ctx, groups: groups::overview(&state.db).await?, form, errors, members })
+}
+
+pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
+    ok(&list_page(&state, ctx, GroupForm::default(), FieldErrors::new()).await?)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<GroupForm>,
+) -> Result<Response> {
+    let created = match form.parse() {
+        Ok(input) => groups::create(&state.db, &input, admin.id, state.now()).await,
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(_) => {
+            session.flash(FlashKind::Success, format!("Group {} created.", form.name.trim())).await?;
+            Ok(Redirect::to("/admin/groups").into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, ctx, form, errors).await?),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/group_form.html")]
+pub struct GroupPage {
+    ctx: PageContext,
+    group: Group,
+    form: GroupForm,
+    errors: FieldErrors,
+    members: Vec<MemberChoice>,
+    tickets: i64,
+    /// Where the tickets can go when the group is deleted.
+    other_groups: Vec<Group>,
+    /// Why the deletion was refused.
+    conflict: Option<String>,
+}
+
+async fn group_page(
+    state: &AppState,
+    ctx: PageContext,
+    group: Group,
+    form: GroupForm,
+    errors: FieldErrors,
+    conflict: Option<String>,
+) -> Result<GroupPage> {
+    let members = member_choices(state, &form).await?;
+    let tickets = groups::ticket_count(&state.db, group.id).await?;
+    let other_groups = groups::all_groups(&state.db).await?.into_iter().filter(|each| each.id != group.id).collect();
+    Ok(GroupPage { ctx, group, form, errors, members, tickets, other_groups, conflict })
+}
+
+async fn stored_form(state: &AppState, group: &Group) -> Result<GroupForm> {
+    let members = groups::member_ids(&state.db, group.id).await?;
+    Ok(GroupForm {
+        name: group.name.clone(),
+        public: group.public.0.then(|| "on".into()),
+        members: members.iter().map(i64::to_string).collect(),
+    })
+}
+
+pub async fn edit_form(State(state): State<AppState>, Admin(_admin): Admin, IdInPath(id): IdInPath, ctx: PageContext) -> Result<Response> {
+    let group = groups::find(&state.db, id).await?;
+    let form = stored_form(&state, &group).await?;
+    ok(&group_page(&state, ctx, group, form, FieldErrors::new(), None).await?)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<GroupForm>,
+) -> Result<Response> {
+    let group = groups::find(&state.db, id).await?;
+    let updated = match form.parse() {
+        Ok(input) => groups::update(&state.db, id, &input, admin.id, state.now()).await,
+        Err(error) => Err(error),
+    };
+    match updated {
+        Ok(()) => {
+            session.flash(FlashKind::Success, "Group saved.").await?;
+            Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            render(StatusCode::UNPROCESSABLE_ENTITY, &group_page(&state, ctx, group, form, errors, None).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    /// The group that takes this one's tickets; needed only when it has any.
+    #[serde(default)]
+    move_to: String,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<DeleteForm>,
+) -> Result<Response> {
+    let group = groups::find(&state.db, id).await?;
+    let move_to = form.move_to.trim();
+    let deleted = match move_to.parse::<i64>() {
+        Err(_) if !move_to.is_empty() => Err(domain::Error::Invalid(FieldErrors::single("move_to", "Choose a group from the list."))),
+        parsed => groups::delete(&state.db, id, parsed.ok(), admin.id, state.now()).await,
+    };
+    let (status, errors, conflict) = match deleted {
+        Ok(moved) => {
+            let message = match moved {
+                0 => format!("Group {} deleted.", group.name),
+                moved => format!("Group {} deleted; its {moved} ticket(s) moved.", group.name),
+            };
+            session.flash(FlashKind::Success, message).await?;
+            return Ok(Redirect::to("/admin/groups").into_response());
+        }
+        Err(domain::Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        Err(domain::Error::Conflict(message)) => (StatusCode::CONFLICT, FieldErrors::new(), Some(message)),
+        Err(error) => return Err(error.into()),
+    };
+    let form = stored_form(&state, &group).await?;
+    render(status, &group_page(&state, ctx, group, form, errors, conflict).await?)
+}

@@ -1,0 +1,32 @@
+//! Administration: users, groups, settings and the audit log. Every route is behind the
+//! `Admin` guard, so anyone else gets a 404.
+
+pub mod audit;
+pub mod groups;
+pub mod settings;
+pub mod users;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::{groups as group_domain, user_admin};
+use crate::web::error::Result;
+use crate::web::extract::Admin;
+use crate::web::page::{PageContext, ok};
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/overview.html")]
+pub struct OverviewPage {
+    ctx: PageContext,
+    staff: i64,
+    customers: i64,
+    groups: usize,
+}
+
+pub async fn overview(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
+    let (staff, customers) = user_admin::active_head_counts(&state.db).await?;
+    let groups = group_domain::all_groups(&state.db).await?.len();
+    ok(&OverviewPage { ctx, staff, customers, groups })
+}

@@ -1,0 +1,296 @@
+//! `/admin/users`: find, create and edit accounts; deactivate and reactivate them.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::domain::groups::{self, Group};
+use crate::domain::queue::{self, AssigneeFilter, QueueQuery, View};
+use crate::domain::role::Role;
+use crate::domain::user_admin::{self, UserFilter, UserInput, UserListRow};
+use crate::domain::users::{self, User};
+use crate::domain::{self, FieldErrors};
+use crate::web::error::Result;
+use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
+use crate::web::format::Moment;
+use crate::web::page::{PageContext, ok, render};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+use crate::web::views::{Pager, StatusView, page_number};
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    active: String,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    ctx: PageContext,
+    params: ListParams,
+    rows: Vec<UserRowView>,
+    pager: Pager,
+    total: i64,
+    roles: [Role; 3],
+}
+
+pub struct UserRowView {
+    user: User,
+    groups: String,
+    created: Moment,
+}
+
+pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext, Query(params): Query<ListParams>) -> Result<Response> {
+    let filter = UserFilter {
+        text: params.q.clone(),
+        role: params.role.parse().ok(),
+        active: match params.active.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        page: page_number(params.page.as_deref()),
+    };
+    let paged = user_admin::list(&state.db, &filter).await?;
+    let pager = Pager::new(&paged, "/admin/users", &[("q", &params.q), ("role", &params.role), ("active", &params.active)]);
+    let now = state.now();
+    let rows = paged
+        .items
+        .into_iter()
+        .map(|UserListRow { user, created_at, group_names }| UserRowView {
+            user,
+            groups: group_names.join(", "),
+            created: Moment::new(created_at, now),
+        })
+        .collect();
+    ok(&UsersPage { ctx, params, rows, pager, total: paged.total_items, roles: Role::ALL })
+}
+
+#[derive(Deserialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// A group as a checkbox of the user form.
+pub struct GroupChoice {
+    group: Group,
+    checked: bool,
+}
+
+/// An open ticket still assigned to the user, offered for reassignment.
+pub struct AssignedTicket {
+    number: i64,
+    reference: String,
+    subject: String,
+    status: StatusView,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_form.html")]
+pub struct UserFormPage {
+    ctx: PageContext,
+    /// The account being edited; `None` on the new-user page.
+    editing: Option<User>,
+    form: UserForm,
+    errors: FieldErrors,
+    /// Why the change was refused as a whole (the last-admin rule).
+    conflict: Option<String>,
+    roles: [Role; 3],
+    groups: Vec<GroupChoice>,
+    assigned: Vec<AssignedTicket>,
+    assigned_total: i64,
+    agents: Vec<User>,
+}
+
+impl UserFormPage {
+    fn role_selected(&self, role: &Role) -> bool {
+        self.form.role == role.as_str()
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: PageContext,
+    editing: Option<User>,
+    form: UserForm,
+    errors: FieldErrors,
+    conflict: Option<String>,
+) -> Result<UserFormPage> {
+    let checked: BTreeSet<&str> = form.groups.iter().map(|id| id.trim()).collect();
+    let groups = groups::all_groups(&state.db)
+        .await?
+        .into_iter()
+        .map(|group| GroupChoice { checked: checked.contains(group.id.to_string().as_str()), group })
+        .collect();
+    let (assigned, assigned_total, agents) = match &editing {
+        Some(user) if user.role.is_staff() => {
+            let viewer = ctx.user.clone().expect("admin pages have a signed-in user");
+            let query = QueueQuery { view: View::All, assignee: Some(AssigneeFilter::Agent(user.id)), ..QueueQuery::default() };
+            let paged = queue::list(&state.db, &viewer, &query, state.now()).await?;
+            let tickets = paged
+                .items
+                .into_iter()
+                .map(|row| AssignedTicket {
+                    number: row.number.get(),
+                    reference: format!("{}{}", row.prefix, row.number),
+                    subject: row.subject,
+                    status: row.status.into(),
+                })
+                .collect();
+            (tickets, paged.total_items, users::active_staff(&state.db).await?)
+        }
+        _ => (Vec::new(), 0, Vec::new()),
+    };
+    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents })
+}
+
+pub async fn new_form(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
+    let form = UserForm { role: Role::Agent.as_str().into(), ..UserForm::default() };
+    ok(&form_page(&state, ctx, None, form, FieldErrors::new(), None).await?)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> Result<Response> {
+    let created = match UserInput::parse(&form.name, &form.email, &form.role, &form.password, &form.groups) {
+        Ok(input) => user_admin::create(&state.db, input, &admin, state.now()).await,
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok((user, generated)) => {
+            let message = match generated {
+                // Shown once, from the session, and never stored anywhere else.
+                Some(password) => format!(
+                    "Created {} <{}>. Their password, shown only this once: {}",
+                    user.name,
+                    user.email,
+                    password.expose()
+                ),
+                None => format!("Created {} <{}>.", user.name, user.email),
+            };
+            session.flash(FlashKind::Success, message).await?;
+            Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&state, ctx, None, form, errors, None).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The form as the account stands.
+async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
+    Ok(UserForm {
+        name: user.name.clone(),
+        email: user.email.clone(),
+        role: user.role.as_str().into(),
+        password: String::new(),
+        groups: user_admin::group_ids_of(&state.db, user.id).await?.iter().map(i64::to_string).collect(),
+    })
+}
+
+pub async fn edit_form(State(state): State<AppState>, Admin(_admin): Admin, IdInPath(id): IdInPath, ctx: PageContext) -> Result<Response> {
+    let user = user_admin::find(&state.db, id).await?;
+    let form = stored_form(&state, &user).await?;
+    ok(&form_page(&state, ctx, Some(user), form, FieldErrors::new(), None).await?)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> Result<Response> {
+    let user = user_admin::find(&state.db, id).await?;
+    let updated = match UserInput::parse(&form.name, &form.email, &form.role, &form.password, &form.groups) {
+        Ok(input) => user_admin::update(&state.db, id, input, &admin, state.now()).await,
+        Err(error) => Err(error),
+    };
+    let (status, errors, conflict) = match updated {
+        Ok(()) => {
+            session.flash(FlashKind::Success, "Changes saved.").await?;
+            return Ok(Redirect::to(&format!("/admin/users/{id}")).into_response());
+        }
+        Err(domain::Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        Err(domain::Error::Conflict(message)) => (StatusCode::CONFLICT, FieldErrors::new(), Some(message)),
+        Err(error) => return Err(error.into()),
+    };
+    let form = UserForm { password: String::new(), ..form };
+    render(status, &form_page(&state, ctx, Some(user), form, errors, conflict).await?)
+}
+
+pub async fn deactivate(
+    state: State<AppState>,
+    admin: Admin,
+    id: IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    set_active(state, admin, id, ctx, session, false).await
+}
+
+pub async fn reactivate(
+    state: State<AppState>,
+    admin: Admin,
+    id: IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    set_active(state, admin, id, ctx, session, true).await
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    active: bool,
+) -> Result<Response> {
+    let user = user_admin::find(&state.db, id).await?;
+    match user_admin::set_active(&state.db, id, active, Some(admin.id), state.now()).await {
+        Ok(()) => {
+            let message = if active {
+                format!("{} can sign in again.", user.name)
+            } else {
+                format!("{} is deactivated and signed out everywhere. Any open tickets still assigned to them are listed below.", user.name)
+            };
+            session.flash(FlashKind::Success, message).await?;
+            // Deactivating oneself ends one's own session too: go where a visitor can.
+            let next = if !active && id == admin.id { "/login".to_string() } else { format!("/admin/users/{id}") };
+            Ok(Redirect::to(&next).into_response())
+        }
+        Err(domain::Error::Conflict(message)) => {
+            let form = stored_form(&state, &user).await?;
+            render(StatusCode::CONFLICT, &form_page(&state, ctx, Some(user), form, FieldErrors::new(), Some(message)).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
