@@ -182,10 +182,10 @@ pub fn parse_prefix(input: &str) -> Result<String, String> {
     let prefix = input.trim().to_ascii_uppercase();
     if prefix.is_empty() {
         Err("Ticket prefix is required, for example TCK-.".into())
-    } else if prefix.chars().count() > 10 {
-        Err("Use at most 10 characters.".into())
     } else if !prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-') {
         Err("Use only letters A–Z, digits and hyphens, for example TCK-.".into())
+    } else if prefix.len() > 10 {
+        Err("Use at most 10 characters.".into())
     } else {
         Ok(prefix)
     }
@@ -238,7 +238,7 @@ mod tests {
         let rows = [
             (TICKET_PREFIX.to_string(), "HD-".to_string()),
             (AUTO_CLOSE_HOURS.to_string(), "not a number".to_string()),
-            (sla_resolution_key(Priority::Urgent), "2".to_string()),
+            (sla_resolution_key(Priority::Urgent).to_string(), "2".to_string()),
         ];
         let settings = Settings::from_rows(rows.into_iter().collect());
         assert_eq!(settings.ticket_prefix, "HD-");

@@ -1,7 +1,7 @@
 //! First-run setup, registration, signing in and out, and the end of sessions.
 
 use helpdesk::domain::role::Role;
-use helpdesk::domain::{login_throttle, setup, user_admin, users};
+use helpdesk::domain::{login_throttle, setup, user_admin};
 use reqwest::StatusCode;
 
 use crate::harness::{PASSWORD, TestApp};

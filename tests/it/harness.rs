@@ -325,9 +325,14 @@ impl Browser {
         self.csrf_token.lock().unwrap().clone()
     }
 
-    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+    /// One sign-in attempt, whatever its outcome.
+    pub async fn post_login(&self, email: &str, password: &str) -> Page {
         self.get("/login").await;
-        let page = self.post("/login", &[("email", email), ("password", password)]).await;
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        let page = self.post_login(email, password).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-in as {email} failed: {}", page.text_of("main"));
         page
     }

@@ -3,6 +3,7 @@
 mod harness;
 
 mod accounts;
+mod admin;
 mod desk;
 mod portal;
 mod security;
