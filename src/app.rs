@@ -16,6 +16,7 @@ use crate::domain::clock::Clock;
 use crate::domain::conversation::staff;
 use crate::domain::login_throttle;
 use crate::domain::settings::Settings;
+use crate::mail::{self, Mailer};
 use crate::web::session_store::DbSessionStore;
 use crate::web::{self, AppState};
 
@@ -30,9 +31,10 @@ pub struct App {
 impl App {
     /// Connects to the database (creating a missing SQLite file) and applies migrations.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_config(&config)?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        Ok(Self { state: AppState { db, config: Arc::new(config), clock } })
+        Ok(Self { state: AppState { db, mailer, config: Arc::new(config), clock } })
     }
 
     pub fn db(&self) -> &Db {
@@ -43,11 +45,13 @@ impl App {
         web::router(self.state.clone())
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight
-    /// finish (for up to ten seconds) and waits for background work to stop.
+    /// Serves (and delivers mail) until `shutdown` completes, then stops accepting, lets
+    /// requests in flight finish (for up to ten seconds) and waits for background work to stop.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_sender, stop) = watch::channel(false);
         let maintenance = tokio::spawn(maintenance(self.state.clone(), stop.clone()));
+        let state = &self.state;
+        let mail_worker = tokio::spawn(mail::run_worker(state.db.clone(), state.clock.clone(), state.mailer.clone(), stop.clone()));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_sender.send(true);
@@ -73,6 +77,7 @@ impl App {
             }
         }
         maintenance.await?;
+        mail_worker.await?;
         self.state.db.close().await;
         Ok(())
     }

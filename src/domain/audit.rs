@@ -42,7 +42,7 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 pub struct AuditFilter {
     /// Part of the actor's name or email address.
     pub actor: String,
-    /// `ticket`, `user`, `group`, `settings` or `canned_response`.
+    /// One of `OBJECT_TYPES`.
     pub object_type: Option<String>,
     /// A ticket number, user id, … — only together with `object_type`.
     pub object_id: String,
@@ -52,7 +52,7 @@ pub struct AuditFilter {
     pub page: i64,
 }
 
-pub const OBJECT_TYPES: [&str; 5] = ["ticket", "user", "group", "settings", "canned_response"];
+pub const OBJECT_TYPES: [&str; 6] = ["ticket", "user", "group", "settings", "canned_response", "mail"];
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {

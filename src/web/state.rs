@@ -2,11 +2,13 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::mail::Mailer;
 use crate::domain::clock::{Clock, Timestamp};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub mailer: Mailer,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
 }

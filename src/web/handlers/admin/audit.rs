@@ -91,6 +91,7 @@ fn entry_view(row: AuditRow, now: i64) -> AuditEntryView {
         "group" => Some(format!("/admin/groups/{}", row.object_id)),
         "settings" => Some("/admin/settings".to_owned()),
         "canned_response" => Some(format!("/desk/canned/{}", row.object_id)),
+        "mail" => Some("/admin/mail".to_owned()),
         _ => None,
     };
     AuditEntryView {
