@@ -310,7 +310,7 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<MailContent>> {
     let message: Option<(String, String)> = match mail.message_id {
         Some(message_id) => {
             sqlx::query_as(
-                "SELECT m.body, COALESCE(a.name, '') FROM messages m LEFT JOIN users a ON a.id = m.author_id \
+                "SELECT COALESCE(a.name, ''), m.body FROM messages m LEFT JOIN users a ON a.id = m.author_id \
                  WHERE m.id = $1 AND m.kind = 'message' AND m.public = TRUE",
             )
             .bind(message_id)

@@ -24,7 +24,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{admin, auth, canned, desk, home, portal, workspace};
+use handlers::{admin, auth, canned, desk, home, portal, profile, workspace};
 use session_store::DbSessionStore;
 pub use state::AppState;
 
@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/groups/{id}/delete", post(admin::groups::delete))
         .route("/admin/settings", get(admin::settings::show).post(admin::settings::update))
         .route("/admin/audit", get(admin::audit::list))
+        .route("/admin/mail", get(admin::mail::failed))
+        .route("/admin/mail/{id}/retry", post(admin::mail::retry))
+        // everyone signed in
+        .route("/profile", get(profile::show).post(profile::update))
         .fallback(error::not_found)
         .layer(sessions)
         .layer(CatchPanicLayer::custom(|_| {

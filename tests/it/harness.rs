@@ -52,6 +52,29 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Runs each named `async fn(Backend)` once per backend, for tests that start the
+/// application themselves (with a configuration of their own).
+#[macro_export]
+macro_rules! for_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::harness::Backend;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
 /// A database that exists for one test: a SQLite file in a temporary directory, or a
 /// PostgreSQL database created for the test and dropped after it.
 pub struct TestDatabase {

@@ -5,5 +5,7 @@ mod harness;
 mod accounts;
 mod admin;
 mod desk;
+mod mail;
 mod portal;
 mod security;
+mod smtp;

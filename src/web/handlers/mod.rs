@@ -4,4 +4,5 @@ pub mod canned;
 pub mod desk;
 pub mod home;
 pub mod portal;
+pub mod profile;
 pub mod workspace;

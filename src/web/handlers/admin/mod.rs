@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod mail;
 pub mod settings;
 pub mod users;
 
@@ -10,7 +11,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::domain::{groups as group_domain, user_admin};
+use crate::domain::{groups as group_domain, outbox, user_admin};
 use crate::web::error::Result;
 use crate::web::extract::Admin;
 use crate::web::page::{PageContext, ok};
@@ -23,10 +24,12 @@ pub struct OverviewPage {
     staff: i64,
     customers: i64,
     groups: usize,
+    failed_mail: i64,
 }
 
 pub async fn overview(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
     let (staff, customers) = user_admin::active_head_counts(&state.db).await?;
     let groups = group_domain::all_groups(&state.db).await?.len();
-    ok(&OverviewPage { ctx, staff, customers, groups })
+    let failed_mail = outbox::failed_count(&state.db).await?;
+    ok(&OverviewPage { ctx, staff, customers, groups, failed_mail })
 }
