@@ -7,14 +7,17 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::{App, stop_signal};
-use crate::config::{Cli, Command, Config, UserCommand};
+use crate::config::{Cli, Command, Config, MailCommand, UserCommand};
 use crate::db::Db;
 use crate::demo::{self, DemoOptions};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::password::Password;
 use crate::domain::role::Role;
 use crate::domain::users::{self, NewUser};
+use crate::domain::mail_in::{self, IngestError, Ingested, OwnMail};
+use crate::domain::settings::Settings;
 use crate::domain::{self, setup};
+use crate::mail::{self, Mailer};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -43,7 +46,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Create { email, name, role, generate_password } } => {
             create_user(&cli.config, &email, &name, role, generate_password).await
         }
+        Command::Mail { command: MailCommand::Ingest } => ingest_mail(&cli.config).await,
     }
+}
+
+/// A failure the caller may retry: `helpdesk` exits with 75 (EX_TEMPFAIL), which tells
+/// an MTA to keep the mail and try again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct TemporaryFailure(anyhow::Error);
+
+async fn ingest_mail(config: &Config) -> anyhow::Result<()> {
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut raw).context("reading the mail from stdin")?;
+    let mailer = Mailer::from_config(config)?;
+    let db = Db::connect(&config.database_url).await.map_err(TemporaryFailure)?;
+    db.migrate().await.map_err(TemporaryFailure)?;
+    let settings = Settings::load(&db).await.map_err(|error| TemporaryFailure(error.into()))?;
+    let own = OwnMail { address: mailer.from_address(), domain: mailer.domain(), reply_marker: mail::REPLY_MARKER };
+    let outcome = mail_in::ingest(&db, &settings, &own, config.notify_email.as_deref(), &raw, SystemClock.now()).await;
+    match outcome {
+        Ok(Ingested::Added(number)) => println!("Added to ticket {number}."),
+        Ok(Ingested::Opened(number)) => println!("Opened ticket {number}."),
+        Ok(Ingested::AlreadyReceived) => println!("Received before; nothing to add."),
+        Err(IngestError::Refused(reason)) => anyhow::bail!("refused: {reason}"),
+        Err(IngestError::Failed(error)) => return Err(TemporaryFailure(error.into()).into()),
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

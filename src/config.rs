@@ -38,6 +38,10 @@ pub struct Config {
     /// Address told of every new ticket.
     #[arg(long, env = "NOTIFY_EMAIL", global = true)]
     pub notify_email: Option<String>,
+    /// The secret a mail service presents (`Authorization: Bearer …`) to POST raw mail to
+    /// `/mail/inbound`. Unset: that route does not exist.
+    #[arg(long, env = "MAIL_INGEST_TOKEN", global = true, hide_env_values = true)]
+    pub mail_ingest_token: Option<String>,
     /// Where attachments are kept.
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
@@ -87,6 +91,19 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Take in mail.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Read one RFC 5322 message on stdin (for an MTA pipe): a reply joins its ticket, a
+    /// new mail from a customer opens one. Refusals exit 1 with the reason on stderr;
+    /// failures worth retrying (the database is away) exit 75.
+    Ingest,
 }
 
 #[derive(Subcommand, Debug)]

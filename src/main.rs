@@ -13,7 +13,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            if error.downcast_ref::<helpdesk::cli::TemporaryFailure>().is_some() {
+                ExitCode::from(75)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

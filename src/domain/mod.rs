@@ -9,6 +9,7 @@ pub mod email;
 pub mod groups;
 pub mod error;
 pub mod login_throttle;
+pub mod mail_in;
 pub mod outbox;
 pub mod password;
 pub mod queue;

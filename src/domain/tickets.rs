@@ -9,10 +9,13 @@ use super::settings::Settings;
 use super::ticket_fields::{Priority, Status, TicketNumber};
 use super::users::User;
 use super::{Error, FieldErrors, Result, audit, sla, text};
-use crate::db::{Db, Flag, search};
+use crate::db::{self, Db, Flag, search};
 
 pub const SUBJECT_MAX: usize = 200;
 pub const BODY_MAX: usize = 50_000;
+
+/// Why a mail is not added a second time.
+pub const ALREADY_RECEIVED: &str = "This mail was received before; it is on the ticket already.";
 
 pub fn parse_subject(input: &str) -> Result<String, String> {
     text::line(input, "Subject", 1, SUBJECT_MAX)
@@ -40,6 +43,8 @@ pub struct NewTicket {
     pub priority: Priority,
     pub message: String,
     pub follow_up_of: Option<TicketNumber>,
+    /// The Message-ID of the mail it came in, when it was sent by mail.
+    pub mail: Option<String>,
 }
 
 impl NewTicket {
@@ -59,6 +64,7 @@ impl NewTicket {
                 priority,
                 message,
                 follow_up_of: TicketNumber::parse(follow_up_of),
+                mail: None,
             }),
             _ => Err(Error::Invalid(errors)),
         }
@@ -125,17 +131,23 @@ pub async fn create(
     .bind(requester.role == Role::Customer)
     .fetch_one(&mut *tx)
     .await?;
-    let message_id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at) \
-         VALUES ($1, 'message', $2, $3, $4, 1, $5) RETURNING id",
+    let inserted = sqlx::query_scalar(
+        "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at, source, email_message_id) \
+         VALUES ($1, 'message', $2, $3, $4, 1, $5, $6, $7) RETURNING id",
     )
     .bind(ticket_id)
     .bind(requester.id)
     .bind(&new_ticket.message)
     .bind(true)
     .bind(now)
+    .bind(if new_ticket.mail.is_some() { "email" } else { "web" })
+    .bind(new_ticket.mail.as_deref())
     .fetch_one(&mut *tx)
-    .await?;
+    .await;
+    let message_id: i64 = match inserted {
+        Err(error) if db::is_unique_violation(&error) => return Err(Error::Conflict(ALREADY_RECEIVED.into())),
+        other => other?,
+    };
     let requester_recipient = Recipient { user_id: Some(requester.id), email: &requester.email };
     outbox::enqueue(&mut tx, Notification::TicketCreated, ticket_id, Some(message_id), requester_recipient, now).await?;
     if let Some(email) = notify_email {

@@ -24,7 +24,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{admin, auth, canned, desk, home, portal, profile, workspace};
+use handlers::{admin, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
 use session_store::DbSessionStore;
 pub use state::AppState;
 
@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit::list))
         .route("/admin/mail", get(admin::mail::failed))
         .route("/admin/mail/{id}/retry", post(admin::mail::retry))
+        // mail services
+        .route("/mail/inbound", post(inbound_mail::receive))
         // everyone signed in
         .route("/profile", get(profile::show).post(profile::update))
         .fallback(error::not_found)

@@ -116,7 +116,7 @@ async fn pending_stops_the_sla_clock(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(number).await, &me, Status::Pending, app.now()).await.unwrap();
     app.clock.advance(5 * 3600);
     assert!(subjects(&browser.get("/desk?view=overdue").await).is_empty(), "pending is never overdue");
-    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, "here", app.now()).await.unwrap();
+    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, "here", None, app.now()).await.unwrap();
     let ticket = app.ticket(number).await;
     assert_eq!(ticket.status, Status::Open);
     // 30 min of the hour were used before the pause; 30 remain.

@@ -446,7 +446,7 @@ impl TestApp {
         visibility: helpdesk::domain::conversation::Visibility,
     ) -> i64 {
         use helpdesk::domain::conversation::staff::{self, Reply};
-        let reply = Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0 };
+        let reply = Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0, mail: None };
         staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
     }
 

@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use crate::db::{Db, Flag, Tx, search};
+use crate::db::{self, Db, Flag, Tx, search};
 use crate::domain::clock::Timestamp;
 use crate::domain::outbox::{self, Notification, Recipient};
 use crate::domain::sla::Deadlines;
 use crate::domain::ticket_fields::{Priority, Status};
-use crate::domain::tickets::parse_stored;
+use crate::domain::tickets::{ALREADY_RECEIVED, parse_stored};
 use crate::domain::{Error, Result, audit};
 
 /// Who may read a timeline entry.
@@ -82,6 +82,8 @@ pub(super) struct Change<'a> {
     pub now: Timestamp,
     seen_by_customer: bool,
     text_changed: bool,
+    /// The Message-ID of the mail the next message arrived in, if it came by mail.
+    received_mail: Option<String>,
 }
 
 impl<'a> Change<'a> {
@@ -115,19 +117,26 @@ impl<'a> Change<'a> {
             resolved_at: row.resolved_at,
             closed_at: row.closed_at,
         };
-        Ok(Self { db, tx, ticket, actor_id, now, seen_by_customer: false, text_changed: false })
+        Ok(Self { db, tx, ticket, actor_id, now, seen_by_customer: false, text_changed: false, received_mail: None })
     }
 
     pub fn tx(&mut self) -> &mut Tx {
         &mut self.tx
     }
 
-    /// A message or note on the timeline.
+    /// Marks the next message as having arrived in the mail with this Message-ID.
+    pub fn received_by_mail(&mut self, mail: Option<&str>) {
+        self.received_mail = mail.map(str::to_owned);
+    }
+
+    /// A message or note on the timeline. A mail already received once is refused, so an
+    /// MTA delivering it twice adds nothing.
     pub async fn add_message(&mut self, author_id: i64, body: &str, visibility: Visibility, time_spent: i64) -> Result<i64> {
         let public = visibility == Visibility::Public;
-        let id = sqlx::query_scalar(
-            "INSERT INTO messages (ticket_id, kind, author_id, body, public, time_spent_minutes, ticket_version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        let mail = self.received_mail.take();
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO messages (ticket_id, kind, author_id, body, public, time_spent_minutes, ticket_version, created_at, \
+             source, email_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(self.ticket.id)
         .bind(if public { "message" } else { "note" })
@@ -137,8 +146,14 @@ impl<'a> Change<'a> {
         .bind(time_spent)
         .bind(self.ticket.version + 1)
         .bind(self.now)
+        .bind(if mail.is_some() { "email" } else { "web" })
+        .bind(mail.as_deref())
         .fetch_one(&mut *self.tx)
-        .await?;
+        .await;
+        let id = match inserted {
+            Err(error) if db::is_unique_violation(&error) => return Err(Error::Conflict(ALREADY_RECEIVED.into())),
+            other => other?,
+        };
         self.seen_by_customer |= public;
         self.text_changed = true;
         Ok(id)

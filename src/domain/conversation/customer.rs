@@ -42,11 +42,13 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
     move |message| Error::Invalid(FieldErrors::single(field, message))
 }
 
-/// The customer answers on their ticket. Waiting on them (`pending`, `on_hold`) is over:
-/// the ticket goes back to `open`.
-pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, now: Timestamp) -> Result<()> {
+/// The customer answers on their ticket — on the page, or by mail (`mail`: the
+/// Message-ID it came in). Waiting on them (`pending`, `on_hold`) is over: the ticket
+/// goes back to `open`.
+pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: Option<&str>, now: Timestamp) -> Result<()> {
     let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
     let mut change = begin_own(db, ticket, customer, now).await?;
+    change.received_by_mail(mail);
     match change.ticket.status {
         Status::Closed => {
             return Err(Error::Conflict(
@@ -85,10 +87,12 @@ pub async fn reopen(
     ticket: &Ticket,
     customer: &User,
     reason: &str,
+    mail: Option<&str>,
     now: Timestamp,
 ) -> Result<()> {
     let reason = parse_body(reason, "A reason").map_err(invalid("reason"))?;
     let mut change = begin_own(db, ticket, customer, now).await?;
+    change.received_by_mail(mail);
     let status = change.ticket.status;
     if change.closed_since(settings).is_some() || !status.customer_may_reopen() {
         return Err(Error::Conflict(if status.may_be_rated() {

@@ -24,6 +24,8 @@ pub struct Reply {
     /// A status to set in the same step ("reply and mark pending").
     pub status: Option<Status>,
     pub time_spent_minutes: i64,
+    /// The Message-ID of the mail it came in, when it was written by mail.
+    pub mail: Option<String>,
 }
 
 impl Reply {
@@ -55,7 +57,7 @@ impl Reply {
         };
         match (body, visibility, status, time_spent) {
             (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => {
-                Ok(Self { body, visibility, status, time_spent_minutes })
+                Ok(Self { body, visibility, status, time_spent_minutes, mail: None })
             }
             _ => Err(Error::Invalid(errors)),
         }
@@ -99,6 +101,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
             "This ticket is closed, so the customer cannot be answered here; add an internal note instead.".into(),
         ));
     }
+    change.received_by_mail(reply.mail.as_deref());
     let message_id = change.add_message(agent.id, &reply.body, reply.visibility, reply.time_spent_minutes).await?;
     if reply.time_spent_minutes > 0 {
         sqlx::query("UPDATE tickets SET time_spent_minutes = time_spent_minutes + $1 WHERE id = $2")

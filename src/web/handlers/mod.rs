@@ -3,6 +3,7 @@ pub mod auth;
 pub mod canned;
 pub mod desk;
 pub mod home;
+pub mod inbound_mail;
 pub mod portal;
 pub mod profile;
 pub mod workspace;

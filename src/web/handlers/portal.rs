@@ -347,7 +347,7 @@ pub async fn reply(
     session: AppSession,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, state.now()).await;
+    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, None, state.now()).await;
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Reply sent.", forms).await
 }
@@ -377,7 +377,7 @@ pub async fn reopen(
     CsrfForm(form): CsrfForm<ReopenForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let outcome = conversation::customer::reopen(&state.db, &settings, &ticket, &customer, &form.reason, state.now()).await;
+    let outcome = conversation::customer::reopen(&state.db, &settings, &ticket, &customer, &form.reason, None, state.now()).await;
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request reopened. We will look at it again.", forms).await
 }

@@ -1,0 +1,338 @@
+//! Mail coming in: a reply becomes a message on its ticket, a new mail from a customer
+//! opens one. Everything else is refused with a reason, and then nothing is written.
+
+use mail_parser::{Message, MessageParser};
+
+use super::clock::Timestamp;
+use super::conversation::{Visibility, customer, staff};
+use super::email::Email;
+use super::role::Role;
+use super::settings::Settings;
+use super::ticket_fields::{Status, TicketNumber};
+use super::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
+use super::users::{self, User};
+use super::{Error, Result};
+use crate::db::Db;
+
+/// Our own sending identity, so that our mail coming back is recognised.
+pub struct OwnMail<'a> {
+    /// The address notifications are sent from.
+    pub address: &'a str,
+    /// The domain of the Message-IDs we give out.
+    pub domain: &'a str,
+    /// The line our mails ask replies to be written above.
+    pub reply_marker: &'a str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// Added to an existing ticket.
+    Added(TicketNumber),
+    /// A new ticket (possibly a follow-up of a closed one).
+    Opened(TicketNumber),
+    /// The same mail was delivered before; it is on this ticket already.
+    AlreadyReceived,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The mail is not for us to take; the reason says why.
+    #[error("{0}")]
+    Refused(String),
+    /// Something failed that may work on another try (the database, say).
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+fn refuse<T>(reason: impl Into<String>) -> Result<T, IngestError> {
+    Err(IngestError::Refused(reason.into()))
+}
+
+/// Takes one RFC 5322 message.
+pub async fn ingest(
+    db: &Db,
+    settings: &Settings,
+    own: &OwnMail<'_>,
+    notify_email: Option<&str>,
+    raw: &[u8],
+    now: Timestamp,
+) -> Result<Ingested, IngestError> {
+    let Some(mail) = MessageParser::default().parse(raw).filter(|mail| mail.from().is_some() || mail.subject().is_some()) else {
+        return refuse("This is not an RFC 5322 mail message.");
+    };
+    let Some(from) = mail.from().and_then(|from| from.first()).and_then(|from| from.address()) else {
+        return refuse("The mail has no From address.");
+    };
+    if let Some(reason) = automatic(&mail, from, own) {
+        return refuse(reason);
+    }
+    let message_id = mail.message_id().map(|id| format!("<{id}>"));
+    let sender = match Email::parse(from) {
+        Ok(address) => users::find_by_email(db, &address).await?,
+        Err(_) => None,
+    };
+    let sender = match sender {
+        Some(user) if user.active => user,
+        Some(_) => return refuse(format!("{from} belongs to a deactivated account.")),
+        None => return refuse(format!("{from} is not a known user; only registered customers and staff can write in.")),
+    };
+    let body = reply_text(&mail, own.reply_marker);
+    if body.trim().is_empty() {
+        return refuse("The mail has no text above the quoted conversation.");
+    }
+
+    let outcome = match ticket_of(db, &mail, own).await? {
+        Some(number) => add_to_ticket(db, settings, &sender, number, &body, message_id.as_deref(), notify_email, now).await,
+        None => open_ticket(db, settings, &sender, &mail, &body, message_id.as_deref(), notify_email, now).await,
+    };
+    match outcome {
+        Err(IngestError::Failed(Error::Conflict(reason))) if reason == ALREADY_RECEIVED => Ok(Ingested::AlreadyReceived),
+        Err(IngestError::Failed(Error::Invalid(errors))) => refuse(errors.summary()),
+        Err(IngestError::Failed(Error::Conflict(reason))) => refuse(reason),
+        other => other,
+    }
+}
+
+/// Why the mail was sent by a machine rather than a person, if it was: auto-replies,
+/// bounces, bulk mail, and our own notifications coming back.
+fn automatic(mail: &Message<'_>, from: &str, own: &OwnMail<'_>) -> Option<String> {
+    if from.eq_ignore_ascii_case(own.address) {
+        return Some("The mail comes from our own address; it is one of our notifications.".into());
+    }
+    if mail.message_id().is_some_and(|id| id.ends_with(&format!("@{}", own.domain))) {
+        return Some("The mail carries one of our own Message-IDs.".into());
+    }
+    let header = |name: &str| mail.header_raw(name).map(|value| value.trim().to_ascii_lowercase());
+    if let Some(value) = header("Auto-Submitted").filter(|value| value != "no") {
+        return Some(format!("The mail is automatic (Auto-Submitted: {value})."));
+    }
+    if let Some(value) = header("Precedence").filter(|value| ["bulk", "junk", "list", "auto_reply"].contains(&value.as_str())) {
+        return Some(format!("The mail is bulk or automatic (Precedence: {value})."));
+    }
+    if header("X-Autoreply").is_some() || header("X-Autorespond").is_some() {
+        return Some("The mail is an automatic reply.".into());
+    }
+    let local_part = from.split('@').next().unwrap_or_default().to_ascii_lowercase();
+    let is_report = header("Content-Type").is_some_and(|value| value.starts_with("multipart/report"));
+    if is_report || local_part == "mailer-daemon" || local_part == "postmaster" {
+        return Some("The mail is a delivery report (a bounce).".into());
+    }
+    None
+}
+
+/// The ticket a mail answers: by `[PREFIX-1001]` in the subject, else by the
+/// Message-IDs it replies to — our notifications', the thread's, or an earlier mail's.
+async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>) -> Result<Option<TicketNumber>> {
+    if let Some((prefix, number)) = mail.subject().and_then(tag_in_subject) {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT prefix FROM tickets WHERE number = $1").bind(number.get()).fetch_optional(db.pool()).await?;
+        if stored.is_some_and(|stored| stored.eq_ignore_ascii_case(&prefix)) {
+            return Ok(Some(number));
+        }
+    }
+    let mut replied_to: Vec<&str> = Vec::new();
+    for header in [mail.in_reply_to(), mail.references()] {
+        replied_to.extend(header.as_text_list().unwrap_or_default().iter().map(|id| id.as_ref()));
+    }
+    for id in replied_to.iter().rev() {
+        let root = id.strip_prefix("ticket-").and_then(|rest| rest.strip_suffix(&format!("@{}", own.domain)));
+        if let Some(number) = root.and_then(TicketNumber::parse) {
+            return Ok(Some(number));
+        }
+        let bracketed = format!("<{id}>");
+        let number: Option<i64> = sqlx::query_scalar(
+            "SELECT t.number FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.rfc_message_id = $1 \
+             UNION SELECT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = $1",
+        )
+        .bind(&bracketed)
+        .fetch_optional(db.pool())
+        .await?;
+        if let Some(number) = number {
+            return Ok(Some(TicketNumber::from_stored(number)));
+        }
+    }
+    Ok(None)
+}
+
+/// `("TCK-", 1001)` for a subject carrying `[TCK-1001]`.
+fn tag_in_subject(subject: &str) -> Option<(String, TicketNumber)> {
+    subject.match_indices('[').find_map(|(start, _)| {
+        let inside = &subject[start + 1..];
+        let tag = &inside[..inside.find(']')?];
+        let digits_at = tag.find(|c: char| c.is_ascii_digit())?;
+        let (prefix, digits) = tag.split_at(digits_at);
+        let prefix_ok = prefix.len() <= 10 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        (prefix_ok && digits.chars().all(|c| c.is_ascii_digit())).then(|| TicketNumber::parse(digits)).flatten().map(|n| (prefix.to_owned(), n))
+    })
+}
+
+/// The new text of a reply: the body (HTML turned into text when there is no text part)
+/// without the quoted conversation below our marker or an "On … wrote:" line, quoted
+/// lines, and the signature.
+pub fn reply_text(mail: &Message<'_>, marker: &str) -> String {
+    let body = mail.body_text(0).map(|text| text.into_owned()).unwrap_or_default();
+    strip_quoted(&body, marker)
+}
+
+fn strip_quoted(body: &str, marker: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for line in body.lines() {
+        let trimmed = line.trim();
+        let quote_header = (trimmed.starts_with("On ") && trimmed.ends_with("wrote:"))
+            || (trimmed.starts_with("Am ") && trimmed.ends_with("schrieb:"))
+            || (trimmed.starts_with("Le ") && trimmed.ends_with("a écrit :"));
+        let signature = line == "-- " || trimmed == "--" || trimmed.starts_with("Sent from my ");
+        let outlook = trimmed.starts_with("-----Original Message-----") || trimmed.starts_with("________________________________");
+        if trimmed.contains(marker) || quote_header || signature || outlook {
+            break;
+        }
+        if !trimmed.starts_with('>') {
+            kept.push(line);
+        }
+    }
+    kept.join("\n").trim().to_owned()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn add_to_ticket(
+    db: &Db,
+    settings: &Settings,
+    sender: &User,
+    number: TicketNumber,
+    body: &str,
+    message_id: Option<&str>,
+    notify_email: Option<&str>,
+    now: Timestamp,
+) -> Result<Ingested, IngestError> {
+    if sender.role.is_staff() {
+        let ticket = tickets::find_for_viewer(db, number, sender).await?;
+        let reply = staff::Reply {
+            body: tickets::parse_body(body, "The reply").map_err(IngestError::Refused)?,
+            visibility: Visibility::Public,
+            status: None,
+            time_spent_minutes: 0,
+            mail: message_id.map(str::to_owned),
+        };
+        staff::reply(db, &ticket, sender, &reply, now).await?;
+        return Ok(Ingested::Added(number));
+    }
+    let ticket = match tickets::find_for_viewer(db, number, sender).await {
+        Ok(ticket) => ticket,
+        Err(Error::NotFound) => return refuse(format!("{} did not request ticket {number}.", sender.email)),
+        Err(error) => return Err(error.into()),
+    };
+    match ticket.status {
+        Status::Closed => open_follow_up(db, settings, sender, &ticket, body, message_id, notify_email, now).await,
+        Status::Resolved => {
+            match customer::reopen(db, settings, &ticket, sender, body, message_id, now).await {
+                Ok(()) => Ok(Ingested::Added(number)),
+                // Closed in effect (the auto-close window passed): a follow-up, as on the page.
+                Err(Error::Conflict(reason)) if reason != ALREADY_RECEIVED => {
+                    open_follow_up(db, settings, sender, &ticket, body, message_id, notify_email, now).await
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        _ => {
+            customer::reply(db, &ticket, sender, body, message_id, now).await?;
+            Ok(Ingested::Added(number))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_follow_up(
+    db: &Db,
+    settings: &Settings,
+    customer: &User,
+    closed: &Ticket,
+    body: &str,
+    message_id: Option<&str>,
+    notify_email: Option<&str>,
+    now: Timestamp,
+) -> Result<Ingested, IngestError> {
+    let subject = format!("Follow-up: {}", closed.subject);
+    new_ticket(db, settings, customer, &subject, body, Some(closed.number), message_id, notify_email, now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_ticket(
+    db: &Db,
+    settings: &Settings,
+    sender: &User,
+    mail: &Message<'_>,
+    body: &str,
+    message_id: Option<&str>,
+    notify_email: Option<&str>,
+    now: Timestamp,
+) -> Result<Ingested, IngestError> {
+    if sender.role != Role::Customer {
+        return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
+    }
+    let subject = mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());
+    new_ticket(db, settings, sender, &subject, body, None, message_id, notify_email, now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn new_ticket(
+    db: &Db,
+    settings: &Settings,
+    customer: &User,
+    subject: &str,
+    body: &str,
+    follow_up_of: Option<TicketNumber>,
+    message_id: Option<&str>,
+    notify_email: Option<&str>,
+    now: Timestamp,
+) -> Result<Ingested, IngestError> {
+    // The oldest public group takes mail: on a fresh installation, "General".
+    let group_id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM groups WHERE public = TRUE ORDER BY id LIMIT 1").fetch_optional(db.pool()).await.map_err(Error::from)?;
+    let Some(group_id) = group_id else { return refuse("No public group takes new requests.") };
+    let subject: String = subject.chars().take(tickets::SUBJECT_MAX).collect();
+    let new_ticket = NewTicket {
+        subject: parse_subject(&subject).map_err(IngestError::Refused)?,
+        group_id,
+        priority: Default::default(),
+        message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
+        follow_up_of,
+        mail: message_id.map(str::to_owned),
+    };
+    let number = tickets::create(db, settings, customer, customer, &new_ticket, notify_email, now).await?;
+    Ok(Ingested::Opened(number))
+}
+
+/// The subject without reply and forward markers.
+fn clean_subject(subject: &str) -> String {
+    let mut rest = subject.trim();
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(marker) = ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().find(|marker| lower.starts_with(**marker)) else { break };
+        rest = rest[marker.len()..].trim_start();
+    }
+    rest.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tags_and_markers_are_read() {
+        let tag = tag_in_subject("Re: [TCK-1001] Printer on fire").unwrap();
+        assert_eq!((tag.0.as_str(), tag.1.get()), ("TCK-", 1001));
+        assert_eq!(tag_in_subject("[urgent] [HD2-77] x").map(|(prefix, number)| (prefix, number.get())), Some(("HD2-".into(), 77)));
+        assert_eq!(tag_in_subject("[no number] here"), None);
+        assert_eq!(clean_subject("RE: Fwd:  Printer"), "Printer");
+    }
+
+    #[test]
+    fn quoted_history_and_signatures_are_cut() {
+        let marker = "## Reply above this line ##";
+        let body = "Thanks, that worked.\n\nCarla\n-- \nCarla Customer\nACME\n";
+        assert_eq!(strip_quoted(body, marker), "Thanks, that worked.\n\nCarla");
+        let quoted = "Still broken.\n\nOn Mon, 23 Nov 2026 at 10:00, Helpdesk <help@x.example> wrote:\n> ## Reply above this line ##\n> Hello";
+        assert_eq!(strip_quoted(quoted, marker), "Still broken.");
+        assert_eq!(strip_quoted("Top\n> quoted\nmore\nSent from my phone", marker), "Top\nmore");
+    }
+}
