@@ -159,10 +159,11 @@ fn tag_in_subject(subject: &str) -> Option<(String, TicketNumber)> {
     subject.match_indices('[').find_map(|(start, _)| {
         let inside = &subject[start + 1..];
         let tag = &inside[..inside.find(']')?];
-        let digits_at = tag.find(|c: char| c.is_ascii_digit())?;
+        // The number is the run of digits at the end; the prefix may hold digits too.
+        let digits_at = tag.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |last| last + 1);
         let (prefix, digits) = tag.split_at(digits_at);
         let prefix_ok = prefix.len() <= 10 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        (prefix_ok && digits.chars().all(|c| c.is_ascii_digit())).then(|| TicketNumber::parse(digits)).flatten().map(|n| (prefix.to_owned(), n))
+        prefix_ok.then(|| TicketNumber::parse(digits)).flatten().map(|number| (prefix.to_owned(), number))
     })
 }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod desk;
 mod mail;
+mod mail_in;
 mod portal;
 mod security;
 mod smtp;

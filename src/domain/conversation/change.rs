@@ -244,8 +244,12 @@ impl<'a> Change<'a> {
         Ok(())
     }
 
-    /// Queues a mail to a user, if they are still active.
+    /// Queues a mail to a user, if they are still active — and not the one acting: nobody
+    /// is mailed about what they did themselves.
     pub async fn notify_user(&mut self, notification: Notification, user_id: i64, message_id: Option<i64>) -> Result<()> {
+        if self.actor_id == Some(user_id) {
+            return Ok(());
+        }
         let account: Option<(String, Flag)> = sqlx::query_as("SELECT email, active FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *self.tx)
