@@ -22,16 +22,16 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// "Select all" for the queue's bulk actions.
+// "Select all" for bulk actions: the queue, and a user's tickets to reassign.
 document.addEventListener("DOMContentLoaded", () => {
-  const table = document.querySelector(".desk-list");
-  if (!table) return;
-  const header = table.querySelector("thead th");
-  const all = document.createElement("input");
-  all.type = "checkbox";
-  all.setAttribute("aria-label", "Select all tickets on this page");
-  header.replaceChildren(all);
-  all.addEventListener("change", () => {
-    table.querySelectorAll('tbody input[name="tickets"]').forEach((box) => { box.checked = all.checked; });
+  document.querySelectorAll(".desk-list, table[data-bulk]").forEach((table) => {
+    const header = table.querySelector("thead th");
+    const all = document.createElement("input");
+    all.type = "checkbox";
+    all.setAttribute("aria-label", "Select all tickets on this page");
+    header.replaceChildren(all);
+    all.addEventListener("change", () => {
+      table.querySelectorAll('tbody input[name="tickets"]').forEach((box) => { box.checked = all.checked; });
+    });
   });
 });
