@@ -81,9 +81,10 @@ pub async fn ingest(
         return refuse("The mail has no text above the quoted conversation.");
     }
 
+    let intake = Intake { db, settings, notify_email, message_id: message_id.as_deref(), now };
     let outcome = match ticket_of(db, &mail, own).await? {
-        Some(number) => add_to_ticket(db, settings, &sender, number, &body, message_id.as_deref(), notify_email, now).await,
-        None => open_ticket(db, settings, &sender, &mail, &body, message_id.as_deref(), notify_email, now).await,
+        Some(number) => intake.add_to_ticket(&sender, number, &body).await,
+        None => intake.open_ticket(&sender, &mail, &body).await,
     };
     match outcome {
         Err(IngestError::Failed(Error::Conflict(reason))) if reason == ALREADY_RECEIVED => Ok(Ingested::AlreadyReceived),
@@ -194,113 +195,83 @@ fn strip_quoted(body: &str, marker: &str) -> String {
     kept.join("\n").trim().to_owned()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn add_to_ticket(
-    db: &Db,
-    settings: &Settings,
-    sender: &User,
-    number: TicketNumber,
-    body: &str,
-    message_id: Option<&str>,
-    notify_email: Option<&str>,
+/// What every step of taking a mail in needs.
+struct Intake<'a> {
+    db: &'a Db,
+    settings: &'a Settings,
+    notify_email: Option<&'a str>,
+    /// The mail's own Message-ID, stored with the message it becomes.
+    message_id: Option<&'a str>,
     now: Timestamp,
-) -> Result<Ingested, IngestError> {
-    if sender.role.is_staff() {
-        let ticket = tickets::find_for_viewer(db, number, sender).await?;
-        let reply = staff::Reply {
-            body: tickets::parse_body(body, "The reply").map_err(IngestError::Refused)?,
-            visibility: Visibility::Public,
-            status: None,
-            time_spent_minutes: 0,
-            mail: message_id.map(str::to_owned),
+}
+
+impl Intake<'_> {
+    async fn add_to_ticket(&self, sender: &User, number: TicketNumber, body: &str) -> Result<Ingested, IngestError> {
+        let (db, now) = (self.db, self.now);
+        if sender.role.is_staff() {
+            let ticket = tickets::find_for_viewer(db, number, sender).await?;
+            let reply = staff::Reply {
+                body: tickets::parse_body(body, "The reply").map_err(IngestError::Refused)?,
+                visibility: Visibility::Public,
+                status: None,
+                time_spent_minutes: 0,
+                mail: self.message_id.map(str::to_owned),
+            };
+            staff::reply(db, &ticket, sender, &reply, now).await?;
+            return Ok(Ingested::Added(number));
+        }
+        let ticket = match tickets::find_for_viewer(db, number, sender).await {
+            Ok(ticket) => ticket,
+            Err(Error::NotFound) => return refuse(format!("{} did not request ticket {number}.", sender.email)),
+            Err(error) => return Err(error.into()),
         };
-        staff::reply(db, &ticket, sender, &reply, now).await?;
-        return Ok(Ingested::Added(number));
-    }
-    let ticket = match tickets::find_for_viewer(db, number, sender).await {
-        Ok(ticket) => ticket,
-        Err(Error::NotFound) => return refuse(format!("{} did not request ticket {number}.", sender.email)),
-        Err(error) => return Err(error.into()),
-    };
-    match ticket.status {
-        Status::Closed => open_follow_up(db, settings, sender, &ticket, body, message_id, notify_email, now).await,
-        Status::Resolved => {
-            match customer::reopen(db, settings, &ticket, sender, body, message_id, now).await {
+        match ticket.status {
+            Status::Closed => self.open_follow_up(sender, &ticket, body).await,
+            Status::Resolved => match customer::reopen(db, self.settings, &ticket, sender, body, self.message_id, now).await {
                 Ok(()) => Ok(Ingested::Added(number)),
                 // Closed in effect (the auto-close window passed): a follow-up, as on the page.
-                Err(Error::Conflict(reason)) if reason != ALREADY_RECEIVED => {
-                    open_follow_up(db, settings, sender, &ticket, body, message_id, notify_email, now).await
-                }
+                Err(Error::Conflict(reason)) if reason != ALREADY_RECEIVED => self.open_follow_up(sender, &ticket, body).await,
                 Err(error) => Err(error.into()),
+            },
+            _ => {
+                customer::reply(db, &ticket, sender, body, self.message_id, now).await?;
+                Ok(Ingested::Added(number))
             }
         }
-        _ => {
-            customer::reply(db, &ticket, sender, body, message_id, now).await?;
-            Ok(Ingested::Added(number))
+    }
+
+    async fn open_follow_up(&self, customer: &User, closed: &Ticket, body: &str) -> Result<Ingested, IngestError> {
+        let subject = format!("Follow-up: {}", closed.subject);
+        self.new_ticket(customer, &subject, body, Some(closed.number)).await
+    }
+
+    async fn open_ticket(&self, sender: &User, mail: &Message<'_>, body: &str) -> Result<Ingested, IngestError> {
+        if sender.role != Role::Customer {
+            return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
         }
+        let subject = mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());
+        self.new_ticket(sender, &subject, body, None).await
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-async fn open_follow_up(
-    db: &Db,
-    settings: &Settings,
-    customer: &User,
-    closed: &Ticket,
-    body: &str,
-    message_id: Option<&str>,
-    notify_email: Option<&str>,
-    now: Timestamp,
-) -> Result<Ingested, IngestError> {
-    let subject = format!("Follow-up: {}", closed.subject);
-    new_ticket(db, settings, customer, &subject, body, Some(closed.number), message_id, notify_email, now).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn open_ticket(
-    db: &Db,
-    settings: &Settings,
-    sender: &User,
-    mail: &Message<'_>,
-    body: &str,
-    message_id: Option<&str>,
-    notify_email: Option<&str>,
-    now: Timestamp,
-) -> Result<Ingested, IngestError> {
-    if sender.role != Role::Customer {
-        return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
+    async fn new_ticket(&self, customer: &User, subject: &str, body: &str, follow_up_of: Option<TicketNumber>) -> Result<Ingested, IngestError> {
+        // The oldest public group takes mail: on a fresh installation, "General".
+        let group_id: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE public = TRUE ORDER BY id LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(Error::from)?;
+        let Some(group_id) = group_id else { return refuse("No public group takes new requests.") };
+        let subject: String = subject.chars().take(tickets::SUBJECT_MAX).collect();
+        let new_ticket = NewTicket {
+            subject: parse_subject(&subject).map_err(IngestError::Refused)?,
+            group_id,
+            priority: Default::default(),
+            message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
+            follow_up_of,
+            mail: self.message_id.map(str::to_owned),
+        };
+        let number = tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;
+        Ok(Ingested::Opened(number))
     }
-    let subject = mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());
-    new_ticket(db, settings, sender, &subject, body, None, message_id, notify_email, now).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn new_ticket(
-    db: &Db,
-    settings: &Settings,
-    customer: &User,
-    subject: &str,
-    body: &str,
-    follow_up_of: Option<TicketNumber>,
-    message_id: Option<&str>,
-    notify_email: Option<&str>,
-    now: Timestamp,
-) -> Result<Ingested, IngestError> {
-    // The oldest public group takes mail: on a fresh installation, "General".
-    let group_id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM groups WHERE public = TRUE ORDER BY id LIMIT 1").fetch_optional(db.pool()).await.map_err(Error::from)?;
-    let Some(group_id) = group_id else { return refuse("No public group takes new requests.") };
-    let subject: String = subject.chars().take(tickets::SUBJECT_MAX).collect();
-    let new_ticket = NewTicket {
-        subject: parse_subject(&subject).map_err(IngestError::Refused)?,
-        group_id,
-        priority: Default::default(),
-        message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
-        follow_up_of,
-        mail: message_id.map(str::to_owned),
-    };
-    let number = tickets::create(db, settings, customer, customer, &new_ticket, notify_email, now).await?;
-    Ok(Ingested::Opened(number))
 }
 
 /// The subject without reply and forward markers.
