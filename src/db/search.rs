@@ -84,20 +84,54 @@ pub fn count_capped(backend: Backend, cap: i64) -> String {
 }
 
 /// A condition on `t` (tickets) that holds when the ticket matches the query bound at
-/// `placeholder`, checked ticket by ticket: for words so common that ranking every match
-/// would cost more than reading the newest tickets and keeping those that match.
-pub fn probe(backend: Backend, placeholder: &str) -> String {
+/// `placeholder`, for walking a view in its own order and keeping the matches: the
+/// matching ids are gathered once and each ticket is looked up among them. (On SQLite the
+/// `+` keeps the planner from driving the walk from that set instead of from the view.)
+pub fn is_match(backend: Backend, placeholder: &str) -> String {
     match backend {
-        Backend::Sqlite => {
-            format!("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH {placeholder} AND rowid = t.id)")
-        }
+        Backend::Sqlite => format!("+t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH {placeholder})"),
         Backend::Postgres => format!(
             "t.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ websearch_to_tsquery('english', {placeholder}))"
         ),
     }
 }
 
-/// What to bind for [`matches`], [`count_capped`] and [`probe`]: FTS5 reads operators and column names in raw input, so
+/// A condition like [`is_match`], checked ticket by ticket against the index: cheaper than
+/// gathering the matches once they are a large share of all tickets, as the page then
+/// fills after a few checks. FTS5 only: PostgreSQL's planner makes this choice itself.
+pub fn probe(backend: Backend, placeholder: &str) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            Some(format!("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH {placeholder} AND rowid = t.id)"))
+        }
+        Backend::Postgres => None,
+    }
+}
+
+/// Reading the matches straight from the index, newest ticket first, joined to `t`: the
+/// cheapest way through a common word in a large view, where the page fills after a few
+/// dozen matches. Only FTS5 reads its matches in ticket order; a GIN index cannot.
+pub struct IndexOrder {
+    /// Replaces `tickets t` in the FROM clause.
+    pub from: &'static str,
+    /// The match condition, with `?` for the query's placeholder.
+    pub condition: &'static str,
+    pub order_by: &'static str,
+}
+
+pub fn index_order(backend: Backend) -> Option<IndexOrder> {
+    match backend {
+        // CROSS JOIN fixes the join order in SQLite: the index outside, tickets inside.
+        Backend::Sqlite => Some(IndexOrder {
+            from: "ticket_search s CROSS JOIN tickets t ON t.id = s.rowid",
+            condition: "ticket_search MATCH ?",
+            order_by: "s.rowid DESC",
+        }),
+        Backend::Postgres => None,
+    }
+}
+
+/// What to bind for the functions above: FTS5 reads operators and column names in raw input, so
 /// every word becomes a quoted term (all must match); Postgres' websearch syntax takes
 /// user input as it is. `None` when nothing searchable is left.
 pub fn prepare(backend: Backend, input: &str) -> Option<String> {

@@ -88,8 +88,7 @@ pub struct QueueQuery {
     pub created_before: Option<Timestamp>,
     pub sort: Option<Sort>,
     pub page: i64,
-    /// A search with more matches than this lists newest first instead of ranked.
-    pub rank_limit: i64,
+    pub search_limits: SearchLimits,
 }
 
 impl Default for QueueQuery {
@@ -105,7 +104,7 @@ impl Default for QueueQuery {
             created_before: None,
             sort: None,
             page: 1,
-            rank_limit: RANK_LIMIT,
+            search_limits: SearchLimits::default(),
         }
     }
 }
@@ -215,18 +214,17 @@ fn view_conditions(conditions: &mut Conditions, view: View, viewer: &User, now: 
     }
 }
 
-fn order_by(sort: Option<Sort>, searching: bool, view: View) -> &'static str {
-    match (sort, searching) {
+fn order_by(sort: Option<Sort>, view: View) -> &'static str {
+    match sort {
         // These views hold only tickets with a due date: the open-due index gives the order.
-        (Some(Sort::Due), _) if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
-        (None, true) => "s.rank, t.updated_at DESC, t.id DESC",
-        (None | Some(Sort::Updated), _) => "t.updated_at DESC, t.id DESC",
-        (Some(Sort::Created), _) => "t.created_at DESC, t.id DESC",
-        (Some(Sort::Priority), _) => {
+        Some(Sort::Due) if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
+        None | Some(Sort::Updated) => "t.updated_at DESC, t.id DESC",
+        Some(Sort::Created) => "t.created_at DESC, t.id DESC",
+        Some(Sort::Priority) => {
             "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
              t.updated_at DESC, t.id DESC"
         }
-        (Some(Sort::Due), _) => "t.due_at ASC NULLS LAST, t.id",
+        Some(Sort::Due) => "t.due_at ASC NULLS LAST, t.id",
     }
 }
 
@@ -245,42 +243,96 @@ fn bind_all<'q, O>(
 
 /// Searches matching more tickets than this are not ranked: they list newest first.
 pub const RANK_LIMIT: i64 = 1_000;
+/// A view (with its filters) holding at least this many tickets reads a common word's
+/// matches straight from the index, newest first; a smaller one is walked ticket by ticket.
+pub const INDEX_ORDER_MIN_VIEW: i64 = 10_000;
+/// Walking a view, matches in more than one ticket in this many are checked ticket by
+/// ticket rather than gathered first.
+pub const DENSE_SHARE: i64 = 8;
 
-/// How a search is run: ranked when its matches are few enough to rank them all, or, for
-/// common words, newest first with each ticket checked against the index.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum SearchPlan {
-    None,
-    Ranked,
-    Broad,
+/// Where a search switches strategy. Fixed in production; tests lower them to exercise
+/// every strategy on a handful of tickets.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchLimits {
+    pub rank_limit: i64,
+    pub index_order_min_view: i64,
+    pub dense_share: i64,
 }
 
-/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]; broad
-/// searches only say whether there is a next page).
+impl Default for SearchLimits {
+    fn default() -> Self {
+        Self { rank_limit: RANK_LIMIT, index_order_min_view: INDEX_ORDER_MIN_VIEW, dense_share: DENSE_SHARE }
+    }
+}
+
+/// How a search is run. Few matches are ranked. A common word lists newest first, and
+/// its cost depends on what drives the walk: in a large view the index's own order (the
+/// page fills after a few dozen matches, at any size of match set), in a small one the
+/// view, each ticket looked up among the matches gathered once (at most the view's size),
+/// or, when they are dense, checked against the index itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SearchPlan {
+    Ranked,
+    IndexOrder,
+    ViewOrder { dense: bool },
+}
+
+async fn count_capped(db: &Db, sql: &str, binds: &[Bind]) -> Result<i64> {
+    let (count,): (i64,) = bind_all(sqlx::query_as(sql), binds).fetch_one(db.pool()).await?;
+    Ok(count)
+}
+
+/// Checking one ticket against the index costs about as much as reading this many index
+/// entries in order (FTS5, measured on a million tickets).
+const PROBE_COST_IN_ENTRIES: i64 = 200;
+
+/// Chooses how to run the search for `text` over the view in `conditions`, from capped
+/// counts that each stop early, by what each way would read at most.
+async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditions: &Conditions) -> Result<SearchPlan> {
+    let limits = query.search_limits;
+    let backend = db.backend();
+    let text = [Bind::Text(text.into())];
+    let count_matches = |cap: i64| {
+        let sql = search::count_capped(backend, cap);
+        let text = &text;
+        async move { count_capped(db, &sql, text).await }
+    };
+    if count_matches(limits.rank_limit + 1).await? <= limits.rank_limit {
+        return Ok(SearchPlan::Ranked);
+    }
+    if search::index_order(backend).is_none() {
+        // PostgreSQL's planner weighs gathering against checking itself.
+        return Ok(SearchPlan::ViewOrder { dense: false });
+    }
+    let (tickets,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM tickets").fetch_one(db.pool()).await?;
+    let dense_cap = (tickets / limits.dense_share.max(1)).max(limits.rank_limit + 1);
+    if query.sort.is_some() {
+        return Ok(SearchPlan::ViewOrder { dense: count_matches(dense_cap).await? >= dense_cap });
+    }
+    let view_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {} LIMIT {}) capped",
+        conditions.sql(),
+        limits.index_order_min_view
+    );
+    let view_size = count_capped(db, &view_sql, &conditions.binds).await?;
+    if view_size >= limits.index_order_min_view {
+        return Ok(SearchPlan::IndexOrder);
+    }
+    // In index order a page fills after about `page × tickets / view` entries; checking a
+    // small view against dense matches costs a probe per ticket of the view.
+    let dense = count_matches(dense_cap).await? >= dense_cap;
+    let index_reads = (DESK_PAGE_SIZE + 1) * tickets / view_size.max(1);
+    Ok(if dense && index_reads < PROBE_COST_IN_ENTRIES * view_size {
+        SearchPlan::IndexOrder
+    } else {
+        SearchPlan::ViewOrder { dense }
+    })
+}
+
+/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]; searches
+/// for common words only say whether there is a next page).
 pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) -> Result<Paged<QueueRow>> {
     let mut conditions = Conditions::default();
-    let search = search::prepare(db.backend(), &query.text);
-    let plan = match &search {
-        Some(text) => {
-            let (matches,): (i64,) = sqlx::query_as(&search::count_capped(db.backend(), query.rank_limit + 1))
-                .bind(text.as_str())
-                .fetch_one(db.pool())
-                .await?;
-            if matches > query.rank_limit { SearchPlan::Broad } else { SearchPlan::Ranked }
-        }
-        None => SearchPlan::None,
-    };
-    let mut search_join = String::new();
-    if let Some(text) = &search {
-        let parameter = conditions.next_parameter();
-        match plan {
-            SearchPlan::Ranked => {
-                search_join = format!(" JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), parameter));
-                conditions.binds.push(Bind::Text(text.clone()));
-            }
-            _ => conditions.with(&search::probe(db.backend(), "?"), Bind::Text(text.clone())),
-        }
-    }
     view_conditions(&mut conditions, query.view, viewer, now);
     if let Some(status) = query.status {
         conditions.with("t.status = ?", Bind::Text(status.as_str().into()));
@@ -302,20 +354,48 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     if let Some(before) = query.created_before {
         conditions.with("t.created_at < ?", Bind::Int(before));
     }
+
+    let search = match search::prepare(db.backend(), &query.text) {
+        Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
+        None => None,
+    };
+    let mut from = "tickets t".to_owned();
+    let mut order = order_by(query.sort, query.view);
+    if let Some((plan, text)) = search.clone() {
+        match plan {
+            SearchPlan::Ranked => {
+                from = format!("tickets t JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), conditions.next_parameter()));
+                conditions.binds.push(Bind::Text(text));
+                order = "s.rank, t.updated_at DESC, t.id DESC";
+            }
+            SearchPlan::IndexOrder => {
+                let index = search::index_order(db.backend()).expect("chosen only where the index has an order");
+                from = index.from.to_owned();
+                conditions.with(index.condition, Bind::Text(text));
+                order = index.order_by;
+            }
+            SearchPlan::ViewOrder { dense } => {
+                let condition = match search::probe(db.backend(), "?") {
+                    Some(probe) if dense => probe,
+                    _ => search::is_match(db.backend(), "?"),
+                };
+                conditions.with(&condition, Bind::Text(text));
+                if query.sort.is_none() {
+                    order = "t.id DESC";
+                }
+            }
+        }
+    }
     let where_sql = conditions.sql();
     let page = query.page.max(1);
     let offset = (page - 1) * DESK_PAGE_SIZE;
 
     // Counting the matches of a common word ticket by ticket would cost more than the
-    // page itself: a broad search reads one row past the page instead, to know of a next.
-    let counted = plan != SearchPlan::Broad;
+    // page itself: such a search reads one row past the page instead, to know of a next.
+    let counted = matches!(search, None | Some((SearchPlan::Ranked, _)));
     let total_items = if counted {
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{search_join} WHERE {where_sql} LIMIT {}) capped",
-            COUNT_CAP + 1
-        );
-        let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql), &conditions.binds).fetch_one(db.pool()).await?;
-        Some(total)
+        let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {where_sql} LIMIT {}) capped", COUNT_CAP + 1);
+        Some(count_capped(db, &count_sql, &conditions.binds).await?)
     } else {
         None
     };
@@ -323,11 +403,10 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     let list_sql = format!(
         "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, r.email AS requester_email, \
          g.name AS group_name, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
-         t.customer_wrote_last FROM tickets t{search_join} \
+         t.customer_wrote_last FROM {from} \
          JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
          LEFT JOIN users a ON a.id = t.assignee_id \
-         WHERE {where_sql} ORDER BY {} LIMIT {} OFFSET {offset}",
-        order_by(query.sort, plan == SearchPlan::Ranked, query.view),
+         WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
         DESK_PAGE_SIZE + 1
     );
     let mut rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;

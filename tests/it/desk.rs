@@ -3,7 +3,8 @@
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
 use helpdesk::domain::role::Role;
-use helpdesk::domain::ticket_fields::{Status, TicketNumber};
+use helpdesk::domain::queue::{self, AssigneeFilter, QueueQuery, SearchLimits, Sort, View};
+use helpdesk::domain::ticket_fields::{Priority, Status, TicketNumber};
 use helpdesk::domain::users::User;
 use reqwest::StatusCode;
 
@@ -184,18 +185,31 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     browser.get(&format!("/desk?q={second}")).await.assert_redirect(&format!("/desk/tickets/{second}"));
     assert_eq!(browser.get("/desk?q=999999").await.status, StatusCode::OK, "a number with no ticket searches");
 
-    // A word too common to rank lists newest first, without a count.
+    // A word too common to rank lists newest first, without a count, whichever way the
+    // search is driven: from the index's order (large views, SQLite) or from the view's,
+    // with the matches gathered first or (dense ones, SQLite) checked ticket by ticket.
     let third = app.create_ticket(&ada, "More toner", "toner again").await;
-    let ranked = helpdesk::domain::queue::QueueQuery { text: "toner".into(), ..Default::default() };
-    let page = helpdesk::domain::queue::list(&app.db, &me, &ranked, app.now()).await.unwrap();
+    let ranked = QueueQuery { text: "toner".into(), ..Default::default() };
+    let page = queue::list(&app.db, &me, &ranked, app.now()).await.unwrap();
     assert!(page.counted);
-    let broad = helpdesk::domain::queue::QueueQuery { rank_limit: 1, ..ranked };
-    let page = helpdesk::domain::queue::list(&app.db, &me, &broad, app.now()).await.unwrap();
-    assert!(!page.counted);
-    let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();
-    assert_eq!(numbers, [third, first], "both matches, newest first");
-    let narrowed = helpdesk::domain::queue::QueueQuery { view: helpdesk::domain::queue::View::Mine, ..broad };
-    assert!(helpdesk::domain::queue::list(&app.db, &me, &narrowed, app.now()).await.unwrap().items.is_empty());
+    for (index_order_min_view, dense_share) in [(1, 1), (i64::MAX, 1), (i64::MAX, 8)] {
+        let search_limits = SearchLimits { rank_limit: 1, index_order_min_view, dense_share };
+        let broad = QueueQuery { search_limits, ..ranked.clone() };
+        let page = queue::list(&app.db, &me, &broad, app.now()).await.unwrap();
+        assert!(!page.counted);
+        let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();
+        assert_eq!(numbers, [third, first], "both matches, newest first ({search_limits:?})");
+        let narrowed = QueueQuery { view: View::Mine, ..broad.clone() };
+        assert!(queue::list(&app.db, &me, &narrowed, app.now()).await.unwrap().items.is_empty());
+        let filtered = QueueQuery { assignee: Some(AssigneeFilter::Nobody), priority: Some(Priority::Medium), ..broad.clone() };
+        assert_eq!(queue::list(&app.db, &me, &filtered, app.now()).await.unwrap().items.len(), 2);
+        // An order the agent chose is kept.
+        app.agent_writes(&app.ticket(first).await, &me, "Refilled", Visibility::Internal).await;
+        let by_update = QueueQuery { sort: Some(Sort::Updated), ..broad };
+        let numbers: Vec<TicketNumber> =
+            queue::list(&app.db, &me, &by_update, app.now()).await.unwrap().items.iter().map(|row| row.number).collect();
+        assert_eq!(numbers, [first, third]);
+    }
 }
 
 async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
