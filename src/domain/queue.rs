@@ -214,17 +214,26 @@ fn view_conditions(conditions: &mut Conditions, view: View, viewer: &User, now: 
     }
 }
 
+/// The order of a view when the agent has not chosen one: the due views put the most
+/// overdue first (their index gives that order), the others the latest change.
+pub fn default_sort(view: View) -> Sort {
+    match view {
+        View::Overdue | View::DueToday => Sort::Due,
+        _ => Sort::Updated,
+    }
+}
+
 fn order_by(sort: Option<Sort>, view: View) -> &'static str {
-    match sort {
+    match sort.unwrap_or(default_sort(view)) {
         // These views hold only tickets with a due date: the open-due index gives the order.
-        Some(Sort::Due) if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
-        None | Some(Sort::Updated) => "t.updated_at DESC, t.id DESC",
-        Some(Sort::Created) => "t.created_at DESC, t.id DESC",
-        Some(Sort::Priority) => {
+        Sort::Due if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
+        Sort::Updated => "t.updated_at DESC, t.id DESC",
+        Sort::Created => "t.created_at DESC, t.id DESC",
+        Sort::Priority => {
             "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
              t.updated_at DESC, t.id DESC"
         }
-        Some(Sort::Due) => "t.due_at ASC NULLS LAST, t.id",
+        Sort::Due => "t.due_at ASC NULLS LAST, t.id",
     }
 }
 

@@ -154,6 +154,9 @@ async fn filters_narrow_the_queue(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(urgent).await, &me, Status::Pending, app.now()).await.unwrap();
     let by_due = browser.get("/desk?sort=due").await;
     assert_eq!(by_due.texts(".desk-list td.subject a"), ["low one", "high one", "urgent one"], "no due date (pending) last, on both databases");
+    let due_first = browser.get("/desk?view=due_today").await;
+    assert_eq!(due_first.text_of("#f-sort option[value='']"), "Due", "the due views put the most overdue first");
+    assert_eq!(subjects(&due_first), subjects(&browser.get("/desk?view=due_today&sort=due").await));
     let by_created = browser.get("/desk?sort=created").await;
     assert_eq!(by_created.texts(".desk-list td.subject a").last().unwrap(), "low one");
     let odd = browser.get("/desk?status=sleeping&from=31/12/2026&view=everything").await;
@@ -204,6 +207,7 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
         let filtered = QueueQuery { assignee: Some(AssigneeFilter::Nobody), priority: Some(Priority::Medium), ..broad.clone() };
         assert_eq!(queue::list(&app.db, &me, &filtered, app.now()).await.unwrap().items.len(), 2);
         // An order the agent chose is kept.
+        app.clock.advance(60);
         app.agent_writes(&app.ticket(first).await, &me, "Refilled", Visibility::Internal).await;
         let by_update = QueueQuery { sort: Some(Sort::Updated), ..broad };
         let numbers: Vec<TicketNumber> =

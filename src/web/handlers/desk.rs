@@ -131,6 +131,8 @@ pub struct QueuePage {
     ctx: PageContext,
     query: DeskQuery,
     view_label: &'static str,
+    /// What the empty choice of the sort menu means here.
+    default_sort_label: &'static str,
     views: Vec<ViewLink>,
     problems: Vec<String>,
     /// A search too common to rank lists newest first; the page says so.
@@ -203,6 +205,7 @@ pub async fn queue(
     let page = QueuePage {
         ctx,
         view_label: query.view.label(),
+        default_sort_label: if query.text.is_empty() { queue::default_sort(query.view).label() } else { "Best match" },
         views,
         problems,
         unranked: !paged.counted && raw.sort.trim().is_empty(),
