@@ -1,6 +1,7 @@
 //! The rules of the helpdesk, free of HTTP: the web pages, the JSON API, email and the
 //! command line all call these functions.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod canned;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod mail_in;
 pub mod outbox;
 pub mod password;
 pub mod queue;
+pub mod reports;
 pub mod role;
 pub mod settings;
 pub mod setup;

@@ -5,9 +5,9 @@ use time::macros::format_description;
 
 use super::clock::Timestamp;
 use super::ticket_fields::{Priority, Status};
-use super::tickets::{Paged, parse_stored};
+use super::tickets::{Paged, page_number, parse_stored};
 use super::users::User;
-use super::{Result, ticket_fields::TicketNumber};
+use super::{FieldErrors, Result, ticket_fields::TicketNumber};
 use crate::db::{Db, Flag, search};
 
 pub const DESK_PAGE_SIZE: i64 = 50;
@@ -109,6 +109,72 @@ impl Default for QueueQuery {
     }
 }
 
+/// A queue's parameters as given (a query string), before they are read.
+#[derive(serde::Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct QueueParams {
+    pub view: String,
+    pub status: String,
+    pub priority: String,
+    pub group: String,
+    pub assignee: String,
+    pub q: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub page: Option<String>,
+}
+
+impl QueueParams {
+    /// The query these parameters ask for, and a message for each that could not be read
+    /// (it is left out of the query).
+    pub fn parse(&self) -> (QueueQuery, FieldErrors) {
+        let mut errors = FieldErrors::new();
+        let mut query = QueueQuery { page: page_number(self.page.as_deref()), ..QueueQuery::default() };
+        fn choice<T>(errors: &mut FieldErrors, field: &'static str, what: &str, given: &str, parsed: Option<T>) -> Option<T> {
+            if parsed.is_none() && !given.trim().is_empty() {
+                errors.add(field, format!("“{}” is not a {what}.", given.trim()));
+            }
+            parsed
+        }
+        query.view = choice(&mut errors, "view", "view", &self.view, View::parse(self.view.trim())).unwrap_or(View::All);
+        query.status = choice(&mut errors, "status", "status", &self.status, self.status.trim().parse().ok());
+        query.priority = choice(&mut errors, "priority", "priority", &self.priority, self.priority.trim().parse().ok());
+        query.group_id = choice(&mut errors, "group", "group id", &self.group, self.group.trim().parse().ok());
+        let assignee = match self.assignee.trim() {
+            "none" => Some(AssigneeFilter::Nobody),
+            other => other.parse().ok().map(AssigneeFilter::Agent),
+        };
+        query.assignee = choice(&mut errors, "assignee", "user id or “none”", &self.assignee, assignee);
+        query.sort = choice(&mut errors, "sort", "sort order", &self.sort, Sort::parse(self.sort.trim()));
+        query.created_from = choice(&mut errors, "from", "date like 2026-01-31", &self.from, parse_date(&self.from));
+        query.created_before =
+            choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
+        if let Some(page) = self.page.as_deref().filter(|page| !page.trim().is_empty())
+            && page.trim().parse::<i64>().is_err()
+        {
+            errors.add("page", format!("“{}” is not a page number.", page.trim()));
+        }
+        query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
+        (query, errors)
+    }
+
+    /// The parameters that shape the list (all but the page), for links that keep them.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("view", self.view.trim()),
+            ("status", self.status.trim()),
+            ("priority", self.priority.trim()),
+            ("group", self.group.trim()),
+            ("assignee", self.assignee.trim()),
+            ("q", self.q.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("sort", self.sort.trim()),
+        ]
+    }
+}
+
 /// `YYYY-MM-DD` as the unix time of that day's start (UTC).
 pub fn parse_date(input: &str) -> Option<Timestamp> {
     let date = time::Date::parse(input.trim(), format_description!("[year]-[month]-[day]")).ok()?;
@@ -125,9 +191,12 @@ pub struct QueueRow {
     pub number: TicketNumber,
     pub prefix: String,
     pub subject: String,
+    pub requester_id: i64,
     pub requester_name: String,
     pub requester_email: String,
+    pub group_id: i64,
     pub group_name: String,
+    pub assignee_id: Option<i64>,
     pub assignee_name: Option<String>,
     pub priority: Priority,
     pub status: Status,
@@ -141,9 +210,12 @@ struct Row {
     number: i64,
     prefix: String,
     subject: String,
+    requester_id: i64,
     requester_name: String,
     requester_email: String,
+    group_id: i64,
     group_name: String,
+    assignee_id: Option<i64>,
     assignee_name: Option<String>,
     priority: String,
     status: String,
@@ -410,8 +482,8 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     };
 
     let list_sql = format!(
-        "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, r.email AS requester_email, \
-         g.name AS group_name, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
+        "SELECT t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+         t.group_id, g.name AS group_name, t.assignee_id, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
          t.customer_wrote_last FROM {from} \
          JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
          LEFT JOIN users a ON a.id = t.assignee_id \
@@ -428,9 +500,12 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
                 number: TicketNumber::from_stored(row.number),
                 prefix: row.prefix,
                 subject: row.subject,
+                requester_id: row.requester_id,
                 requester_name: row.requester_name,
                 requester_email: row.requester_email,
+                group_id: row.group_id,
                 group_name: row.group_name,
+                assignee_id: row.assignee_id,
                 assignee_name: row.assignee_name,
                 priority: parse_stored(&row.priority, "priority")?,
                 status: parse_stored(&row.status, "status")?,

@@ -7,7 +7,8 @@ use super::outbox::{self, Notification, Recipient};
 use super::role::Role;
 use super::settings::Settings;
 use super::ticket_fields::{Priority, Status, TicketNumber};
-use super::users::User;
+use super::email::Email;
+use super::users::{self, User};
 use super::{Error, FieldErrors, Result, audit, sla, text};
 use crate::db::{self, Db, Flag, search};
 
@@ -177,6 +178,38 @@ pub async fn create(
     Ok(TicketNumber::from_stored(number))
 }
 
+/// Staff open a ticket for the customer at `requester` (taking a call, or through the
+/// API), creating the customer's account if it is new. `parsed` is the rest of the form,
+/// so that every bad field is reported at once.
+pub async fn create_on_behalf(
+    db: &Db,
+    settings: &Settings,
+    agent: &User,
+    requester: &str,
+    parsed: Result<NewTicket>,
+    notify_email: Option<&str>,
+    now: Timestamp,
+) -> Result<TicketNumber> {
+    debug_assert!(agent.role.is_staff());
+    match (Email::parse(requester), parsed) {
+        (Ok(email), Ok(new_ticket)) => {
+            let customer = users::find_or_create_customer(db, &email, agent.id, now).await?;
+            create(db, settings, &customer, agent, &new_ticket, notify_email, now).await
+        }
+        (requester, parsed) => {
+            let mut errors = match parsed {
+                Err(Error::Invalid(errors)) => errors,
+                Err(other) => return Err(other),
+                Ok(_) => FieldErrors::new(),
+            };
+            if let Err(message) = requester {
+                errors.add("requester", message);
+            }
+            Err(Error::Invalid(errors))
+        }
+    }
+}
+
 /// A ticket with the names a page shows beside it.
 #[derive(Clone, Debug)]
 pub struct Ticket {
@@ -322,8 +355,8 @@ pub async fn id_of(db: &Db, number: TicketNumber) -> Result<Option<i64>> {
 
 /// The requester's latest other tickets, for the workspace's side panel.
 pub async fn others_of_requester(db: &Db, requester_id: i64, except_id: i64, limit: i64) -> Result<Vec<TicketSummary>> {
-    let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.name, t.updated_at \
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.id, g.name, t.updated_at \
          FROM tickets t JOIN groups g ON g.id = t.group_id WHERE t.requester_id = $1 AND t.id <> $2 \
          ORDER BY t.updated_at DESC, t.id DESC LIMIT $3",
     )
@@ -335,15 +368,16 @@ pub async fn others_of_requester(db: &Db, requester_id: i64, except_id: i64, lim
     rows.into_iter().map(summary_from_row).collect()
 }
 
-type SummaryRow = (i64, String, String, String, String, String, i64);
+type SummaryRow = (i64, String, String, String, String, i64, String, i64);
 
-fn summary_from_row((number, prefix, subject, status, priority, group_name, updated_at): SummaryRow) -> Result<TicketSummary> {
+fn summary_from_row((number, prefix, subject, status, priority, group_id, group_name, updated_at): SummaryRow) -> Result<TicketSummary> {
     Ok(TicketSummary {
         number: TicketNumber::from_stored(number),
         prefix,
         subject,
         status: parse_stored(&status, "status")?,
         priority: parse_stored(&priority, "priority")?,
+        group_id,
         group_name,
         updated_at,
     })
@@ -367,6 +401,12 @@ impl<T> Paged<T> {
     }
 }
 
+/// The `?page=` of a list: a number from 1 (the default, also for anything unreadable) up to a
+/// bound no list reaches.
+pub fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|page| page.trim().parse::<i64>().ok()).filter(|page| *page >= 1).map_or(1, |page| page.min(100_000))
+}
+
 /// A row of a ticket list.
 #[derive(Clone, Debug)]
 pub struct TicketSummary {
@@ -375,6 +415,7 @@ pub struct TicketSummary {
     pub subject: String,
     pub status: Status,
     pub priority: Priority,
+    pub group_id: i64,
     pub group_name: String,
     pub updated_at: Timestamp,
 }
@@ -475,7 +516,7 @@ pub async fn list_for_requester(
     let total_items: i64 = count.fetch_one(db.pool()).await?;
 
     let list_sql = format!(
-        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.name, t.public_updated_at \
+        "SELECT t.number, t.prefix, t.subject, t.status, t.priority, g.id, g.name, t.public_updated_at \
          FROM tickets t JOIN groups g ON g.id = t.group_id WHERE {condition} \
          ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
         (page - 1) * CUSTOMER_PAGE_SIZE

@@ -1,5 +1,6 @@
 //! The web application: the route map, and the layers every request passes through.
 
+mod api;
 pub mod assets;
 pub mod error;
 pub mod extract;
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}", get(admin::users::edit_form).post(admin::users::update))
         .route("/admin/users/{id}/deactivate", post(admin::users::deactivate))
         .route("/admin/users/{id}/reactivate", post(admin::users::reactivate))
+        .route("/admin/users/{id}/tokens", post(admin::users::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::users::revoke_token))
         .route("/admin/groups", get(admin::groups::list).post(admin::groups::create))
         .route("/admin/groups/{id}", get(admin::groups::edit_form).post(admin::groups::update))
         .route("/admin/groups/{id}/delete", post(admin::groups::delete))
@@ -85,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/mail/{id}/retry", post(admin::mail::retry))
         // mail services
         .route("/mail/inbound", post(inbound_mail::receive))
+        // the JSON API
+        .nest("/api/v1", api::router())
         // everyone signed in
         .route("/profile", get(profile::show).post(profile::update))
         .fallback(error::not_found)

@@ -172,9 +172,7 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `?page=` as given, within reason: anything unreadable is page 1.
-pub fn page_number(raw: Option<&str>) -> i64 {
-    raw.and_then(|page| page.trim().parse::<i64>().ok()).filter(|page| *page >= 1).map_or(1, |page| page.min(100_000))
-}
+pub use crate::domain::tickets::page_number;
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ mod harness;
 
 mod accounts;
 mod admin;
+mod api;
 mod desk;
 mod mail;
 mod mail_in;

@@ -45,7 +45,8 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
 /// The customer answers on their ticket — on the page, or by mail (`mail`: the
 /// Message-ID it came in). Waiting on them (`pending`, `on_hold`) is over: the ticket
 /// goes back to `open`.
-pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: Option<&str>, now: Timestamp) -> Result<()> {
+/// Answers the new message's id.
+pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: Option<&str>, now: Timestamp) -> Result<i64> {
     let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
     let mut change = begin_own(db, ticket, customer, now).await?;
     change.received_by_mail(mail);
@@ -65,7 +66,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: 
     change.set_status(to, StatusEvent::Changed).await?;
     change.notify_assignee(message_id).await?;
     change.commit(Some(true)).await?;
-    Ok(())
+    Ok(message_id)
 }
 
 /// The customer closes their own ticket, whatever its state (but closed).

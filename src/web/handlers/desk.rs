@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::domain::conversation::staff::{self, Changes};
-use crate::domain::email::Email;
 use crate::domain::groups::{self, Group};
-use crate::domain::queue::{self, AssigneeFilter, QueueQuery, Sort, View};
+use crate::domain::queue::{self, QueueParams, Sort};
 use crate::domain::settings::Settings;
 use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{self, NewTicket};
@@ -22,85 +21,7 @@ use crate::web::format::Moment;
 use crate::web::page::{PageContext, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
-use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, page_number, query_string};
-
-/// The queue's state, exactly as the query string gives it, so that every view can be
-/// bookmarked and shared.
-#[derive(Deserialize, Default, Clone)]
-pub struct DeskQuery {
-    #[serde(default)]
-    view: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    assignee: String,
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    sort: String,
-    page: Option<String>,
-}
-
-impl DeskQuery {
-    /// The parsed query, and a message for each part that could not be read (it is ignored).
-    fn parse(&self) -> (QueueQuery, Vec<String>) {
-        let mut problems = Vec::new();
-        let mut query = QueueQuery { page: page_number(self.page.as_deref()), ..QueueQuery::default() };
-        let mut check = |given: &str, what: &str, ok: bool| {
-            if !given.trim().is_empty() && !ok {
-                problems.push(format!("Ignored the {what} “{}”: it is not one of the choices.", given.trim()));
-            }
-        };
-        query.view = View::parse(self.view.trim()).unwrap_or(View::All);
-        check(&self.view, "view", View::parse(self.view.trim()).is_some());
-        query.status = self.status.trim().parse().ok();
-        check(&self.status, "status", query.status.is_some());
-        query.priority = self.priority.trim().parse().ok();
-        check(&self.priority, "priority", query.priority.is_some());
-        query.group_id = self.group.trim().parse().ok();
-        check(&self.group, "group", query.group_id.is_some());
-        query.assignee = match self.assignee.trim() {
-            "none" => Some(AssigneeFilter::Nobody),
-            other => other.parse().ok().map(AssigneeFilter::Agent),
-        };
-        check(&self.assignee, "assignee", query.assignee.is_some());
-        query.sort = Sort::parse(self.sort.trim());
-        check(&self.sort, "sort order", query.sort.is_some());
-        query.created_from = queue::parse_date(&self.from);
-        if !self.from.trim().is_empty() && query.created_from.is_none() {
-            problems.push("Ignored the “from” date: use the form 2026-01-31.".into());
-        }
-        query.created_before = queue::parse_date(&self.to).map(|day| day + 86_400);
-        if !self.to.trim().is_empty() && query.created_before.is_none() {
-            problems.push("Ignored the “to” date: use the form 2026-01-31.".into());
-        }
-        query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
-        (query, problems)
-    }
-
-    /// The parameters that shape the list (all but the page), for links that keep them.
-    fn pairs(&self) -> Vec<(&'static str, &str)> {
-        vec![
-            ("view", self.view.trim()),
-            ("status", self.status.trim()),
-            ("priority", self.priority.trim()),
-            ("group", self.group.trim()),
-            ("assignee", self.assignee.trim()),
-            ("q", self.q.trim()),
-            ("from", self.from.trim()),
-            ("to", self.to.trim()),
-            ("sort", self.sort.trim()),
-        ]
-    }
-}
+use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, query_string};
 
 pub struct ViewLink {
     label: &'static str,
@@ -129,7 +50,9 @@ pub struct QueueRowView {
 #[template(path = "desk/queue.html")]
 pub struct QueuePage {
     ctx: PageContext,
-    query: DeskQuery,
+    /// The queue's state, exactly as the query string gives it, so that every view can be
+    /// bookmarked and shared.
+    query: QueueParams,
     view_label: &'static str,
     /// What the empty choice of the sort menu means here.
     default_sort_label: &'static str,
@@ -156,14 +79,15 @@ pub async fn queue(
     State(state): State<AppState>,
     Agent(agent): Agent,
     ctx: PageContext,
-    Query(raw): Query<DeskQuery>,
+    Query(raw): Query<QueueParams>,
 ) -> Result<Response> {
     if let Some(number) = TicketNumber::parse(&raw.q)
         && tickets::id_of(&state.db, number).await?.is_some()
     {
         return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
     }
-    let (query, problems) = raw.parse();
+    let (query, errors) = raw.parse();
+    let problems = errors.iter().map(|(_, message)| format!("Ignored: {message}")).collect();
     let now = state.now();
     let paged = queue::list(&state.db, &agent, &query, now).await?;
     let counts = queue::view_counts(&state.db, &agent, now).await?;
@@ -321,25 +245,8 @@ pub async fn create_ticket(
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
     let parsed = NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, "");
-    let requester = Email::parse(&form.requester);
-    let created = match (requester, parsed) {
-        (Ok(email), Ok(new_ticket)) => match users::find_or_create_customer(&state.db, &email, agent.id, now).await {
-            Ok(customer) => {
-                tickets::create(&state.db, &settings, &customer, &agent, &new_ticket, state.config.notify_email.as_deref(), now).await
-            }
-            Err(error) => Err(error),
-        },
-        (requester, parsed) => {
-            let mut errors = match parsed {
-                Err(domain::Error::Invalid(errors)) => errors,
-                _ => FieldErrors::new(),
-            };
-            if let Err(message) = requester {
-                errors.add("requester", message);
-            }
-            Err(domain::Error::Invalid(errors))
-        }
-    };
+    let notify_email = state.config.notify_email.as_deref();
+    let created = tickets::create_on_behalf(&state.db, &settings, &agent, &form.requester, parsed, notify_email, now).await;
     match created {
         Ok(number) => {
             session.flash(FlashKind::Success, format!("Ticket {}{number} created.", settings.ticket_prefix)).await?;

@@ -347,7 +347,7 @@ pub async fn reply(
     session: AppSession,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, None, state.now()).await;
+    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, None, state.now()).await.map(drop);
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Reply sent.", forms).await
 }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::api_tokens;
 use crate::domain::groups::{self, Group};
 use crate::domain::queue::{self, AssigneeFilter, QueueQuery, View};
 use crate::domain::role::Role;
@@ -119,6 +120,15 @@ pub struct UserFormPage {
     assigned: Vec<AssignedTicket>,
     assigned_total: i64,
     agents: Vec<User>,
+    tokens: Vec<TokenView>,
+}
+
+pub struct TokenView {
+    id: i64,
+    name: String,
+    created: Moment,
+    last_used: Option<Moment>,
+    revoked: Option<Moment>,
 }
 
 impl UserFormPage {
@@ -160,7 +170,22 @@ async fn form_page(
         }
         _ => (Vec::new(), 0, Vec::new()),
     };
-    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents })
+    let now = state.now();
+    let tokens = match &editing {
+        Some(user) => api_tokens::list_for_user(&state.db, user.id)
+            .await?
+            .into_iter()
+            .map(|token| TokenView {
+                id: token.id,
+                name: token.name,
+                created: Moment::new(token.created_at, now),
+                last_used: token.last_used_at.map(|at| Moment::new(at, now)),
+                revoked: token.revoked_at.map(|at| Moment::new(at, now)),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents, tokens })
 }
 
 pub async fn new_form(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
@@ -293,4 +318,47 @@ async fn set_active(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    token_name: String,
+}
+
+/// Creates an API token for the user; its secret is shown once, in the confirmation.
+pub async fn create_token(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<Response> {
+    let user = user_admin::find(&state.db, id).await?;
+    match api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await {
+        Ok(secret) => {
+            let message = format!("Created the API token “{}”. Copy it now; it is shown only this once: {secret}", form.token_name.trim());
+            session.flash(FlashKind::Success, message).await?;
+            Ok(Redirect::to(&format!("/admin/users/{}#api-tokens", user.id)).into_response())
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            let form_values = stored_form(&state, &user).await?;
+            let errors = FieldErrors::single("token_name", errors.summary());
+            render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&state, ctx, Some(user), form_values, errors, None).await?)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(token_id): IdInPath,
+    session: AppSession,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    let user_id = api_tokens::revoke(&state.db, token_id, admin.id, state.now()).await?;
+    session.flash(FlashKind::Success, "Token revoked: it no longer works.").await?;
+    Ok(Redirect::to(&format!("/admin/users/{user_id}#api-tokens")).into_response())
 }

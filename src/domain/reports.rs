@@ -1,0 +1,188 @@
+//! Ticket figures per week or month, for staff: how many came in, were resolved and were
+//! closed, how long the first answer took and how customers rated the outcome.
+
+use time::{Date, Duration, Month, OffsetDateTime};
+
+use super::clock::Timestamp;
+use super::{Error, FieldErrors, Result};
+use crate::db::Db;
+
+/// How many periods a report covers, the current one included.
+pub const PERIODS: usize = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    /// Weeks from Monday, UTC.
+    Weekly,
+    /// Calendar months, UTC.
+    Monthly,
+}
+
+impl Period {
+    pub fn parse(input: &str) -> Result<Self> {
+        match input.trim() {
+            "" | "weekly" => Ok(Self::Weekly),
+            "monthly" => Ok(Self::Monthly),
+            other => Err(Error::Invalid(FieldErrors::single("period", format!("“{other}” is not weekly or monthly.")))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Weekly => "weekly",
+            Self::Monthly => "monthly",
+        }
+    }
+
+    /// The first day of the period that contains `day`.
+    fn start_of(self, day: Date) -> Date {
+        match self {
+            Self::Weekly => day - Duration::days(i64::from(day.weekday().number_days_from_monday())),
+            Self::Monthly => day.replace_day(1).expect("every month has a first day"),
+        }
+    }
+
+    fn next(self, start: Date) -> Date {
+        match self {
+            Self::Weekly => start + Duration::weeks(1),
+            Self::Monthly => {
+                let (year, month) = if start.month() == Month::December { (start.year() + 1, Month::January) } else { (start.year(), start.month().next()) };
+                Date::from_calendar_date(year, month, 1).expect("the first of a month exists")
+            }
+        }
+    }
+
+    fn previous(self, start: Date) -> Date {
+        match self {
+            Self::Weekly => start - Duration::weeks(1),
+            Self::Monthly => self.start_of(start - Duration::days(1)),
+        }
+    }
+
+    /// The starts of the last [`PERIODS`] periods up to the one containing `now`, and the end
+    /// of that one: `PERIODS + 1` days in order.
+    pub fn boundaries(self, now: Timestamp) -> Vec<Date> {
+        let today = OffsetDateTime::from_unix_timestamp(now).map(OffsetDateTime::date).unwrap_or(Date::MIN);
+        let mut first = self.start_of(today);
+        for _ in 1..PERIODS {
+            first = self.previous(first);
+        }
+        let mut days = vec![first];
+        for _ in 0..PERIODS {
+            days.push(self.next(*days.last().expect("not empty")));
+        }
+        days
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeriodFigures {
+    pub start: Date,
+    /// Exclusive.
+    pub end: Date,
+    pub created: i64,
+    pub resolved: i64,
+    pub closed: i64,
+    /// Over the tickets created in the period that have had an answer.
+    pub first_response_average_minutes: Option<i64>,
+    /// Over the tickets created in the period that were rated.
+    pub rating_average: Option<f64>,
+}
+
+fn unix(day: Date) -> Timestamp {
+    day.midnight().assume_utc().unix_timestamp()
+}
+
+/// Which period `column` falls in (0-based), given the boundaries bound from `$1`.
+fn bucket(column: &str) -> String {
+    let steps: Vec<String> = (2..=PERIODS).map(|parameter| format!("CASE WHEN {column} >= ${parameter} THEN 1 ELSE 0 END")).collect();
+    steps.join(" + ")
+}
+
+/// Per period (0-based) of the tickets whose `column` falls in it: how many, and the sum
+/// and count of their first-response minutes and of their ratings.
+#[derive(sqlx::FromRow)]
+struct Sums {
+    bucket: i64,
+    tickets: i64,
+    response_minutes: i64,
+    answered: i64,
+    ratings: i64,
+    rated: i64,
+}
+
+/// One statement per column; `column` is ours, never input.
+async fn sums_by(db: &Db, column: &str, days: &[Date]) -> Result<Vec<Sums>> {
+    let sql = format!(
+        "SELECT {bucket} AS bucket, COUNT(*) AS tickets, \
+         CAST(COALESCE(SUM((first_response_at - created_at) / 60), 0) AS BIGINT) AS response_minutes, \
+         COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated \
+         FROM tickets WHERE {column} >= $1 AND {column} < ${last} GROUP BY 1",
+        bucket = bucket(column),
+        last = days.len(),
+    );
+    let mut query = sqlx::query_as::<_, Sums>(&sql);
+    for day in days {
+        query = query.bind(unix(*day));
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}
+
+fn period_of(figures: &mut [PeriodFigures], bucket: i64) -> Option<&mut PeriodFigures> {
+    usize::try_from(bucket).ok().and_then(|index| figures.get_mut(index))
+}
+
+/// The figures of the last [`PERIODS`] periods, oldest first.
+pub async fn tickets(db: &Db, period: Period, now: Timestamp) -> Result<Vec<PeriodFigures>> {
+    let days = period.boundaries(now);
+    let mut figures: Vec<PeriodFigures> = days
+        .windows(2)
+        .map(|pair| PeriodFigures {
+            start: pair[0],
+            end: pair[1],
+            created: 0,
+            resolved: 0,
+            closed: 0,
+            first_response_average_minutes: None,
+            rating_average: None,
+        })
+        .collect();
+    for sums in sums_by(db, "created_at", &days).await? {
+        if let Some(entry) = period_of(&mut figures, sums.bucket) {
+            entry.created = sums.tickets;
+            entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_minutes / sums.answered);
+            entry.rating_average = (sums.rated > 0).then(|| (sums.ratings as f64 / sums.rated as f64 * 100.0).round() / 100.0);
+        }
+    }
+    for sums in sums_by(db, "resolved_at", &days).await? {
+        if let Some(entry) = period_of(&mut figures, sums.bucket) {
+            entry.resolved = sums.tickets;
+        }
+    }
+    for sums in sums_by(db, "closed_at", &days).await? {
+        if let Some(entry) = period_of(&mut figures, sums.bucket) {
+            entry.closed = sums.tickets;
+        }
+    }
+    Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn weeks_start_on_monday_and_months_on_the_first() {
+        let now = unix(date!(2026 - 11 - 28)) + 3600; // a Saturday
+        let weeks = Period::Weekly.boundaries(now);
+        assert_eq!(weeks.len(), PERIODS + 1);
+        assert_eq!(weeks[PERIODS - 1], date!(2026 - 11 - 23));
+        assert_eq!(weeks[PERIODS], date!(2026 - 11 - 30));
+        let months = Period::Monthly.boundaries(now);
+        assert_eq!(months[0], date!(2025 - 12 - 01));
+        assert_eq!(months[PERIODS - 1], date!(2026 - 11 - 01));
+        assert_eq!(months[PERIODS], date!(2026 - 12 - 01));
+        assert!(Period::parse("daily").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! The JSON API under `/api/v1`: bearer tokens acting with their user's role, `{"data": …}`
+//! on success, `{"error": {"code", "message", "fields"}}` on failure. It calls the same
+//! domain functions as the pages; only the envelope differs.
+
+mod directory;
+mod reports;
+mod tickets;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::state::AppState;
+use crate::domain::clock::Timestamp;
+use crate::domain::users::User;
+use crate::domain::{self, api_tokens};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
+        .route("/tickets/{id}/messages", get(tickets::messages).post(tickets::add_message))
+        .route("/tickets/{id}/reopen", post(tickets::reopen))
+        .route("/tickets/{id}/rating", post(tickets::rate))
+        .route("/users/me", get(directory::me))
+        .route("/agents", get(directory::agents))
+        .route("/groups", get(directory::groups))
+        .route("/reports/tickets", get(reports::tickets))
+        .fallback(|| async { ApiError::not_found() })
+}
+
+/// The API's description, kept beside the routes it describes (a test holds them together).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}
+
+/// A failed request, as the API reports it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: BTreeMap<String, String>,
+}
+
+pub type ApiResult<T = Response> = Result<T, ApiError>;
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), fields: BTreeMap::new() }
+    }
+
+    /// Missing, foreign and forbidden look the same, so that nothing can be probed.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "There is nothing here, or it is not yours to see.")
+    }
+
+    fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send a valid API token: `Authorization: Bearer <token>`.")
+    }
+
+    pub fn invalid(fields: &domain::FieldErrors) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Some fields need another look.");
+        error.fields = fields.iter().map(|(field, message)| (field.to_owned(), message.to_owned())).collect();
+        error
+    }
+}
+
+impl From<domain::Error> for ApiError {
+    fn from(error: domain::Error) -> Self {
+        match error {
+            domain::Error::NotFound => Self::not_found(),
+            domain::Error::Invalid(fields) => Self::invalid(&fields),
+            domain::Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            domain::Error::Stale { current_version } => Self::new(
+                StatusCode::CONFLICT,
+                "stale",
+                format!("The ticket changed in the meantime; it is now at version {current_version}. Nothing was applied."),
+            ),
+            domain::Error::Database(error) => internal(error.into()),
+            domain::Error::Internal(error) => internal(error),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        internal(error.into())
+    }
+}
+
+fn internal(cause: anyhow::Error) -> ApiError {
+    tracing::error!(error = ?cause, "internal error in the API");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; it has been logged.")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// `{"data": …}` with a status.
+pub fn data(status: StatusCode, value: impl Serialize) -> Response {
+    (status, axum::Json(json!({ "data": value }))).into_response()
+}
+
+/// The user a bearer token acts for. Cookies are never read here, so a page cannot be
+/// made to call the API with a visitor's session.
+pub struct Caller(pub User);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(ApiError::unauthorized)?;
+        api_tokens::authenticate(&state.db, secret, state.now()).await?.map(Caller).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// A caller who is an agent or an admin; anyone else gets 404.
+pub struct StaffCaller(pub User);
+
+impl FromRequestParts<AppState> for StaffCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(user) = Caller::from_request_parts(parts, state).await?;
+        if user.role.is_staff() { Ok(Self(user)) } else { Err(ApiError::not_found()) }
+    }
+}
+
+/// A JSON body; anything unreadable is answered in the API's own error format.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(body_error(rejection)),
+        }
+    }
+}
+
+fn body_error(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        _ => "bad_request",
+    };
+    let message = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Send JSON with `Content-Type: application/json`.".to_owned(),
+        _ => format!("The body could not be read: {}", rejection.body_text()),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// A timestamp as RFC 3339, UTC.
+pub fn moment(at: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|moment| moment.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,397 @@
+//! `/api/v1/tickets…`: the queue and the customer's list, one ticket, its changes and its
+//! timeline. Staff see and change every ticket; a customer only their own, and only what
+//! the portal lets them do.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+
+use super::{ApiError, ApiResult, Caller, JsonBody, data, moment};
+use crate::domain::conversation::staff::{self, Changes, Reply};
+use crate::domain::conversation::{self, Audience, EntryKind, TimelineEntry, customer};
+use crate::domain::queue::{self, QueueParams, QueueRow};
+use crate::domain::settings::Settings;
+use crate::domain::ticket_fields::TicketNumber;
+use crate::domain::tickets::{self, CustomerTab, NewTicket, Paged, Ticket, TicketSummary};
+use crate::domain::users::User;
+use crate::domain::{Error, FieldErrors};
+use crate::web::state::AppState;
+
+#[derive(Serialize)]
+struct Named {
+    id: i64,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Person {
+    id: i64,
+    name: String,
+    email: String,
+}
+
+/// What only staff are shown of a ticket.
+#[derive(Serialize)]
+struct StaffFacts {
+    assignee: Option<Named>,
+    version: i64,
+    due_at: Option<String>,
+    first_response_at: Option<String>,
+    time_spent_minutes: i64,
+}
+
+#[derive(Serialize)]
+struct TicketJson {
+    id: i64,
+    reference: String,
+    subject: String,
+    status: &'static str,
+    priority: &'static str,
+    group: Named,
+    requester: Person,
+    created_at: String,
+    updated_at: String,
+    resolved_at: Option<String>,
+    closed_at: Option<String>,
+    rating: Option<i64>,
+    rating_comment: Option<String>,
+    merged_into: Option<i64>,
+    follow_up_of: Option<i64>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    staff: Option<StaffFacts>,
+}
+
+fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
+    let staff = viewer.role.is_staff();
+    TicketJson {
+        id: ticket.number.get(),
+        reference: ticket.reference(),
+        subject: ticket.subject,
+        status: ticket.status.as_str(),
+        priority: ticket.priority.as_str(),
+        group: Named { id: ticket.group_id, name: ticket.group_name },
+        requester: Person { id: ticket.requester_id, name: ticket.requester_name, email: ticket.requester_email },
+        created_at: moment(ticket.created_at),
+        // Internal notes move `updated_at`; a customer sees only what they can see change.
+        updated_at: moment(if staff { ticket.updated_at } else { ticket.public_updated_at }),
+        resolved_at: ticket.resolved_at.map(moment),
+        closed_at: ticket.closed_at.map(moment),
+        rating: ticket.rating,
+        rating_comment: ticket.rating_comment,
+        merged_into: ticket.merged_into.map(TicketNumber::get),
+        follow_up_of: ticket.follow_up_of.map(TicketNumber::get),
+        staff: staff.then(|| StaffFacts {
+            assignee: ticket.assignee_id.zip(ticket.assignee_name).map(|(id, name)| Named { id, name }),
+            version: ticket.version,
+            due_at: ticket.due_at.map(moment),
+            first_response_at: ticket.first_response_at.map(moment),
+            time_spent_minutes: ticket.time_spent_minutes,
+        }),
+    }
+}
+
+fn queue_row_json(row: QueueRow) -> serde_json::Value {
+    json!({
+        "id": row.number.get(),
+        "reference": format!("{}{}", row.prefix, row.number),
+        "subject": row.subject,
+        "status": row.status.as_str(),
+        "priority": row.priority.as_str(),
+        "group": Named { id: row.group_id, name: row.group_name },
+        "requester": Person { id: row.requester_id, name: row.requester_name, email: row.requester_email },
+        "assignee": row.assignee_id.zip(row.assignee_name).map(|(id, name)| Named { id, name }),
+        "due_at": row.due_at.map(moment),
+        "updated_at": moment(row.updated_at),
+    })
+}
+
+fn summary_json(summary: TicketSummary) -> serde_json::Value {
+    json!({
+        "id": summary.number.get(),
+        "reference": summary.reference(),
+        "subject": summary.subject,
+        "status": summary.status.as_str(),
+        "priority": summary.priority.as_str(),
+        "group": Named { id: summary.group_id, name: summary.group_name },
+        "updated_at": moment(summary.updated_at),
+    })
+}
+
+/// A page of a list: `data` holds the items, `meta` where the page sits. `total` is left
+/// out where it is not counted (searches for common words) and stops at the queue's cap.
+fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Response {
+    let has_more = paged.page < paged.total_pages();
+    let total = (paged.counted && paged.total_items <= queue::COUNT_CAP).then_some(paged.total_items);
+    let meta = json!({ "page": paged.page, "per_page": paged.per_page, "total": total, "has_more": has_more });
+    let items: Vec<serde_json::Value> = paged.items.into_iter().map(item).collect();
+    (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
+}
+
+pub async fn list(State(state): State<AppState>, Caller(caller): Caller, Query(params): Query<QueueParams>) -> ApiResult {
+    if caller.role.is_staff() {
+        let (query, errors) = params.parse();
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(&errors));
+        }
+        let paged = queue::list(&state.db, &caller, &query, state.now()).await?;
+        return Ok(page_json(paged, queue_row_json));
+    }
+    let tab = match params.status.trim() {
+        "" => CustomerTab::Active,
+        given => CustomerTab::ALL.into_iter().find(|tab| tab.as_str() == given).ok_or_else(|| {
+            ApiError::invalid(&FieldErrors::single("status", format!("“{given}” is not active, resolved, closed or all.")))
+        })?,
+    };
+    let page = tickets::page_number(params.page.as_deref());
+    let paged = tickets::list_for_requester(&state.db, caller.id, tab, &params.q, page).await?;
+    Ok(page_json(paged, summary_json))
+}
+
+/// The ticket `{id}` (`1001` or `TCK-1001`) names, if the caller may see it.
+async fn ticket_for(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
+    let number = TicketNumber::parse(id).ok_or_else(ApiError::not_found)?;
+    Ok(tickets::find_for_viewer(&state.db, number, caller).await?)
+}
+
+async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
+    let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
+    Ok(data(status, ticket_json(ticket, caller)))
+}
+
+pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
+    let ticket = ticket_for(&state, &caller, &id).await?;
+    Ok(data(StatusCode::OK, ticket_json(ticket, &caller)))
+}
+
+#[derive(Deserialize)]
+pub struct NewTicketBody {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    message: String,
+    group: Option<i64>,
+    #[serde(default)]
+    priority: String,
+    /// Staff only: the customer's email address.
+    requester: Option<String>,
+}
+
+pub async fn create(State(state): State<AppState>, Caller(caller): Caller, JsonBody(body): JsonBody<NewTicketBody>) -> ApiResult {
+    let now = state.now();
+    let settings = Settings::load(&state.db).await?;
+    let group = body.group.map(|id| id.to_string()).unwrap_or_default();
+    let parsed = NewTicket::parse(&body.subject, &group, &body.priority, &body.message, "");
+    let notify_email = state.config.notify_email.as_deref();
+    let number = if caller.role.is_staff() {
+        let requester = body.requester.unwrap_or_default();
+        tickets::create_on_behalf(&state.db, &settings, &caller, &requester, parsed, notify_email, now).await?
+    } else {
+        if body.requester.is_some() {
+            return Err(ApiError::invalid(&FieldErrors::single("requester", "Only staff open tickets for someone else.")));
+        }
+        tickets::create(&state.db, &settings, &caller, &caller, &parsed?, notify_email, now).await?
+    };
+    let mut response = ticket_response(&state, &caller, number, StatusCode::CREATED).await?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{number}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+pub struct TicketChanges {
+    status: Option<String>,
+    priority: Option<String>,
+    group: Option<i64>,
+    /// An agent's user id, or `null` for nobody.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<i64>>,
+    /// The version the change was made against; a stale one is refused.
+    version: Option<i64>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TicketChanges>,
+) -> ApiResult {
+    let ticket = ticket_for(&state, &caller, &id).await?;
+    let now = state.now();
+    if caller.role.is_staff() {
+        let mut errors = FieldErrors::new();
+        let status = body.status.and_then(|given| errors.check("status", given.trim().parse()));
+        let priority = body.priority.and_then(|given| errors.check("priority", given.trim().parse()));
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(&errors));
+        }
+        let changes = Changes { status, priority, group_id: body.group, assignee: body.assignee };
+        staff::update(&state.db, &ticket, &caller, &changes, body.version, now).await?;
+    } else {
+        let mut errors = FieldErrors::new();
+        for (field, given) in [("priority", body.priority.is_some()), ("group", body.group.is_some()), ("assignee", body.assignee.is_some())] {
+            if given {
+                errors.add(field, "Only staff change this.");
+            }
+        }
+        match body.status.as_deref().map(str::trim) {
+            Some("closed") => {}
+            Some(_) => errors.add("status", "You can only close your ticket (status “closed”)."),
+            None => errors.add("status", "Give the status “closed” to close your ticket."),
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(&errors));
+        }
+        customer::close(&state.db, &ticket, &caller, now).await?;
+    }
+    ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
+}
+
+fn entry_json(entry: TimelineEntry) -> serde_json::Value {
+    let kind = match entry.kind {
+        EntryKind::Message => "message",
+        EntryKind::Note => "note",
+        EntryKind::Event => "event",
+    };
+    json!({
+        "id": entry.id,
+        "kind": kind,
+        "author": entry.author_name.map(|name| json!({ "name": name, "staff": entry.author_is_staff })),
+        "body": entry.body,
+        "event": entry.event,
+        "old_value": entry.old_value,
+        "new_value": entry.new_value,
+        "created_at": moment(entry.created_at),
+    })
+}
+
+fn audience(caller: &User) -> Audience {
+    if caller.role.is_staff() { Audience::Staff } else { Audience::Customer }
+}
+
+pub async fn messages(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
+    let ticket = ticket_for(&state, &caller, &id).await?;
+    let entries = conversation::timeline(&state.db, ticket.id, audience(&caller)).await?;
+    Ok(data(StatusCode::OK, entries.into_iter().map(entry_json).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+pub struct MessageBody {
+    #[serde(default)]
+    body: String,
+    /// Staff: `public` (the default) or `internal`.
+    visibility: Option<String>,
+    /// Staff: a status to set in the same step.
+    status: Option<String>,
+    /// Staff: minutes spent.
+    time_spent: Option<i64>,
+}
+
+pub async fn add_message(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<MessageBody>,
+) -> ApiResult {
+    let ticket = ticket_for(&state, &caller, &id).await?;
+    let now = state.now();
+    let message_id = if caller.role.is_staff() {
+        let reply = Reply::parse(
+            &body.body,
+            body.visibility.as_deref().unwrap_or("public"),
+            body.status.as_deref().unwrap_or(""),
+            &body.time_spent.map(|minutes| minutes.to_string()).unwrap_or_default(),
+        )?;
+        staff::reply(&state.db, &ticket, &caller, &reply, now).await?
+    } else {
+        let mut errors = FieldErrors::new();
+        if body.visibility.as_deref().is_some_and(|visibility| visibility != "public") {
+            errors.add("visibility", "Your messages are always public.");
+        }
+        for (field, given) in [("status", body.status.is_some()), ("time_spent", body.time_spent.is_some())] {
+            if given {
+                errors.add(field, "Only staff set this.");
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(&errors));
+        }
+        customer::reply(&state.db, &ticket, &caller, &body.body, None, now).await?
+    };
+    let entry = conversation::timeline(&state.db, ticket.id, audience(&caller))
+        .await?
+        .into_iter()
+        .find(|entry| entry.id == message_id)
+        .ok_or(Error::NotFound)?;
+    Ok(data(StatusCode::CREATED, entry_json(entry)))
+}
+
+/// A customer's own ticket: reopening and rating are theirs alone (as in the portal).
+async fn own_ticket(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
+    if caller.role.is_staff() {
+        return Err(ApiError::not_found());
+    }
+    ticket_for(state, caller, id).await
+}
+
+#[derive(Deserialize)]
+pub struct ReopenBody {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReopenBody>,
+) -> ApiResult {
+    let ticket = own_ticket(&state, &caller, &id).await?;
+    let settings = Settings::load(&state.db).await?;
+    customer::reopen(&state.db, &settings, &ticket, &caller, &body.reason, None, state.now()).await?;
+    ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct RatingBody {
+    rating: Option<i64>,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RatingBody>,
+) -> ApiResult {
+    let ticket = own_ticket(&state, &caller, &id).await?;
+    let settings = Settings::load(&state.db).await?;
+    let rating = body.rating.map(|rating| rating.to_string()).unwrap_or_default();
+    customer::rate(&state.db, &settings, &ticket, &caller, &rating, &body.comment, state.now()).await?;
+    ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ticket_fields::Status;
+
+    #[test]
+    fn assignee_tells_absent_from_null() {
+        let absent: TicketChanges = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.assignee, None);
+        let nobody: TicketChanges = serde_json::from_str(r#"{"assignee": null}"#).unwrap();
+        assert_eq!(nobody.assignee, Some(None));
+        let agent: TicketChanges = serde_json::from_str(r#"{"assignee": 7, "status": "open"}"#).unwrap();
+        assert_eq!(agent.assignee, Some(Some(7)));
+        assert_eq!(agent.status.as_deref().map(str::parse::<Status>), Some(Ok(Status::Open)));
+    }
+}

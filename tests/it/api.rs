@@ -1,0 +1,366 @@
+//! The JSON API: tokens made by admins, customers and staff working tickets, reports, and
+//! the OpenAPI document.
+
+use helpdesk::domain::api_tokens;
+use helpdesk::domain::conversation::Visibility;
+use helpdesk::domain::conversation::staff;
+use helpdesk::domain::role::Role;
+use helpdesk::domain::ticket_fields::Status;
+use helpdesk::domain::users::User;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::on_both_databases;
+
+on_both_databases!(
+    tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated,
+    customers_use_the_api_as_they_use_the_portal,
+    staff_work_tickets_through_the_api,
+    reports_count_tickets_per_period,
+    the_openapi_document_describes_every_route,
+);
+
+struct Api {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
+    }
+
+    fn data(&self) -> Value {
+        self.json()["data"].clone()
+    }
+
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    fn field_error(&self, field: &str) -> Option<String> {
+        self.json()["error"]["fields"][field].as_str().map(str::to_owned)
+    }
+}
+
+impl Api {
+    fn new(app: &TestApp, token: Option<String>) -> Self {
+        Self { http: reqwest::Client::new(), base_url: format!("{}/api/v1", app.base_url), token }
+    }
+
+    /// A client with a fresh token for `user`.
+    async fn for_user(app: &TestApp, user: &User) -> Self {
+        let token = api_tokens::create(&app.db, user.id, "tests", user.id, app.now()).await.expect("token created");
+        Self::new(app, Some(token))
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.expect("API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        Answer { status, headers, text: response.text().await.expect("body") }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+}
+
+async fn tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated(app: TestApp) {
+    let (admin_browser, _admin) = app.signed_in(Role::Admin, "admin@example.com").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agnes Agent").await;
+    let path = format!("/admin/users/{}", agent.id);
+
+    admin_browser.get(&path).await;
+    let refused = admin_browser.post(&format!("{path}/tokens"), &[("token_name", " ")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text_of("#token_name-error").contains("Name"), "{}", refused.text_of("#token_name-error"));
+    admin_browser.post(&format!("{path}/tokens"), &[("token_name", "Zapier")]).await.assert_redirect(&format!("{path}#api-tokens"));
+    let shown = admin_browser.get(&path).await;
+    let flash = shown.text_of(".flashes");
+    let secret = flash.split("shown only this once: ").nth(1).expect("the secret is shown").trim().to_owned();
+    assert!(secret.starts_with("hd_") && secret.len() > 40, "{secret}");
+    assert!(!admin_browser.get(&path).await.body.contains(&secret), "shown once only");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}'")).await, 0, "only a digest is stored");
+
+    let api = Api::new(&app, Some(secret.clone()));
+    let me = api.get("/users/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.data(), json!({ "id": agent.id, "name": "Agnes Agent", "email": "agent@example.com", "role": "agent" }));
+    assert!(admin_browser.get(&path).await.text_of("#api-tokens li").contains("last used"));
+
+    for token in [None, Some("hd_wrong".to_owned()), Some(secret[3..].to_owned())] {
+        let refused = Api::new(&app, token).get("/users/me").await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+        assert_eq!(refused.error_code(), "unauthorized");
+        assert!(refused.json()["error"]["message"].is_string() && refused.json()["error"]["fields"].is_object());
+    }
+    // A signed-in browser's cookies do not open the API: it answers bearer tokens only.
+    let with_cookies = admin_browser.get("/api/v1/users/me").await;
+    assert_eq!(with_cookies.status, StatusCode::UNAUTHORIZED);
+
+    // Only admins make and revoke tokens.
+    let (agent_browser, _) = app.signed_in(Role::Agent, "other@example.com").await;
+    agent_browser.get("/desk").await;
+    assert_eq!(agent_browser.post(&format!("{path}/tokens"), &[("token_name", "mine")]).await.status, StatusCode::NOT_FOUND);
+
+    let token_id = app.count(&format!("SELECT id FROM api_tokens WHERE user_id = {}", agent.id)).await;
+    assert_eq!(agent_browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/users/me").await.status, StatusCode::OK);
+    admin_browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await.assert_redirect(&format!("{path}#api-tokens"));
+    assert_eq!(api.get("/users/me").await.status, StatusCode::UNAUTHORIZED, "revoked");
+    assert!(admin_browser.get(&path).await.text_of("#api-tokens").contains("Revoked"));
+
+    // A deactivated user's tokens stop working with them.
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let customer_api = Api::for_user(&app, &customer).await;
+    assert_eq!(customer_api.get("/users/me").await.status, StatusCode::OK);
+    admin_browser.post(&format!("/admin/users/{}/deactivate", customer.id), &[]).await;
+    assert_eq!(customer_api.get("/users/me").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('api_token.create', 'api_token.revoke')").await, 3);
+}
+
+async fn customers_use_the_api_as_they_use_the_portal(app: TestApp) {
+    let carla = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let hidden_group = app.create_group("Security", false, &[]).await;
+    let api = Api::for_user(&app, &carla).await;
+
+    let groups = api.get("/groups").await.data();
+    let names: Vec<&str> = groups.as_array().unwrap().iter().map(|group| group["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["General"], "customers see the public groups only");
+    let general = groups[0]["id"].as_i64().unwrap();
+
+    let invalid = api.post("/tickets", json!({ "subject": "", "message": "", "group": general })).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.error_code(), "invalid");
+    assert!(invalid.field_error("subject").is_some() && invalid.field_error("message").is_some());
+    let on_behalf = api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general, "requester": "x@example.com" })).await;
+    assert!(on_behalf.field_error("requester").is_some());
+    let internal = api.post("/tickets", json!({ "subject": "S", "message": "M", "group": hidden_group })).await;
+    assert!(internal.field_error("group").is_some());
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0, "nothing stored, no number spent");
+
+    let created = api.post("/tickets", json!({ "subject": "Printer jams", "message": "Every morning.", "group": general })).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.headers.get("location").and_then(|v| v.to_str().ok()), Some("/api/v1/tickets/1001"));
+    let ticket = created.data();
+    assert_eq!((ticket["id"].as_i64(), ticket["reference"].as_str()), (Some(1001), Some("TCK-1001")));
+    assert_eq!((ticket["status"].as_str(), ticket["priority"].as_str()), (Some("new"), Some("medium")));
+    for staff_only in ["version", "assignee", "due_at", "time_spent_minutes", "first_response_at"] {
+        assert!(ticket.get(staff_only).is_none(), "{staff_only} is for staff");
+    }
+    let list = api.get("/tickets").await.json();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(list["meta"], json!({ "page": 1, "per_page": 25, "total": 1, "has_more": false }));
+    assert!(api.get("/tickets?status=sleeping").await.field_error("status").is_some());
+    assert_eq!(api.get("/tickets/TCK-1001").await.data()["subject"], "Printer jams");
+
+    // Someone else's ticket does not exist, whatever it is asked.
+    let other = app.create_user(Role::Customer, "other@example.com", "Other").await;
+    let other_number = app.create_ticket(&other, "Theirs", "Private").await;
+    for path in [format!("/tickets/{other_number}"), format!("/tickets/TCK-{other_number}/messages"), "/tickets/abc".into()] {
+        let answer = api.get(&path).await;
+        assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+    }
+    assert_eq!(api.patch(&format!("/tickets/{other_number}"), json!({ "status": "closed" })).await.status, StatusCode::NOT_FOUND);
+
+    // The timeline holds the public conversation, never internal notes.
+    let number = helpdesk::domain::ticket_fields::TicketNumber::parse("1001").unwrap();
+    app.agent_writes(&app.ticket(number).await, &agent, "Customer seems upset, secret plan", Visibility::Internal).await;
+    app.agent_writes(&app.ticket(number).await, &agent, "Try turning it off and on", Visibility::Public).await;
+    let messages = api.get("/tickets/1001/messages").await;
+    assert!(messages.text.contains("Try turning it off and on"));
+    assert!(!messages.text.contains("secret plan"), "{}", messages.text);
+    let reply = api.post("/tickets/1001/messages", json!({ "body": "Did that, still jams" })).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!((reply.data()["kind"].as_str(), reply.data()["author"]["name"].as_str()), (Some("message"), Some("Carla")));
+    let sneaky = api.post("/tickets/1001/messages", json!({ "body": "x", "visibility": "internal", "status": "resolved" })).await;
+    assert!(sneaky.field_error("visibility").is_some() && sneaky.field_error("status").is_some());
+
+    // A customer may close their ticket, and nothing else.
+    let raise = api.patch("/tickets/1001", json!({ "priority": "urgent" })).await;
+    assert_eq!(raise.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(raise.field_error("priority").is_some());
+    assert_eq!(app.ticket(number).await.priority.as_str(), "medium");
+    let closed = api.patch("/tickets/1001", json!({ "status": "closed" })).await;
+    assert_eq!((closed.status, closed.data()["status"].as_str()), (StatusCode::OK, Some("closed")));
+    let late = api.post("/tickets/1001/messages", json!({ "body": "One more thing" })).await;
+    assert_eq!((late.status, late.error_code().as_str()), (StatusCode::CONFLICT, "conflict"));
+    let rated = api.post("/tickets/1001/rating", json!({ "rating": 4, "comment": "Quick" })).await;
+    assert_eq!((rated.status, rated.data()["rating"].as_i64()), (StatusCode::OK, Some(4)));
+    assert!(api.post("/tickets/1001/rating", json!({ "rating": 9 })).await.field_error("rating").is_some());
+    assert_eq!(api.post("/tickets/1001/reopen", json!({ "reason": "Again" })).await.status, StatusCode::CONFLICT);
+
+    // Reopening a resolved one, with a reason.
+    let second = app.create_ticket(&carla, "Wi-Fi", "Slow").await;
+    staff::set_status(&app.db, &app.ticket(second).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    assert!(api.post(&format!("/tickets/{second}/reopen"), json!({ "reason": " " })).await.field_error("reason").is_some());
+    let reopened = api.post(&format!("/tickets/{second}/reopen"), json!({ "reason": "Still slow" })).await;
+    assert_eq!((reopened.status, reopened.data()["status"].as_str()), (StatusCode::OK, Some("open")));
+
+    for staff_only in ["/agents", "/reports/tickets"] {
+        assert_eq!(api.get(staff_only).await.status, StatusCode::NOT_FOUND, "{staff_only}");
+    }
+}
+
+async fn staff_work_tickets_through_the_api(app: TestApp) {
+    let me = app.create_user(Role::Agent, "me@example.com", "Mia Agent").await;
+    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
+    let internal_group = app.create_group("Security", false, &[&me]).await;
+    let number = app.create_ticket(&customer, "Laptop", "The screen flickers like a xylophone").await;
+    let path = format!("/tickets/{number}");
+    let api = Api::for_user(&app, &me).await;
+
+    let unassigned = api.get("/tickets?view=unassigned").await.json();
+    assert_eq!(unassigned["data"][0]["id"].as_i64(), Some(number.get()));
+    assert_eq!(unassigned["data"][0]["requester"]["email"], "carla@example.com");
+    assert_eq!(unassigned["meta"]["total"], 1);
+    assert_eq!(api.get("/tickets?q=xylophone").await.data()[0]["subject"], "Laptop", "a word only in a message");
+    assert!(api.get("/tickets?q=unicorn").await.data().as_array().unwrap().is_empty());
+    let odd = api.get("/tickets?view=everything&sort=sideways").await;
+    assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(odd.field_error("view").is_some() && odd.field_error("sort").is_some());
+
+    let ticket = api.get(&path).await.data();
+    assert_eq!((ticket["version"].as_i64(), ticket["assignee"].clone()), (Some(1), Value::Null));
+    let taken = api.patch(&path, json!({ "assignee": me.id, "status": "pending", "version": 1 })).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let taken = taken.data();
+    assert_eq!((taken["assignee"]["id"].as_i64(), taken["status"].as_str()), (Some(me.id), Some("pending")));
+    let version = taken["version"].as_i64().unwrap();
+    assert!(version > 1);
+    let stale = api.patch(&path, json!({ "priority": "urgent", "version": 1 })).await;
+    assert_eq!((stale.status, stale.error_code().as_str()), (StatusCode::CONFLICT, "stale"));
+    assert_eq!(app.ticket(number).await.priority.as_str(), "medium", "a stale change changes nothing");
+    let bad = api.patch(&path, json!({ "assignee": customer.id, "status": "asleep" })).await;
+    assert!(bad.field_error("status").is_some());
+    assert!(api.patch(&path, json!({ "assignee": customer.id })).await.field_error("assignee").is_some());
+    let moved = api.patch(&path, json!({ "assignee": null, "group": internal_group, "version": version })).await.data();
+    assert_eq!((moved["assignee"].clone(), moved["group"]["name"].as_str()), (Value::Null, Some("Security")));
+
+    let note = api.post(&format!("{path}/messages"), json!({ "body": "Checked the cable", "visibility": "internal", "time_spent": 15 })).await;
+    assert_eq!((note.status, note.data()["kind"].as_str()), (StatusCode::CREATED, Some("note")));
+    let reply = api.post(&format!("{path}/messages"), json!({ "body": "Fixed?", "status": "resolved" })).await.data();
+    assert_eq!(reply["kind"], "message");
+    let ticket = api.get(&path).await.data();
+    assert_eq!((ticket["time_spent_minutes"].as_i64(), ticket["status"].as_str()), (Some(15), Some("resolved")));
+    assert!(ticket["first_response_at"].is_string());
+    let timeline = api.get(&format!("{path}/messages")).await.data();
+    assert!(timeline.as_array().unwrap().iter().any(|entry| entry["kind"] == "note"), "staff see notes");
+    assert!(timeline.as_array().unwrap().iter().any(|entry| entry["kind"] == "event"), "and events");
+
+    let general = api.get("/groups").await.data().as_array().unwrap().iter().find(|g| g["name"] == "General").unwrap()["id"].clone();
+    let phoned = api.post("/tickets", json!({ "subject": "Phone call", "message": "Printer on fire", "group": general, "requester": "new@example.com" })).await;
+    assert_eq!(phoned.status, StatusCode::CREATED, "{}", phoned.text);
+    assert_eq!(phoned.data()["requester"]["email"], "new@example.com");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'new@example.com' AND role = 'customer'").await, 1);
+    assert!(api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general })).await.field_error("requester").is_some());
+
+    let agents = api.get("/agents").await.data();
+    assert!(agents.as_array().unwrap().iter().any(|agent| agent["email"] == "me@example.com"));
+    assert!(agents.as_array().unwrap().iter().all(|agent| agent["role"] != "customer"));
+    assert_eq!(api.get("/groups").await.data().as_array().unwrap().len(), 2, "staff see internal groups too");
+    assert_eq!(api.post(&format!("{path}/reopen"), json!({ "reason": "x" })).await.status, StatusCode::NOT_FOUND, "customers reopen");
+
+    let malformed = api.send(Method::POST, "/tickets", None).await;
+    assert_eq!((malformed.status, malformed.error_code().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    let garbled = api.http.post(format!("{}/tickets", api.base_url)).header("authorization", format!("Bearer {}", api.token.as_deref().unwrap()))
+        .header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
+    let unknown = api.get("/nothing/here").await;
+    assert_eq!((unknown.status, unknown.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+async fn reports_count_tickets_per_period(app: TestApp) {
+    // A Wednesday noon: the minutes below stay inside one week and one month.
+    app.clock.set(1_795_608_000);
+    let agent = app.create_user(Role::Agent, "agent@example.com", "Agent").await;
+    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
+    let first = app.create_ticket(&customer, "One", "x").await;
+    let second = app.create_ticket(&customer, "Two", "x").await;
+    app.clock.advance(600);
+    app.agent_writes(&app.ticket(first).await, &agent, "Answer", Visibility::Public).await;
+    staff::set_status(&app.db, &app.ticket(first).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    staff::set_status(&app.db, &app.ticket(second).await, &agent, Status::Closed, app.now()).await.unwrap();
+    let api = Api::for_user(&app, &agent).await;
+
+    for period in ["weekly", "monthly"] {
+        let report = api.get(&format!("/reports/tickets?period={period}")).await;
+        assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+        let report = report.data();
+        assert_eq!(report["period"], period);
+        let periods = report["periods"].as_array().unwrap();
+        assert_eq!(periods.len(), 12);
+        let current = periods.last().unwrap();
+        assert_eq!((current["created"].as_i64(), current["resolved"].as_i64(), current["closed"].as_i64()), (Some(2), Some(1), Some(1)));
+        assert_eq!(current["first_response_average_minutes"].as_i64(), Some(10));
+        assert!(periods[..11].iter().all(|p| p["created"] == 0), "earlier periods are empty");
+    }
+    let csv = api.get("/reports/tickets?period=monthly&format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 13);
+    assert!(lines[0].starts_with("period_start,period_end,created,resolved,closed"));
+    assert!(lines[12].contains(",2,1,1,10,"), "{}", lines[12]);
+    assert!(api.get("/reports/tickets?period=daily").await.field_error("period").is_some());
+    assert!(api.get("/reports/tickets?format=xml").await.field_error("format").is_some());
+}
+
+/// Every route the API serves, as the OpenAPI document must list it.
+const API_PATHS: [&str; 10] = [
+    "/tickets",
+    "/tickets/{id}",
+    "/tickets/{id}/messages",
+    "/tickets/{id}/reopen",
+    "/tickets/{id}/rating",
+    "/users/me",
+    "/agents",
+    "/groups",
+    "/reports/tickets",
+    "/openapi.json",
+];
+
+async fn the_openapi_document_describes_every_route(app: TestApp) {
+    let answer = Api::new(&app, None).get("/openapi.json").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap().starts_with("application/json"));
+    let document = answer.json();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for path in API_PATHS {
+        assert!(paths.contains_key(path), "{path} is described");
+    }
+    assert_eq!(paths.len(), API_PATHS.len(), "and nothing else: {:?}", paths.keys().collect::<Vec<_>>());
+    // Every reference resolves.
+    let text = answer.text.clone();
+    for reference in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(document["components"]["schemas"].get(name).is_some(), "{name}");
+    }
+}
