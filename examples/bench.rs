@@ -16,6 +16,7 @@ use helpdesk::demo::{self, DemoOptions};
 use helpdesk::domain::clock::{Clock, SystemClock};
 use helpdesk::domain::email::Email;
 use helpdesk::domain::queue::{self, QueueQuery, View};
+use helpdesk::domain::reports;
 use helpdesk::domain::users;
 
 const RUNS: usize = 7;
@@ -102,6 +103,12 @@ async fn main() -> anyhow::Result<()> {
         let query = QueueQuery { text: text.into(), ..QueueQuery::default() };
         let rows = queue::list(&db, &agent, &query, now).await?.items.len();
         println!("  {:<18} {} {:>8}", format!("{text:?}"), timings.join(" "), rows);
+    }
+
+    println!("\nTicket reports, last 12 periods (median of {RUNS}):");
+    for period in [reports::Period::Weekly, reports::Period::Monthly] {
+        let duration = time(|| reports::tickets(&db, period, now)).await;
+        println!("  {:<12} {}", period.as_str(), ms(duration));
     }
 
     // Whole pages over HTTP, as an agent's browser asks for them.

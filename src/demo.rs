@@ -345,8 +345,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
     let mut tx = db.begin_write().await?;
     search::reindex_all(&mut tx, db.backend()).await.context("building the search index")?;
     tx.commit().await?;
-    // Fresh statistics, so the planners pick the queue indexes from the first request.
-    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    db.settle_after_bulk_load().await?;
     Ok(DemoSummary {
         tickets: options.tickets,
         messages: messages_written,

@@ -134,6 +134,18 @@ impl Db {
         }
     }
 
+    /// After a bulk load: fresh statistics, so the planners pick the right indexes from the
+    /// first request, and on PostgreSQL a vacuum, so that its visibility map lets covering
+    /// indexes answer without visiting the table (SQLite's VACUUM would only rewrite the file).
+    pub async fn settle_after_bulk_load(&self) -> sqlx::Result<()> {
+        let statement = match self.backend {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::query(statement).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn ping(&self) -> sqlx::Result<()> {
         self.pool.acquire().await?.ping().await
     }

@@ -93,17 +93,11 @@ fn unix(day: Date) -> Timestamp {
     day.midnight().assume_utc().unix_timestamp()
 }
 
-/// Which period `column` falls in (0-based), given the boundaries bound from `$1`.
-fn bucket(column: &str) -> String {
-    let steps: Vec<String> = (2..=PERIODS).map(|parameter| format!("CASE WHEN {column} >= ${parameter} THEN 1 ELSE 0 END")).collect();
-    steps.join(" + ")
-}
-
-/// Per period (0-based) of the tickets whose `column` falls in it: how many, and the sum
+/// Per period (by index) of the tickets whose `column` falls in it: how many, and the sum
 /// and count of their first-response minutes and of their ratings.
 #[derive(sqlx::FromRow)]
 struct Sums {
-    bucket: i64,
+    period: i64,
     tickets: i64,
     response_minutes: i64,
     answered: i64,
@@ -111,25 +105,33 @@ struct Sums {
     rated: i64,
 }
 
-/// One statement per column; `column` is ours, never input.
-async fn sums_by(db: &Db, column: &str, days: &[Date]) -> Result<Vec<Sums>> {
-    let sql = format!(
-        "SELECT {bucket} AS bucket, COUNT(*) AS tickets, \
-         CAST(COALESCE(SUM((first_response_at - created_at) / 60), 0) AS BIGINT) AS response_minutes, \
-         COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated \
-         FROM tickets WHERE {column} >= $1 AND {column} < ${last} GROUP BY 1",
-        bucket = bucket(column),
-        last = days.len(),
-    );
+/// What is summed besides the count: only by creation are the averages asked for, so the
+/// other statements read nothing but their column's index.
+const AVERAGED: &str = "CAST(COALESCE(SUM((first_response_at - created_at) / 60), 0) AS BIGINT) AS response_minutes, \
+     COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated";
+const NOT_AVERAGED: &str =
+    "CAST(0 AS BIGINT) AS response_minutes, CAST(0 AS BIGINT) AS answered, CAST(0 AS BIGINT) AS ratings, CAST(0 AS BIGINT) AS rated";
+
+/// One statement per column, one range of its index per period (no sorting or grouping
+/// of a year's tickets); `column` is ours, never input.
+async fn sums_per_period(db: &Db, column: &str, days: &[Date]) -> Result<Vec<Sums>> {
+    let sums = if column == "created_at" { AVERAGED } else { NOT_AVERAGED };
+    let parts: Vec<String> = (1..days.len())
+        .map(|end| {
+            format!(
+                "SELECT CAST({period} AS BIGINT) AS period, COUNT(*) AS tickets, {sums} \
+                 FROM tickets WHERE {column} >= ${end} AND {column} < ${next}",
+                period = end - 1,
+                next = end + 1,
+            )
+        })
+        .collect();
+    let sql = parts.join(" UNION ALL ");
     let mut query = sqlx::query_as::<_, Sums>(&sql);
     for day in days {
         query = query.bind(unix(*day));
     }
     Ok(query.fetch_all(db.pool()).await?)
-}
-
-fn period_of(figures: &mut [PeriodFigures], bucket: i64) -> Option<&mut PeriodFigures> {
-    usize::try_from(bucket).ok().and_then(|index| figures.get_mut(index))
 }
 
 /// The figures of the last [`PERIODS`] periods, oldest first.
@@ -147,21 +149,22 @@ pub async fn tickets(db: &Db, period: Period, now: Timestamp) -> Result<Vec<Peri
             rating_average: None,
         })
         .collect();
-    for sums in sums_by(db, "created_at", &days).await? {
-        if let Some(entry) = period_of(&mut figures, sums.bucket) {
-            entry.created = sums.tickets;
-            entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_minutes / sums.answered);
-            entry.rating_average = (sums.rated > 0).then(|| (sums.ratings as f64 / sums.rated as f64 * 100.0).round() / 100.0);
+    let at = |sums: &Sums| usize::try_from(sums.period).ok().filter(|index| *index < PERIODS);
+    for sums in sums_per_period(db, "created_at", &days).await? {
+        let Some(index) = at(&sums) else { continue };
+        let entry = &mut figures[index];
+        entry.created = sums.tickets;
+        entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_minutes / sums.answered);
+        entry.rating_average = (sums.rated > 0).then(|| (sums.ratings as f64 / sums.rated as f64 * 100.0).round() / 100.0);
+    }
+    for sums in sums_per_period(db, "resolved_at", &days).await? {
+        if let Some(index) = at(&sums) {
+            figures[index].resolved = sums.tickets;
         }
     }
-    for sums in sums_by(db, "resolved_at", &days).await? {
-        if let Some(entry) = period_of(&mut figures, sums.bucket) {
-            entry.resolved = sums.tickets;
-        }
-    }
-    for sums in sums_by(db, "closed_at", &days).await? {
-        if let Some(entry) = period_of(&mut figures, sums.bucket) {
-            entry.closed = sums.tickets;
+    for sums in sums_per_period(db, "closed_at", &days).await? {
+        if let Some(index) = at(&sums) {
+            figures[index].closed = sums.tickets;
         }
     }
     Ok(figures)
