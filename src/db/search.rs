@@ -1,7 +1,9 @@
 //! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
 //! index, behind the same functions. A ticket's document is its subject and its
-//! requester's name and email (ranked first), then every message body. This is the one place the two dialects differ
-//! for search.
+//! requester's name and email (ranked first), then every message body. PostgreSQL's parser
+//! keeps an address whole, so its documents also hold the address split at `@`: a search
+//! then finds a customer by the part before it or by their domain, as FTS5 does. This is
+//! the one place the two dialects differ for search.
 
 use super::{Backend, Tx};
 
@@ -17,7 +19,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, ticket_id: i64) -> sqlx::Res
         ],
         Backend::Postgres => &[
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email), 'A') || \
+             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A') || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
              WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id WHERE t.id = $1 \
@@ -44,7 +46,7 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
         Backend::Postgres => &[
             "DELETE FROM ticket_search",
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email), 'A') || \
+             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A') || \
              setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \

@@ -180,6 +180,9 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     assert_eq!(subjects(&browser.get("/desk?q=xylophone").await), ["Network"], "notes are searched for staff");
     assert_eq!(subjects(&browser.get("/desk?q=lovelace").await), ["Printer"], "requester names are searched");
     assert_eq!(subjects(&browser.get("/desk?q=bob%40example.com").await), ["Network"]);
+    let zed = app.create_user(Role::Customer, "zed@northwind.example", "Zed").await;
+    app.create_ticket(&zed, "Invoice", "Wrong amount").await;
+    assert_eq!(subjects(&browser.get("/desk?q=northwind.example").await), ["Invoice"], "a customer's domain");
     assert!(subjects(&browser.get("/desk?q=unicorn").await).is_empty());
     for odd in ["%22unbalanced", "search+-engines", "a%3Ab", "%00", "NOT", "*"] {
         assert_eq!(browser.get(&format!("/desk?q={odd}")).await.status, StatusCode::OK, "{odd}");
