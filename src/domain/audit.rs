@@ -114,5 +114,5 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Paged<AuditRow>> {
     let has_next = items.len() as i64 > AUDIT_PAGE_SIZE;
     items.truncate(AUDIT_PAGE_SIZE as usize);
     let total_items = (page - 1) * AUDIT_PAGE_SIZE + items.len() as i64 + i64::from(has_next);
-    Ok(Paged { items, page, total_items, per_page: AUDIT_PAGE_SIZE, counted: false })
+    Ok(Paged { items, page, total_items, per_page: AUDIT_PAGE_SIZE, counted: false, has_next })
 }

@@ -491,6 +491,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         DESK_PAGE_SIZE + 1
     );
     let mut rows: Vec<Row> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
+    let has_next = rows.len() as i64 > DESK_PAGE_SIZE;
     let total_items = total_items.unwrap_or(offset + rows.len() as i64);
     rows.truncate(DESK_PAGE_SIZE as usize);
     let items = rows
@@ -515,7 +516,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted })
+    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted, has_next })
 }
 
 /// How many tickets each view holds, up to [`COUNT_CAP`]: one statement per view.

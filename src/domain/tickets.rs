@@ -393,6 +393,8 @@ pub struct Paged<T> {
     pub total_items: i64,
     pub per_page: i64,
     pub counted: bool,
+    /// Whether a page follows: known from the rows read, also where a count stops at its cap.
+    pub has_next: bool,
 }
 
 impl<T> Paged<T> {
@@ -527,7 +529,8 @@ pub async fn list_for_requester(
     }
     let rows = list.fetch_all(db.pool()).await?;
     let items = rows.into_iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-    Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE, counted: true })
+    let has_next = page * CUSTOMER_PAGE_SIZE < total_items;
+    Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE, counted: true, has_next })
 }
 
 #[cfg(test)]

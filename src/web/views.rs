@@ -154,9 +154,12 @@ impl Pager {
             page: paged.page,
             total_pages,
             total_items: paged.total_items,
-            previous: (paged.page > 1).then(|| href((paged.page - 1).min(total_pages))),
-            next: (paged.page < total_pages).then(|| href(paged.page + 1)),
-            counted: paged.counted,
+            // Past the end of a list (an old link), "previous" leads back to its last page.
+            previous: (paged.page > 1)
+                .then(|| href(if paged.items.is_empty() { (paged.page - 1).min(total_pages) } else { paged.page - 1 })),
+            next: paged.has_next.then(|| href(paged.page + 1)),
+            // A count that reached the queue's cap is a lower bound: no "of N" then.
+            counted: paged.counted && paged.total_items <= crate::domain::queue::COUNT_CAP,
         }
     }
 }

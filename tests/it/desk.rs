@@ -463,11 +463,18 @@ async fn a_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {
     let (browser, _) = agent_browser(&app, "me@example.com", "Me").await;
     let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
     let agent = app.create_user(Role::Agent, "other@example.com", "Other Agent").await;
+    // The pool is shared with the background work (the mail worker delivers the new
+    // tickets' notifications): it can only add checkouts, so the least of a few loads
+    // is the page's own.
     let measure = || async {
         browser.get("/desk").await; // warm the session
-        let before = app.db.checkouts();
-        let page = browser.get("/desk?view=all&sort=priority").await;
-        (app.db.checkouts() - before, page.texts(".desk-list tbody tr").len())
+        let mut least = (u64::MAX, 0);
+        for _ in 0..5 {
+            let before = app.db.checkouts();
+            let page = browser.get("/desk?view=all&sort=priority").await;
+            least = least.min((app.db.checkouts() - before, page.texts(".desk-list tbody tr").len()));
+        }
+        least
     };
     for index in 0..3 {
         let number = app.create_ticket(&customer, &format!("t{index}"), "x").await;
@@ -490,7 +497,7 @@ mod demo_data {
     use crate::harness::TestApp;
     use crate::on_both_databases;
 
-    on_both_databases!(the_demo_seeds_a_working_installation);
+    on_both_databases!(the_demo_seeds_a_working_installation, pages_go_on_past_the_counted_thousand);
 
     async fn the_demo_seeds_a_working_installation(app: TestApp) {
         let options = DemoOptions { tickets: 300, password: "demo-password".into(), force: false };
@@ -521,5 +528,37 @@ mod demo_data {
         let forced = DemoOptions { tickets: 10, force: true, ..options };
         demo::seed(&app.db, &forced, app.now()).await.unwrap();
         assert_eq!(app.count("SELECT MAX(number) FROM tickets").await, 1311);
+    }
+
+    async fn pages_go_on_past_the_counted_thousand(app: TestApp) {
+        let options = DemoOptions { tickets: 2_400, password: "demo-password".into(), force: false };
+        demo::seed(&app.db, &options, app.now()).await.unwrap();
+        let open = app.count("SELECT COUNT(*) FROM tickets WHERE status IN ('new', 'open', 'pending', 'on_hold')").await;
+        assert!(open > 1_100, "{open} open tickets");
+        let last_page = (open + 49) / 50;
+        let agent = app.browser();
+        agent.sign_in("agent1@demo.test", "demo-password").await;
+        let first = agent.get("/desk?view=all").await;
+        assert_eq!(first.text_of(".pager .position"), "Page 1", "the count stops at 1000: no “of N”");
+        let past_the_count = agent.get("/desk?view=all&page=21").await;
+        assert_eq!(past_the_count.attribute(".pager a[rel=next]", "href").as_deref(), Some("/desk?view=all&page=22"));
+        let last = agent.get(&format!("/desk?view=all&page={last_page}")).await;
+        assert!(!last.texts(".desk-list tbody tr").is_empty());
+        assert!(last.attribute(".pager a[rel=next]", "href").is_none(), "the last page has no next");
+        assert_eq!(last.attribute(".pager a[rel=prev]", "href"), Some(format!("/desk?view=all&page={}", last_page - 1)));
+
+        // The API pages on the same way.
+        let agent_id = app.count("SELECT id FROM users WHERE email = 'agent1@demo.test'").await;
+        let token = helpdesk::domain::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
+        for (page, more) in [(21, true), (last_page, false)] {
+            let answer = reqwest::Client::new()
+                .get(format!("{}/api/v1/tickets?view=all&page={page}", app.base_url))
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+            assert_eq!((body["meta"]["has_more"].as_bool(), body["meta"]["total"].is_null()), (Some(more), true), "page {page}");
+        }
     }
 }

@@ -122,7 +122,7 @@ fn summary_json(summary: TicketSummary) -> serde_json::Value {
 /// A page of a list: `data` holds the items, `meta` where the page sits. `total` is left
 /// out where it is not counted (searches for common words) and stops at the queue's cap.
 fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Response {
-    let has_more = paged.page < paged.total_pages();
+    let has_more = paged.has_next;
     let total = (paged.counted && paged.total_items <= queue::COUNT_CAP).then_some(paged.total_items);
     let meta = json!({ "page": paged.page, "per_page": paged.per_page, "total": total, "has_more": has_more });
     let items: Vec<serde_json::Value> = paged.items.into_iter().map(item).collect();
