@@ -387,8 +387,12 @@ async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditions: &Condi
     }
     let (tickets,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM tickets").fetch_one(db.pool()).await?;
     let dense_cap = (tickets / limits.dense_share.max(1)).max(limits.rank_limit + 1);
-    if query.sort.is_some() {
-        return Ok(SearchPlan::ViewOrder { dense: count_matches(dense_cap).await? >= dense_cap });
+    if let Some(sort) = query.sort {
+        // Checking ticket by ticket pays only where the order walks an index and stops
+        // once the page is full; any other order reads the whole view, so gather instead.
+        let walks_an_index = sort == Sort::Updated || (sort == Sort::Due && matches!(query.view, View::Overdue | View::DueToday));
+        let dense = walks_an_index && count_matches(dense_cap).await? >= dense_cap;
+        return Ok(SearchPlan::ViewOrder { dense });
     }
     let view_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {} LIMIT {}) capped",
@@ -447,7 +451,9 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
             SearchPlan::Ranked => {
                 from = format!("tickets t JOIN ({}) s ON s.ticket_id = t.id", search::matches(db.backend(), conditions.next_parameter()));
                 conditions.binds.push(Bind::Text(text));
-                order = "s.rank, t.updated_at DESC, t.id DESC";
+                if query.sort.is_none() {
+                    order = "s.rank, t.updated_at DESC, t.id DESC";
+                }
             }
             SearchPlan::IndexOrder => {
                 let index = search::index_order(db.backend()).expect("chosen only where the index has an order");
