@@ -110,11 +110,18 @@ pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> Result<Optio
     .fetch_optional(db.pool())
     .await?;
     let Some(user) = row.map(User::try_from).transpose()? else { return Ok(None) };
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-        .bind(now)
-        .bind(&digest)
-        .bind(now - LAST_USED_RESOLUTION_SECONDS)
-        .execute(db.pool())
-        .await?;
+    let noted = sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(now)
+    .bind(&digest)
+    .bind(now - LAST_USED_RESOLUTION_SECONDS)
+    .execute(db.pool())
+    .await;
+    // When the token was last used is for the admin's information: a request does not
+    // fail because it could not be noted (the database busy with a long write, say).
+    if let Err(error) = noted {
+        tracing::warn!(%error, "could not note when an API token was used");
+    }
     Ok(Some(user))
 }

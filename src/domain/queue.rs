@@ -83,6 +83,8 @@ pub struct QueueQuery {
     pub group_id: Option<i64>,
     pub assignee: Option<AssigneeFilter>,
     pub text: String,
+    /// One ticket by its number: what a number typed into the search box means.
+    pub number: Option<TicketNumber>,
     pub created_from: Option<Timestamp>,
     /// Exclusive: the start of the day after the `to` date.
     pub created_before: Option<Timestamp>,
@@ -100,6 +102,7 @@ impl Default for QueueQuery {
             group_id: None,
             assignee: None,
             text: String::new(),
+            number: None,
             created_from: None,
             created_before: None,
             sort: None,
@@ -150,13 +153,20 @@ impl QueueParams {
         query.created_from = choice(&mut errors, "from", "date like 2026-01-31", &self.from, parse_date(&self.from));
         query.created_before =
             choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
-        if let Some(page) = self.page.as_deref().filter(|page| !page.trim().is_empty())
-            && page.trim().parse::<i64>().is_err()
-        {
-            errors.add("page", format!("“{}” is not a page number.", page.trim()));
+        if let Some(message) = self.page_error() {
+            errors.add("page", message);
         }
         query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
         (query, errors)
+    }
+
+    /// Why `page` cannot be read, if it is given and cannot.
+    pub fn page_error(&self) -> Option<String> {
+        let page = self.page.as_deref().map(str::trim).filter(|page| !page.is_empty())?;
+        match page.parse::<i64>() {
+            Ok(number) if number >= 1 => None,
+            _ => Some(format!("“{page}” is not a page number (1, 2, …).")),
+        }
     }
 
     /// The parameters that shape the list (all but the page), for links that keep them.
@@ -203,6 +213,13 @@ pub struct QueueRow {
     pub due_at: Option<Timestamp>,
     pub updated_at: Timestamp,
     pub customer_wrote_last: bool,
+}
+
+impl QueueRow {
+    /// The number as people read it: `TCK-1001`.
+    pub fn reference(&self) -> String {
+        format!("{}{}", self.prefix, self.number)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -438,6 +455,9 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     }
     if let Some(before) = query.created_before {
         conditions.with("t.created_at < ?", Bind::Int(before));
+    }
+    if let Some(number) = query.number {
+        conditions.with("t.number = ?", Bind::Int(number.get()));
     }
 
     let search = match search::prepare(db.backend(), &query.text) {

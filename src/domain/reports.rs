@@ -94,12 +94,12 @@ fn unix(day: Date) -> Timestamp {
 }
 
 /// Per period (by index) of the tickets whose `column` falls in it: how many, and the sum
-/// and count of their first-response minutes and of their ratings.
+/// and count of their first-response times (seconds) and of their ratings.
 #[derive(sqlx::FromRow)]
 struct Sums {
     period: i64,
     tickets: i64,
-    response_minutes: i64,
+    response_seconds: i64,
     answered: i64,
     ratings: i64,
     rated: i64,
@@ -107,10 +107,10 @@ struct Sums {
 
 /// What is summed besides the count: only by creation are the averages asked for, so the
 /// other statements read nothing but their column's index.
-const AVERAGED: &str = "CAST(COALESCE(SUM((first_response_at - created_at) / 60), 0) AS BIGINT) AS response_minutes, \
+const AVERAGED: &str = "CAST(COALESCE(SUM(first_response_at - created_at), 0) AS BIGINT) AS response_seconds, \
      COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated";
 const NOT_AVERAGED: &str =
-    "CAST(0 AS BIGINT) AS response_minutes, CAST(0 AS BIGINT) AS answered, CAST(0 AS BIGINT) AS ratings, CAST(0 AS BIGINT) AS rated";
+    "CAST(0 AS BIGINT) AS response_seconds, CAST(0 AS BIGINT) AS answered, CAST(0 AS BIGINT) AS ratings, CAST(0 AS BIGINT) AS rated";
 
 /// One statement per column, one range of its index per period (no sorting or grouping
 /// of a year's tickets); `column` is ours, never input.
@@ -154,7 +154,7 @@ pub async fn tickets(db: &Db, period: Period, now: Timestamp) -> Result<Vec<Peri
         let Some(index) = at(&sums) else { continue };
         let entry = &mut figures[index];
         entry.created = sums.tickets;
-        entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_minutes / sums.answered);
+        entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_seconds / sums.answered / 60);
         entry.rating_average = (sums.rated > 0).then(|| (sums.ratings as f64 / sums.rated as f64 * 100.0).round() / 100.0);
     }
     for sums in sums_per_period(db, "resolved_at", &days).await? {

@@ -37,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/groups", get(directory::groups))
         .route("/reports/tickets", get(reports::tickets))
         .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not take that method.")
+        })
 }
 
 /// The API's description, kept beside the routes it describes (a test holds them together).
@@ -134,8 +137,10 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|value| value.split_once(' '))
+            // The scheme's name is case-insensitive (RFC 9110).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret.trim())
             .ok_or_else(ApiError::unauthorized)?;
         api_tokens::authenticate(&state.db, secret, state.now()).await?.map(Caller).ok_or_else(ApiError::unauthorized)
     }
@@ -175,11 +180,45 @@ fn body_error(rejection: JsonRejection) -> ApiError {
         StatusCode::UNPROCESSABLE_ENTITY => "invalid",
         _ => "bad_request",
     };
+    let detail = rejection.body_text();
     let message = match status {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "Send JSON with `Content-Type: application/json`.".to_owned(),
-        _ => format!("The body could not be read: {}", rejection.body_text()),
+        _ => format!("The body could not be read: {detail}"),
     };
-    ApiError::new(status, code, message)
+    let mut error = ApiError::new(status, code, message);
+    if let Some((field, problem)) = field_of(&detail) {
+        error.fields.insert(field, problem);
+    }
+    error
+}
+
+/// The field a deserialisation error names ("assignee: invalid type: …", "unknown field
+/// `x`, expected …"), so that a mistyped field is reported by name like any other.
+fn field_of(detail: &str) -> Option<(String, String)> {
+    let detail = detail.split_once("target type: ").map_or(detail, |(_, rest)| rest);
+    if let Some(rest) = detail.strip_prefix("unknown field `") {
+        let field = rest.split('`').next()?;
+        return Some((field.to_owned(), "Not a field of this request.".to_owned()));
+    }
+    let (path, problem) = detail.split_once(": ")?;
+    let is_path = !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    is_path.then(|| (path.to_owned(), problem.split(" at line ").next().unwrap_or(problem).to_owned()))
+}
+
+/// Query parameters; anything unreadable is answered in the API's own error format.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("The query string could not be read: {}", rejection.body_text())))
+            }
+        }
+    }
 }
 
 /// A timestamp as RFC 3339, UTC.

@@ -1,12 +1,12 @@
 //! `/api/v1/reports/tickets`: ticket figures per week or month, as JSON or CSV.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiResult, StaffCaller, data};
+use super::{ApiError, ApiResult, QueryParams, StaffCaller, data};
 use crate::domain::FieldErrors;
 use crate::domain::reports::{self, Period, PeriodFigures};
 use crate::web::state::AppState;
@@ -41,15 +41,29 @@ fn csv(figures: &[PeriodFigures]) -> String {
     out
 }
 
+enum Format {
+    Json,
+    Csv,
+}
+
+fn parse_format(input: &str) -> Result<Format, ApiError> {
+    match input.trim() {
+        "" | "json" => Ok(Format::Json),
+        "csv" => Ok(Format::Csv),
+        other => Err(ApiError::invalid(&FieldErrors::single("format", format!("“{other}” is not json or csv.")))),
+    }
+}
+
 pub async fn tickets(
     State(state): State<AppState>,
     StaffCaller(_staff): StaffCaller,
-    Query(params): Query<ReportParams>,
+    QueryParams(params): QueryParams<ReportParams>,
 ) -> ApiResult {
     let period = Period::parse(&params.period)?;
+    let format = parse_format(&params.format)?;
     let figures = reports::tickets(&state.db, period, state.now()).await?;
-    match params.format.trim() {
-        "" | "json" => {
+    Ok(match format {
+        Format::Json => {
             let rows: Vec<_> = figures
                 .iter()
                 .map(|row| {
@@ -64,9 +78,9 @@ pub async fn tickets(
                     })
                 })
                 .collect();
-            Ok(data(StatusCode::OK, json!({ "period": period.as_str(), "periods": rows })))
+            data(StatusCode::OK, json!({ "period": period.as_str(), "periods": rows }))
         }
-        "csv" => {
+        Format::Csv => {
             let disposition = format!("attachment; filename=\"tickets-{}.csv\"", period.as_str());
             let mut response = (StatusCode::OK, csv(&figures)).into_response();
             let headers = response.headers_mut();
@@ -74,9 +88,7 @@ pub async fn tickets(
             if let Ok(value) = HeaderValue::from_str(&disposition) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
-            Ok(response)
+            response
         }
-        other => Err(ApiError::invalid(&FieldErrors::single("format", format!("“{other}” is not json or csv.")))),
-    }
+    })
 }
-

@@ -2,13 +2,13 @@
 //! timeline. Staff see and change every ticket; a customer only their own, and only what
 //! the portal lets them do.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use super::{ApiError, ApiResult, Caller, JsonBody, data, moment};
+use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment};
 use crate::domain::conversation::staff::{self, Changes, Reply};
 use crate::domain::conversation::{self, Audience, EntryKind, TimelineEntry, customer};
 use crate::domain::queue::{self, QueueParams, QueueRow};
@@ -95,7 +95,7 @@ fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
 fn queue_row_json(row: QueueRow) -> serde_json::Value {
     json!({
         "id": row.number.get(),
-        "reference": format!("{}{}", row.prefix, row.number),
+        "reference": row.reference(),
         "subject": row.subject,
         "status": row.status.as_str(),
         "priority": row.priority.as_str(),
@@ -129,14 +129,42 @@ fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Respo
     (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
 }
 
-pub async fn list(State(state): State<AppState>, Caller(caller): Caller, Query(params): Query<QueueParams>) -> ApiResult {
+pub async fn list(State(state): State<AppState>, Caller(caller): Caller, QueryParams(params): QueryParams<QueueParams>) -> ApiResult {
     if caller.role.is_staff() {
-        let (query, errors) = params.parse();
+        let (mut query, errors) = params.parse();
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
+        // A ticket number finds that ticket (the desk jumps to it).
+        if let Some(number) = TicketNumber::parse(&query.text)
+            && tickets::id_of(&state.db, number).await?.is_some()
+        {
+            query.number = Some(number);
+            query.text.clear();
+        }
         let paged = queue::list(&state.db, &caller, &query, state.now()).await?;
         return Ok(page_json(paged, queue_row_json));
+    }
+    let staff_filters = [
+        ("view", &params.view),
+        ("priority", &params.priority),
+        ("group", &params.group),
+        ("assignee", &params.assignee),
+        ("from", &params.from),
+        ("to", &params.to),
+        ("sort", &params.sort),
+    ];
+    let mut errors = FieldErrors::new();
+    for (field, given) in staff_filters {
+        if !given.trim().is_empty() {
+            errors.add(field, "Only staff filter on this.");
+        }
+    }
+    if let Some(message) = params.page_error() {
+        errors.add("page", message);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(&errors));
     }
     let tab = match params.status.trim() {
         "" => CustomerTab::Active,
@@ -149,10 +177,16 @@ pub async fn list(State(state): State<AppState>, Caller(caller): Caller, Query(p
     Ok(page_json(paged, summary_json))
 }
 
-/// The ticket `{id}` (`1001` or `TCK-1001`) names, if the caller may see it.
+/// The ticket `{id}` (`1001`, or with its own prefix: `TCK-1001`) names, if the caller may
+/// see it.
 async fn ticket_for(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
     let number = TicketNumber::parse(id).ok_or_else(ApiError::not_found)?;
-    Ok(tickets::find_for_viewer(&state.db, number, caller).await?)
+    let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
+    let prefix = id.trim().trim_end_matches(|c: char| c.is_ascii_digit());
+    if !prefix.is_empty() && !prefix.eq_ignore_ascii_case(&ticket.prefix) {
+        return Err(ApiError::not_found());
+    }
+    Ok(ticket)
 }
 
 async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
@@ -166,6 +200,7 @@ pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
     #[serde(default)]
     subject: String,
@@ -206,6 +241,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> R
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TicketChanges {
     status: Option<String>,
     priority: Option<String>,
@@ -226,17 +262,25 @@ pub async fn update(
     let ticket = ticket_for(&state, &caller, &id).await?;
     let now = state.now();
     if caller.role.is_staff() {
-        let mut errors = FieldErrors::new();
-        let status = body.status.and_then(|given| errors.check("status", given.trim().parse()));
-        let priority = body.priority.and_then(|given| errors.check("priority", given.trim().parse()));
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(&errors));
-        }
-        let changes = Changes { status, priority, group_id: body.group, assignee: body.assignee };
+        // The desk's form rules: absent is "no change", an assignee of null is nobody.
+        let group = body.group.map(|id| id.to_string()).unwrap_or_default();
+        let assignee = body.assignee.map(|id| id.map(|id| id.to_string()).unwrap_or_default());
+        let changes = Changes::parse(
+            body.status.as_deref().unwrap_or_default(),
+            body.priority.as_deref().unwrap_or_default(),
+            &group,
+            assignee.as_deref(),
+        )?;
         staff::update(&state.db, &ticket, &caller, &changes, body.version, now).await?;
     } else {
         let mut errors = FieldErrors::new();
-        for (field, given) in [("priority", body.priority.is_some()), ("group", body.group.is_some()), ("assignee", body.assignee.is_some())] {
+        let staff_fields = [
+            ("priority", body.priority.is_some()),
+            ("group", body.group.is_some()),
+            ("assignee", body.assignee.is_some()),
+            ("version", body.version.is_some()),
+        ];
+        for (field, given) in staff_fields {
             if given {
                 errors.add(field, "Only staff change this.");
             }
@@ -283,6 +327,7 @@ pub async fn messages(State(state): State<AppState>, Caller(caller): Caller, Pat
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MessageBody {
     #[serde(default)]
     body: String,
@@ -342,6 +387,7 @@ async fn own_ticket(state: &AppState, caller: &User, id: &str) -> ApiResult<Tick
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReopenBody {
     #[serde(default)]
     reason: String,
@@ -360,6 +406,7 @@ pub async fn reopen(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RatingBody {
     rating: Option<i64>,
     #[serde(default)]

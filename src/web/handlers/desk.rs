@@ -112,7 +112,7 @@ pub async fn queue(
         .into_iter()
         .map(|row| QueueRowView {
             number: row.number,
-            reference: format!("{}{}", row.prefix, row.number),
+            reference: row.reference(),
             subject: row.subject,
             customer_wrote_last: row.customer_wrote_last,
             requester_name: row.requester_name,

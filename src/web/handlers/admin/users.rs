@@ -121,6 +121,8 @@ pub struct UserFormPage {
     assigned_total: i64,
     agents: Vec<User>,
     tokens: Vec<TokenView>,
+    /// The new token's name as typed, when it was refused.
+    token_name: String,
 }
 
 pub struct TokenView {
@@ -161,7 +163,7 @@ async fn form_page(
                 .into_iter()
                 .map(|row| AssignedTicket {
                     number: row.number.get(),
-                    reference: format!("{}{}", row.prefix, row.number),
+                    reference: row.reference(),
                     subject: row.subject,
                     status: row.status.into(),
                 })
@@ -185,7 +187,7 @@ async fn form_page(
             .collect(),
         None => Vec::new(),
     };
-    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents, tokens })
+    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents, tokens, token_name: String::new() })
 }
 
 pub async fn new_form(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
@@ -345,7 +347,9 @@ pub async fn create_token(
         Err(domain::Error::Invalid(errors)) => {
             let form_values = stored_form(&state, &user).await?;
             let errors = FieldErrors::single("token_name", errors.summary());
-            render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&state, ctx, Some(user), form_values, errors, None).await?)
+            let mut page = form_page(&state, ctx, Some(user), form_values, errors, None).await?;
+            page.token_name = form.token_name;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(error) => Err(error.into()),
     }
