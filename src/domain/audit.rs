@@ -2,6 +2,8 @@
 //! inserted, inside the transaction of the change they describe; the database refuses
 //! to update or delete them.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value;
 
 use super::Result;
@@ -116,3 +118,52 @@ pub async fn list(db: &Db, filter: &AuditFilter) -> Result<Paged<AuditRow>> {
     let total_items = (page - 1) * AUDIT_PAGE_SIZE + items.len() as i64 + i64::from(has_next);
     Ok(Paged { items, page, total_items, per_page: AUDIT_PAGE_SIZE, counted: false, has_next })
 }
+
+/// Fields of the recorded states that hold user ids (one, or a list).
+pub const USER_FIELDS: [&str; 2] = ["assignee_id", "members"];
+/// Fields of the recorded states that hold group ids (one, or a list).
+pub const GROUP_FIELDS: [&str; 3] = ["group_id", "groups", "moved_to"];
+
+/// The names of the users and groups that entries refer to by id, so the log can say
+/// "Ann" where it recorded `3`. Two statements for a whole page.
+#[derive(Debug, Default)]
+pub struct ReferencedNames {
+    pub users: BTreeMap<i64, String>,
+    pub groups: BTreeMap<i64, String>,
+}
+
+fn ids_in(rows: &[AuditRow], fields: &[&str]) -> BTreeSet<i64> {
+    let mut ids = BTreeSet::new();
+    for state in rows.iter().flat_map(|row| [row.before_state.as_deref(), row.after_state.as_deref()]).flatten() {
+        let Ok(Value::Object(state)) = serde_json::from_str::<Value>(state) else { continue };
+        for field in fields {
+            match state.get(*field) {
+                Some(Value::Number(id)) => ids.extend(id.as_i64()),
+                Some(Value::Array(list)) => ids.extend(list.iter().filter_map(Value::as_i64)),
+                _ => {}
+            }
+        }
+    }
+    ids
+}
+
+async fn names_of(db: &Db, table: &str, ids: &BTreeSet<i64>) -> Result<BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!("SELECT id, name FROM {table} WHERE id IN ({})", placeholders.join(", "));
+    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(db.pool()).await?.into_iter().collect())
+}
+
+pub async fn referenced_names(db: &Db, rows: &[AuditRow]) -> Result<ReferencedNames> {
+    Ok(ReferencedNames {
+        users: names_of(db, "users", &ids_in(rows, &USER_FIELDS)).await?,
+        groups: names_of(db, "groups", &ids_in(rows, &GROUP_FIELDS)).await?,
+    })
+}
+

@@ -537,6 +537,15 @@ async fn audit_log_lists_every_admin_action_with_filters_and_pages(app: TestApp)
     assert_eq!(rows(&admin.get(&format!("/admin/audit?from={today}")).await).len(), 2);
     assert_eq!(rows(&admin.get(&format!("/admin/audit?to={today}&object=group")).await).len(), 50);
     assert_eq!(admin.get(&format!("/admin/audit?from={today}&to={today}")).await.text_of(".pager"), "", "one page needs no pager");
+
+    // Users and groups recorded by id are shown by name.
+    let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;
+    let number = app.create_ticket(&customer, "Printer", "Jams").await;
+    let assign = Changes { assignee: Some(Some(other.id)), ..Changes::default() };
+    staff::update(&app.db, &app.ticket(number).await, &admin_user, &assign, None, app.now()).await.unwrap();
+    let about_ticket = admin.get(&format!("/admin/audit?object=ticket&object_id={number}")).await;
+    let changes = about_ticket.texts(".audit-list dd");
+    assert!(changes.contains(&format!("— → Olga Other (#{})", other.id)), "{changes:?}");
 }
 
 async fn the_database_refuses_to_change_audit_rows(app: TestApp) {

@@ -217,6 +217,8 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
             queue::list(&app.db, &me, &by_update, app.now()).await.unwrap().items.iter().map(|row| row.number).collect();
         assert_eq!(numbers, [first, third]);
     }
+    let ranked_page = browser.get("/desk?q=toner").await;
+    assert_eq!(ranked_page.text_of("#f-sort option[value='']"), "Best match", "three matches are ranked");
     let numbers = |page: helpdesk::domain::tickets::Paged<queue::QueueRow>| page.items.iter().map(|row| row.number).collect::<Vec<_>>();
     assert_eq!(numbers(queue::list(&app.db, &me, &ranked, app.now()).await.unwrap()), [third, first], "best match first");
     let ranked_by_update = QueueQuery { sort: Some(Sort::Updated), ..ranked };

@@ -129,7 +129,11 @@ pub async fn queue(
     let page = QueuePage {
         ctx,
         view_label: query.view.label(),
-        default_sort_label: if query.text.is_empty() { queue::default_sort(query.view).label() } else { "Best match" },
+        default_sort_label: match (query.text.is_empty(), paged.counted) {
+            (true, _) => queue::default_sort(query.view).label(),
+            (false, true) => "Best match",
+            (false, false) => "Newest first",
+        },
         views,
         problems,
         unranked: !paged.counted && raw.sort.trim().is_empty(),

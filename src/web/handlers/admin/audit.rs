@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::audit::{self, AuditFilter, AuditRow, OBJECT_TYPES};
+use crate::domain::audit::{self, AuditFilter, AuditRow, GROUP_FIELDS, OBJECT_TYPES, ReferencedNames, USER_FIELDS};
 use crate::domain::queue::parse_date;
 use crate::web::error::Result;
 use crate::web::extract::Admin;
@@ -79,12 +79,13 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: Page
     ];
     let pager = Pager::new(&paged, "/admin/audit", &query);
     let now = state.now();
-    let entries = paged.items.into_iter().map(|row| entry_view(row, now)).collect();
+    let names = audit::referenced_names(&state.db, &paged.items).await?;
+    let entries = paged.items.into_iter().map(|row| entry_view(row, &names, now)).collect();
     let object_types = OBJECT_TYPES.iter().map(|kind| (*kind, kind.replace('_', " "))).collect();
     ok(&AuditPage { ctx, params, object_types, entries, pager })
 }
 
-fn entry_view(row: AuditRow, now: i64) -> AuditEntryView {
+fn entry_view(row: AuditRow, names: &ReferencedNames, now: i64) -> AuditEntryView {
     let object_href = match row.object_type.as_str() {
         "ticket" => Some(format!("/desk/tickets/{}", row.object_id)),
         "user" => Some(format!("/admin/users/{}", row.object_id)),
@@ -104,12 +105,40 @@ fn entry_view(row: AuditRow, now: i64) -> AuditEntryView {
         object: format!("{} {}", row.object_type.replace('_', " "), row.object_id),
         action: row.action,
         object_href,
-        changes: changes(row.before_state.as_deref(), row.after_state.as_deref()),
+        changes: changes(row.before_state.as_deref(), row.after_state.as_deref(), names),
+    }
+}
+
+/// A recorded value as text; ids of users and groups by name (and id, as names change).
+fn show(field: &str, value: Option<&Value>, names: &ReferencedNames) -> String {
+    let table = if USER_FIELDS.contains(&field) {
+        Some(&names.users)
+    } else if GROUP_FIELDS.contains(&field) {
+        Some(&names.groups)
+    } else {
+        None
+    };
+    let named = |id: i64| match table.and_then(|table| table.get(&id)) {
+        Some(name) => format!("{name} (#{id})"),
+        None => format!("#{id}"),
+    };
+    match value {
+        None | Some(Value::Null) => "—".to_owned(),
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(id)) if table.is_some() && id.is_i64() => named(id.as_i64().unwrap_or_default()),
+        Some(Value::Array(list)) if table.is_some() => {
+            if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.iter().map(|id| id.as_i64().map_or_else(|| id.to_string(), named)).collect::<Vec<_>>().join(", ")
+            }
+        }
+        Some(other) => other.to_string(),
     }
 }
 
 /// The fields of the before and after states, side by side.
-fn changes(before: Option<&str>, after: Option<&str>) -> Vec<FieldChange> {
+fn changes(before: Option<&str>, after: Option<&str>, names: &ReferencedNames) -> Vec<FieldChange> {
     let parse = |state: Option<&str>| -> Map<String, Value> {
         state.and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok()).unwrap_or_default()
     };
@@ -117,14 +146,13 @@ fn changes(before: Option<&str>, after: Option<&str>) -> Vec<FieldChange> {
     let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
     fields.sort();
     fields.dedup();
-    let show = |value: Option<&Value>| match value {
-        None | Some(Value::Null) => "—".to_owned(),
-        Some(Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
-    };
     fields
         .into_iter()
-        .map(|field| FieldChange { field: field.replace('_', " "), before: show(before.get(field)), after: show(after.get(field)) })
+        .map(|field| FieldChange {
+            field: field.trim_end_matches("_id").replace('_', " "),
+            before: show(field, before.get(field), names),
+            after: show(field, after.get(field), names),
+        })
         .collect()
 }
 
@@ -134,9 +162,25 @@ mod tests {
 
     #[test]
     fn changes_line_up_fields_of_both_states() {
-        let listed = changes(Some(r#"{"status":"new","group_id":1}"#), Some(r#"{"status":"open"}"#));
+        let names = ReferencedNames {
+            users: [(3, "Ann".to_owned())].into_iter().collect(),
+            groups: [(1, "Sales".to_owned())].into_iter().collect(),
+        };
+        let listed = changes(
+            Some(r#"{"status":"new","group_id":1,"assignee_id":null,"members":[3,9]}"#),
+            Some(r#"{"status":"open","assignee_id":3,"members":[]}"#),
+            &names,
+        );
         let rows: Vec<(&str, &str, &str)> =
             listed.iter().map(|change| (change.field.as_str(), change.before.as_str(), change.after.as_str())).collect();
-        assert_eq!(rows, vec![("group id", "1", "—"), ("status", "new", "open")]);
+        assert_eq!(
+            rows,
+            vec![
+                ("assignee", "—", "Ann (#3)"),
+                ("group", "Sales (#1)", "—"),
+                ("members", "Ann (#3), #9", "none"),
+                ("status", "new", "open")
+            ]
+        );
     }
 }
