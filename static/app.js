@@ -35,3 +35,10 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// A destructive button asks first (the server needs no confirmation: without this file
+// the form simply submits).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});

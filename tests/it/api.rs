@@ -105,7 +105,10 @@ async fn tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated(
     let flash = shown.text_of(".flashes");
     let secret = flash.split("shown only this once: ").nth(1).expect("the secret is shown").trim().to_owned();
     assert!(secret.starts_with("hd_") && secret.len() > 40, "{secret}");
-    assert!(!admin_browser.get(&path).await.body.contains(&secret), "shown once only");
+    let listed = admin_browser.get(&path).await;
+    assert!(!listed.body.contains(&secret), "shown once only");
+    assert!(listed.attribute("#api-tokens form[action$='/revoke']", "data-confirm").unwrap().contains("Zapier"), "revoking asks first");
+    assert!(listed.attribute("form[action$='/deactivate']", "data-confirm").is_some(), "so does deactivating");
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}'")).await, 0, "only a digest is stored");
 
     let api = Api::new(&app, Some(secret.clone()));
