@@ -177,8 +177,10 @@ pub async fn delete(db: &Db, id: i64, move_to: Option<i64>, actor_id: i64, now: 
         let target = match move_to {
             None => {
                 return Err(Error::Conflict(format!(
-                    "{} still holds {tickets} ticket(s). Choose a group to move them to, then delete.",
-                    group.name
+                    "{} still holds {}. Choose a group to move {} to, then delete.",
+                    group.name,
+                    if tickets == 1 { "1 ticket".to_owned() } else { format!("{tickets} tickets") },
+                    if tickets == 1 { "it" } else { "them" },
                 )));
             }
             Some(target) => groups

@@ -93,6 +93,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// What a form shows: a message by each bad field, or one about the whole change.
+    pub fn into_form_messages(self) -> (FieldErrors, Option<String>) {
+        match self {
+            Refusal::Invalid(errors) => (errors, None),
+            Refusal::Conflict(message) => (FieldErrors::new(), Some(message)),
+            Refusal::Stale => (FieldErrors::new(), Some("Someone changed this in the meantime. Nothing was applied.".into())),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -101,14 +110,14 @@ impl Refusal {
     }
 }
 
-/// Splits the outcome of a change: made (`None`), refused for a reason the page shows,
-/// or an error for the error page.
-pub fn refusal(outcome: domain::Result<()>) -> Result<Option<Refusal>, AppError> {
+/// Splits the outcome of a change: made (`Ok`), refused for a reason the page shows
+/// (`Err`), or an error for the error page.
+pub fn refusal<T>(outcome: domain::Result<T>) -> Result<Result<T, Refusal>, AppError> {
     match outcome {
-        Ok(()) => Ok(None),
-        Err(domain::Error::Invalid(errors)) => Ok(Some(Refusal::Invalid(errors))),
-        Err(domain::Error::Conflict(message)) => Ok(Some(Refusal::Conflict(message))),
-        Err(domain::Error::Stale { .. }) => Ok(Some(Refusal::Stale)),
+        Ok(made) => Ok(Ok(made)),
+        Err(domain::Error::Invalid(errors)) => Ok(Err(Refusal::Invalid(errors))),
+        Err(domain::Error::Conflict(message)) => Ok(Err(Refusal::Conflict(message))),
+        Err(domain::Error::Stale { .. }) => Ok(Err(Refusal::Stale)),
         Err(error) => Err(error.into()),
     }
 }

@@ -412,10 +412,10 @@ async fn a_group_with_tickets_is_deleted_only_with_a_move(app: TestApp) {
 
     let path = format!("/admin/groups/{sales}");
     let page = admin.get(&path).await;
-    assert!(page.text_of("#delete-title + form").contains("holds 1 ticket(s)"));
+    assert!(page.text_of("#delete-title + form").contains("holds 1 ticket."));
     let refused = admin.post(&format!("{path}/delete"), &[]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert!(refused.text_of(".form-error").contains("still holds 1 ticket(s)"));
+    assert!(refused.text_of(".form-error").contains("still holds 1 ticket. Choose a group to move it to"));
     let to_itself = admin.post(&format!("{path}/delete"), &[("move_to", &sales.to_string())]).await;
     assert_eq!(to_itself.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("SELECT COUNT(*) FROM groups").await, 3);

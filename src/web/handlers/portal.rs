@@ -319,7 +319,7 @@ async fn after_change(
     success: &str,
     mut forms: TicketForms,
 ) -> Result<Response> {
-    let Some(refused) = refusal(outcome)? else {
+    let Err(refused) = refusal(outcome)? else {
         session.flash(FlashKind::Success, success).await?;
         return Ok(Redirect::to(&format!("/tickets/{number}")).into_response());
     };

@@ -133,7 +133,7 @@ async fn after_change(
     success: &str,
     mut forms: WorkspaceForms,
 ) -> Result<Response> {
-    let Some(refused) = refusal(outcome)? else {
+    let Err(refused) = refusal(outcome)? else {
         session.flash(FlashKind::Success, success).await?;
         return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
     };

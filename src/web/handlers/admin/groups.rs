@@ -13,7 +13,7 @@ use crate::domain::users::{self, User};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath};
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, ok, refusal, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 
@@ -178,19 +178,20 @@ pub async fn delete(
         Err(_) if !move_to.is_empty() => Err(domain::Error::Invalid(FieldErrors::single("move_to", "Choose a group from the list."))),
         parsed => groups::delete(&state.db, id, parsed.ok(), admin.id, state.now()).await,
     };
-    let (status, errors, conflict) = match deleted {
+    let refused = match refusal(deleted)? {
         Ok(moved) => {
             let message = match moved {
                 0 => format!("Group {} deleted.", group.name),
-                moved => format!("Group {} deleted; its {moved} ticket(s) moved.", group.name),
+                1 => format!("Group {} deleted; its ticket moved.", group.name),
+                moved => format!("Group {} deleted; its {moved} tickets moved.", group.name),
             };
             session.flash(FlashKind::Success, message).await?;
             return Ok(Redirect::to("/admin/groups").into_response());
         }
-        Err(domain::Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
-        Err(domain::Error::Conflict(message)) => (StatusCode::CONFLICT, FieldErrors::new(), Some(message)),
-        Err(error) => return Err(error.into()),
+        Err(refused) => refused,
     };
+    let status = refused.status();
+    let (errors, conflict) = refused.into_form_messages();
     let form = stored_form(&state, &group).await?;
     render(status, &group_page(&state, ctx, group, form, errors, conflict).await?)
 }

@@ -18,7 +18,7 @@ use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
 use crate::web::format::Moment;
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, ok, refusal, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{Pager, StatusView, page_number};
@@ -258,15 +258,12 @@ pub async fn update(
         Ok(input) => user_admin::update(&state.db, id, input, &admin, state.now()).await,
         Err(error) => Err(error),
     };
-    let (status, errors, conflict) = match updated {
-        Ok(()) => {
-            session.flash(FlashKind::Success, "Changes saved.").await?;
-            return Ok(Redirect::to(&format!("/admin/users/{id}")).into_response());
-        }
-        Err(domain::Error::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
-        Err(domain::Error::Conflict(message)) => (StatusCode::CONFLICT, FieldErrors::new(), Some(message)),
-        Err(error) => return Err(error.into()),
+    let Err(refused) = refusal(updated)? else {
+        session.flash(FlashKind::Success, "Changes saved.").await?;
+        return Ok(Redirect::to(&format!("/admin/users/{id}")).into_response());
     };
+    let status = refused.status();
+    let (errors, conflict) = refused.into_form_messages();
     let form = UserForm { password: String::new(), ..form };
     render(status, &form_page(&state, ctx, Some(user), form, errors, conflict).await?)
 }
@@ -302,24 +299,22 @@ async fn set_active(
     active: bool,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    match user_admin::set_active(&state.db, id, active, Some(admin.id), state.now()).await {
-        Ok(()) => {
-            let message = if active {
-                format!("{} can sign in again.", user.name)
-            } else {
-                format!("{} is deactivated and signed out everywhere. Any open tickets still assigned to them are listed below.", user.name)
-            };
-            session.flash(FlashKind::Success, message).await?;
-            // Deactivating oneself ends one's own session too: go where a visitor can.
-            let next = if !active && id == admin.id { "/login".to_string() } else { format!("/admin/users/{id}") };
-            Ok(Redirect::to(&next).into_response())
-        }
-        Err(domain::Error::Conflict(message)) => {
-            let form = stored_form(&state, &user).await?;
-            render(StatusCode::CONFLICT, &form_page(&state, ctx, Some(user), form, FieldErrors::new(), Some(message)).await?)
-        }
-        Err(error) => Err(error.into()),
-    }
+    let outcome = user_admin::set_active(&state.db, id, active, Some(admin.id), state.now()).await;
+    let Err(refused) = refusal(outcome)? else {
+        let message = if active {
+            format!("{} can sign in again.", user.name)
+        } else {
+            format!("{} is deactivated and signed out everywhere. Any open tickets still assigned to them are listed below.", user.name)
+        };
+        session.flash(FlashKind::Success, message).await?;
+        // Deactivating oneself ends one's own session too: go where a visitor can.
+        let next = if !active && id == admin.id { "/login".to_string() } else { format!("/admin/users/{id}") };
+        return Ok(Redirect::to(&next).into_response());
+    };
+    let status = refused.status();
+    let (errors, conflict) = refused.into_form_messages();
+    let form = stored_form(&state, &user).await?;
+    render(status, &form_page(&state, ctx, Some(user), form, errors, conflict).await?)
 }
 
 #[derive(Deserialize)]
