@@ -7,27 +7,42 @@
 
 use super::{Backend, Tx};
 
-/// Rebuilds the search document of one ticket from its subject and all its messages.
-pub async fn reindex(tx: &mut Tx, backend: Backend, ticket_id: i64) -> sqlx::Result<()> {
-    let statements: &[&str] = match backend {
-        Backend::Sqlite => &[
-            "DELETE FROM ticket_search WHERE rowid = $1",
-            "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE((SELECT group_concat(m.body, ' ') \
-             FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') \
-             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE t.id = $1",
+/// Which documents to rebuild.
+#[derive(Clone, Copy, Debug)]
+pub enum Documents {
+    /// One ticket's, after a change to it.
+    Ticket(i64),
+    /// Every ticket of one requester, whose name or email changed.
+    OfRequester(i64),
+}
+
+/// Rebuilds documents from the tickets' subjects, requesters and all their messages.
+pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sqlx::Result<()> {
+    let (id, scope, rowids) = match documents {
+        Documents::Ticket(id) => (id, "t.id = $1", "rowid = $1"),
+        Documents::OfRequester(id) => (id, "t.requester_id = $1", "rowid IN (SELECT id FROM tickets WHERE requester_id = $1)"),
+    };
+    let statements: Vec<String> = match backend {
+        Backend::Sqlite => vec![
+            format!("DELETE FROM ticket_search WHERE {rowids}"),
+            format!(
+                "INSERT INTO ticket_search (rowid, subject, body) \
+                 SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE((SELECT group_concat(m.body, ' ') \
+                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') \
+                 FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope}"
+            ),
         ],
-        Backend::Postgres => &[
+        Backend::Postgres => vec![format!(
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A') || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
              WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') \
-             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE t.id = $1 \
-             ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document",
-        ],
+             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope} \
+             ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"
+        )],
     };
-    for statement in statements {
-        sqlx::query(statement).bind(ticket_id).execute(&mut **tx).await?;
+    for statement in &statements {
+        sqlx::query(statement).bind(id).execute(&mut **tx).await?;
     }
     Ok(())
 }

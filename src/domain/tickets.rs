@@ -173,7 +173,7 @@ pub async fn create(
         now,
     )
     .await?;
-    search::reindex(&mut tx, db.backend(), ticket_id).await?;
+    search::reindex(&mut tx, db.backend(), search::Documents::Ticket(ticket_id)).await?;
     tx.commit().await?;
     Ok(TicketNumber::from_stored(number))
 }

@@ -13,7 +13,7 @@ use super::role::Role;
 use super::tickets::{Paged, like_pattern};
 use super::users::{self, NewUser, User, UserRow, parse_name};
 use super::{Error, FieldErrors, Result, audit};
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Db, Tx, search};
 
 pub const USERS_PAGE_SIZE: i64 = 50;
 
@@ -222,6 +222,10 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
         }
         other => other?,
     };
+    if user.name != input.name || user.email != input.email.as_str() {
+        // Tickets are found by their requester's name and email.
+        search::reindex(&mut tx, db.backend(), search::Documents::OfRequester(id)).await?;
+    }
     let groups_before: BTreeSet<i64> =
         sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1").bind(id).fetch_all(&mut *tx).await?.into_iter().collect();
     set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;

@@ -177,6 +177,19 @@ async fn admin_edits_name_email_role_groups_and_password(app: TestApp) {
     admin.get(&own).await;
     admin.post(&own, &[("name", "Ada"), ("email", "admin@example.com"), ("role", "admin")]).await.assert_redirect(&own);
     assert_eq!(admin.get(&own).await.text_of(".who"), "Ada Admin");
+
+    // The desk finds a customer's tickets under their new name and address at once.
+    let customer = app.create_user(Role::Customer, "old.name@example.com", "Olivia Oldname").await;
+    app.create_ticket(&customer, "Printer", "Jams").await;
+    let subjects = |page: crate::harness::Page| page.texts(".desk-list td.subject a");
+    assert_eq!(subjects(admin.get("/desk?q=oldname").await), ["Printer"]);
+    let customer_path = format!("/admin/users/{}", customer.id);
+    admin.get(&customer_path).await;
+    let renamed = [("name", "Olivia Newman"), ("email", "olivia@fresh.example"), ("role", "customer")];
+    admin.post(&customer_path, &renamed).await.assert_redirect(&customer_path);
+    assert!(subjects(admin.get("/desk?q=oldname").await).is_empty());
+    assert_eq!(subjects(admin.get("/desk?q=newman").await), ["Printer"]);
+    assert_eq!(subjects(admin.get("/desk?q=fresh.example").await), ["Printer"]);
 }
 
 async fn user_list_searches_and_filters(app: TestApp) {

@@ -277,7 +277,7 @@ impl<'a> Change<'a> {
         .execute(&mut *self.tx)
         .await?;
         if self.text_changed {
-            search::reindex(&mut self.tx, self.db.backend(), self.ticket.id).await?;
+            search::reindex(&mut self.tx, self.db.backend(), search::Documents::Ticket(self.ticket.id)).await?;
         }
         self.tx.commit().await?;
         Ok(self.ticket.version + 1)
