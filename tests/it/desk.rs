@@ -156,6 +156,7 @@ async fn filters_narrow_the_queue(app: TestApp) {
     assert_eq!(by_due.texts(".desk-list td.subject a"), ["low one", "high one", "urgent one"], "no due date (pending) last, on both databases");
     let due_first = browser.get("/desk?view=due_today").await;
     assert_eq!(due_first.text_of("#f-sort option[value='']"), "Due", "the due views put the most overdue first");
+    assert_eq!(due_first.texts("#f-sort option").iter().filter(|label| *label == "Due").count(), 1, "named once");
     assert_eq!(subjects(&due_first), subjects(&browser.get("/desk?view=due_today&sort=due").await));
     let by_created = browser.get("/desk?sort=created").await;
     assert_eq!(by_created.texts(".desk-list td.subject a").last().unwrap(), "low one");

@@ -182,7 +182,7 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = 1").await, 1, "a 5xx is not retried");
 
     let (admin, _) = app.signed_in(Role::Admin, "admin@example.com").await;
-    assert!(admin.get("/admin").await.text_of(".admin-cards").contains("1 notification(s) could not be delivered"));
+    assert!(admin.get("/admin").await.text_of(".admin-cards").contains("1 notification could not be delivered"));
     let page = admin.get("/admin/mail").await;
     assert!(page.text_of("tbody").contains("carla@example.com"), "{}", page.text_of("main"));
     assert!(page.text_of("tbody").contains("No such mailbox"));

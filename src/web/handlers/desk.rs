@@ -67,7 +67,7 @@ pub struct QueuePage {
     agents: Vec<User>,
     statuses: &'static [Status],
     priorities: &'static [Priority],
-    sorts: &'static [Sort],
+    sorts: Vec<Sort>,
     return_to: String,
 }
 
@@ -144,7 +144,8 @@ pub async fn queue(
         agents: users::active_staff(&state.db).await?,
         statuses: Status::ALL,
         priorities: Priority::ALL,
-        sorts: Sort::ALL,
+        // The empty choice already names the default order.
+        sorts: Sort::ALL.iter().copied().filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view))).collect(),
         return_to: format!("/desk?{}", query_string(&pairs)),
         query: raw,
     };

@@ -148,6 +148,9 @@ fn changes(before: Option<&str>, after: Option<&str>, names: &ReferencedNames) -
     fields.dedup();
     fields
         .into_iter()
+        // A state may repeat a field that stayed as it was (a group's name when only its
+        // members changed); only what changed is worth a line.
+        .filter(|field| !(before.contains_key(*field) && after.contains_key(*field) && before.get(*field) == after.get(*field)))
         .map(|field| FieldChange {
             field: field.trim_end_matches("_id").replace('_', " "),
             before: show(field, before.get(field), names),
@@ -167,8 +170,8 @@ mod tests {
             groups: [(1, "Sales".to_owned())].into_iter().collect(),
         };
         let listed = changes(
-            Some(r#"{"status":"new","group_id":1,"assignee_id":null,"members":[3,9]}"#),
-            Some(r#"{"status":"open","assignee_id":3,"members":[]}"#),
+            Some(r#"{"status":"new","group_id":1,"assignee_id":null,"members":[3,9],"name":"Same"}"#),
+            Some(r#"{"status":"open","assignee_id":3,"members":[],"name":"Same"}"#),
             &names,
         );
         let rows: Vec<(&str, &str, &str)> =

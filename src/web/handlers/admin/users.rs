@@ -337,7 +337,8 @@ pub async fn create_token(
         Ok(secret) => {
             let message = format!("Created the API token “{}”. Copy it now; it is shown only this once: {secret}", form.token_name.trim());
             session.flash(FlashKind::Success, message).await?;
-            Ok(Redirect::to(&format!("/admin/users/{}#api-tokens", user.id)).into_response())
+            // No fragment: the confirmation with the secret is at the top of the page.
+            Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
         }
         Err(domain::Error::Invalid(errors)) => {
             let form_values = stored_form(&state, &user).await?;
@@ -359,5 +360,5 @@ pub async fn revoke_token(
 ) -> Result<Response> {
     let user_id = api_tokens::revoke(&state.db, token_id, admin.id, state.now()).await?;
     session.flash(FlashKind::Success, "Token revoked: it no longer works.").await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}#api-tokens")).into_response())
+    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
 }
