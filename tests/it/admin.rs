@@ -559,6 +559,8 @@ async fn audit_log_lists_every_admin_action_with_filters_and_pages(app: TestApp)
     let about_ticket = admin.get(&format!("/admin/audit?object=ticket&object_id={number}")).await;
     let changes = about_ticket.texts(".audit-list dd");
     assert!(changes.contains(&format!("— → Olga Other (#{})", other.id)), "{changes:?}");
+    let by_reference = admin.get(&format!("/admin/audit?object=ticket&object_id=TCK-{number}")).await;
+    assert_eq!(by_reference.texts(".audit-list dd"), changes, "the reference finds the same entries");
 }
 
 async fn the_database_refuses_to_change_audit_rows(app: TestApp) {

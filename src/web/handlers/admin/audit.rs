@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::audit::{self, AuditFilter, AuditRow, GROUP_FIELDS, OBJECT_TYPES, ReferencedNames, USER_FIELDS};
 use crate::domain::queue::parse_date;
+use crate::domain::ticket_fields::TicketNumber;
 use crate::web::error::Result;
 use crate::web::extract::Admin;
 use crate::web::format::Moment;
@@ -64,7 +65,11 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: Page
     let filter = AuditFilter {
         actor: params.actor.clone(),
         object_type: OBJECT_TYPES.iter().find(|kind| **kind == params.object).map(|kind| (*kind).to_owned()),
-        object_id: params.object_id.clone(),
+        // Tickets are recorded by number: `TCK-1001` finds what `1001` does.
+        object_id: match TicketNumber::parse(&params.object_id) {
+            Some(number) if params.object == "ticket" => number.get().to_string(),
+            _ => params.object_id.clone(),
+        },
         from: parse_date(&params.from),
         before: parse_date(&params.to).map(|day| day + DAY),
         page: page_number(params.page.as_deref()),
