@@ -1,7 +1,7 @@
 //! Command line and configuration: every setting is an environment variable with a
 //! `--flag` twin.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +42,11 @@ pub struct Config {
     /// `/mail/inbound`. Unset: that route does not exist.
     #[arg(long, env = "MAIL_INGEST_TOKEN", global = true, hide_env_values = true)]
     pub mail_ingest_token: Option<String>,
+    /// Reverse proxies (load balancers) in front of Helpdesk, by address, comma-separated.
+    /// A request from one of them counts as coming from the client it names in
+    /// `X-Forwarded-For` (for the sign-in limit). Unset: the connection's own address.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Where attachments are kept.
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,

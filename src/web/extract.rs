@@ -146,19 +146,43 @@ impl<S: Send + Sync> FromRequestParts<S> for IdInPath {
     }
 }
 
-/// The address the request came from, for the login limit.
+/// The address the request came from, for the login limit: the connection's, or behind a
+/// trusted proxy the client's as the proxy names it.
 pub struct ClientAddress(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(address)| address.ip());
-        Ok(Self(address))
+        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+        Ok(Self(client_address(peer, &forwarded.join(","), &state.config.trusted_proxies)))
     }
+}
+
+/// Each proxy appends the address it was reached from to `X-Forwarded-For`, so the list is
+/// read from the right: past the trusted proxies, the first address is the client's. A
+/// client can write anything at the left of the list, so nothing there is believed.
+fn client_address(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.rsplit(',').map(str::trim).filter(|hop| !hop.is_empty()) {
+        match hop.parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !trusted.contains(&address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 #[derive(Deserialize, Default)]
@@ -206,7 +230,19 @@ fn is_utf8_form(body: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_utf8_form;
+    use super::{IpAddr, client_address, is_utf8_form};
+
+    #[test]
+    fn the_client_is_the_first_address_past_the_trusted_proxies() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        assert_eq!(client_address(ip("198.51.100.9"), "203.0.113.7", &proxies), ip("198.51.100.9"), "an untrusted peer is the client");
+        assert_eq!(client_address(ip("10.0.0.1"), "203.0.113.7", &proxies), ip("203.0.113.7"));
+        assert_eq!(client_address(ip("10.0.0.1"), "1.2.3.4, 203.0.113.7, 10.0.0.2", &proxies), ip("203.0.113.7"), "a forged left part is ignored");
+        assert_eq!(client_address(ip("10.0.0.1"), "", &proxies), ip("10.0.0.1"), "no header: the proxy itself");
+        assert_eq!(client_address(ip("10.0.0.1"), "garbage, 203.0.113.7", &proxies), ip("203.0.113.7"));
+        assert_eq!(client_address(ip("10.0.0.1"), "203.0.113.7, garbage", &proxies), ip("10.0.0.1"), "an unreadable hop stops the walk");
+    }
 
     #[test]
     fn invalid_utf8_in_a_form_is_detected() {

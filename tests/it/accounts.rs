@@ -4,8 +4,8 @@ use helpdesk::domain::role::Role;
 use helpdesk::domain::{login_throttle, setup, user_admin};
 use reqwest::StatusCode;
 
-use crate::harness::{PASSWORD, TestApp};
-use crate::on_both_databases;
+use crate::harness::{Backend, PASSWORD, TestApp};
+use crate::{for_both_backends, on_both_databases};
 
 on_both_databases!(
     setup_needs_its_token_and_works_once,
@@ -345,4 +345,26 @@ async fn odd_bytes_in_the_login_form_are_a_plain_failure(app: TestApp) {
         let page = browser.post("/login", &[("email", email), ("password", "whatever it is")]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
+}
+
+for_both_backends!(behind_a_trusted_proxy_each_client_has_its_own_login_limit);
+
+async fn behind_a_trusted_proxy_each_client_has_its_own_login_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    app.create_user(Role::Customer, "hugo@example.com", "Hugo").await;
+    let guesser = app.browser();
+    guesser.forwarded_for("203.0.113.7");
+    guesser.get("/login").await;
+    for attempt in 0..login_throttle::MAX_FAILURES {
+        let email = format!("guess{attempt}@example.com");
+        assert_eq!(guesser.post("/login", &[("email", &email), ("password", "wrong guess")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(guesser.post("/login", &[("email", "x@example.com"), ("password", "x")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client through the same proxy is not locked out with the guesser.
+    let hugo = app.browser();
+    hugo.forwarded_for("198.51.100.20");
+    hugo.sign_in("hugo@example.com", PASSWORD).await.assert_redirect("/tickets");
+    // Nor can the guesser start afresh by writing another address at the left of the list.
+    guesser.forwarded_for("192.0.2.1, 203.0.113.7");
+    assert_eq!(guesser.post("/login", &[("email", "y@example.com"), ("password", "y")]).await.status, StatusCode::TOO_MANY_REQUESTS);
 }

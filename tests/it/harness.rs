@@ -252,6 +252,8 @@ pub struct Browser {
     base_url: String,
     cookies: Mutex<BTreeMap<String, String>>,
     csrf_token: Mutex<Option<String>>,
+    /// Sent as `X-Forwarded-For`, as a proxy in front of the app would.
+    forwarded_for: Mutex<Option<String>>,
 }
 
 impl Browser {
@@ -261,6 +263,7 @@ impl Browser {
             base_url: base_url.to_owned(),
             cookies: Mutex::new(BTreeMap::new()),
             csrf_token: Mutex::new(None),
+            forwarded_for: Mutex::new(None),
         }
     }
 
@@ -276,6 +279,11 @@ impl Browser {
         self.cookies.lock().unwrap().insert(helpdesk::web::SESSION_COOKIE.into(), id.into());
     }
 
+    /// From now on, requests arrive as if through a proxy, from `client`.
+    pub fn forwarded_for(&self, client: &str) {
+        *self.forwarded_for.lock().unwrap() = Some(client.to_owned());
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies.lock().unwrap().iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
     }
@@ -286,7 +294,10 @@ impl Browser {
 
     /// Like `send`, but a connection the server closed before the client finished writing
     /// (as it may when it refuses a body early) is `Err` rather than a failed test.
-    async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Page, reqwest::Error> {
+    async fn try_send(&self, mut request: reqwest::RequestBuilder) -> Result<Page, reqwest::Error> {
+        if let Some(client) = self.forwarded_for.lock().unwrap().clone() {
+            request = request.header("x-forwarded-for", client);
+        }
         let response = request.header(reqwest::header::COOKIE, self.cookie_header()).send().await?;
         let status = response.status();
         let headers = response.headers().clone();
