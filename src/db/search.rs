@@ -7,6 +7,12 @@
 
 use super::{Backend, Tx};
 
+/// The part of a document ranked first, from `t` (the ticket) and `r` (its requester):
+/// FTS5's `subject` column, and PostgreSQL's weight-A vector.
+const FTS_HEADLINE: &str = "t.subject || ' ' || r.name || ' ' || r.email";
+const PG_HEADLINE: &str =
+    "setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A')";
+
 /// Which documents to rebuild.
 #[derive(Clone, Copy, Debug)]
 pub enum Documents {
@@ -27,14 +33,14 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             format!("DELETE FROM ticket_search WHERE {rowids}"),
             format!(
                 "INSERT INTO ticket_search (rowid, subject, body) \
-                 SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE((SELECT group_concat(m.body, ' ') \
+                 SELECT t.id, {FTS_HEADLINE}, COALESCE((SELECT group_concat(m.body, ' ') \
                  FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') \
                  FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope}"
             ),
         ],
         Backend::Postgres => vec![format!(
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A') || \
+             SELECT t.id, {PG_HEADLINE} || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
              WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope} \
@@ -49,26 +55,23 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
 
 /// Rebuilds every document at once, for bulk loads.
 pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
-    let statements: &[&str] = match backend {
-        Backend::Sqlite => &[
-            "DELETE FROM ticket_search",
+    let insert = match backend {
+        Backend::Sqlite => format!(
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, t.subject || ' ' || r.name || ' ' || r.email, COALESCE(b.body, '') \
+             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') \
              FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
-             ON b.ticket_id = t.id",
-        ],
-        Backend::Postgres => &[
-            "DELETE FROM ticket_search",
+             ON b.ticket_id = t.id"
+        ),
+        Backend::Postgres => format!(
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A') || \
-             setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') \
+             SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
-             ON b.ticket_id = t.id",
-        ],
+             ON b.ticket_id = t.id"
+        ),
     };
-    for statement in statements {
+    for statement in ["DELETE FROM ticket_search", insert.as_str()] {
         sqlx::query(statement).execute(&mut **tx).await?;
     }
     Ok(())

@@ -166,4 +166,3 @@ pub async fn referenced_names(db: &Db, rows: &[AuditRow]) -> Result<ReferencedNa
         groups: names_of(db, "groups", &ids_in(rows, &GROUP_FIELDS)).await?,
     })
 }
-

@@ -380,6 +380,12 @@ async fn count_capped(db: &Db, sql: &str, binds: &[Bind]) -> Result<i64> {
     Ok(count)
 }
 
+/// How many rows of `from` meet `conditions`, counting no further than `cap`.
+async fn count_up_to(db: &Db, from: &str, conditions: &Conditions, cap: i64) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {} LIMIT {cap}) capped", conditions.sql());
+    count_capped(db, &sql, &conditions.binds).await
+}
+
 /// Checking one ticket against the index costs about as much as reading this many index
 /// entries in order (FTS5, measured on a million tickets).
 const PROBE_COST_IN_ENTRIES: i64 = 200;
@@ -411,12 +417,7 @@ async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditions: &Condi
         let dense = walks_an_index && count_matches(dense_cap).await? >= dense_cap;
         return Ok(SearchPlan::ViewOrder { dense });
     }
-    let view_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {} LIMIT {}) capped",
-        conditions.sql(),
-        limits.index_order_min_view
-    );
-    let view_size = count_capped(db, &view_sql, &conditions.binds).await?;
+    let view_size = count_up_to(db, "tickets t", conditions, limits.index_order_min_view).await?;
     if view_size >= limits.index_order_min_view {
         return Ok(SearchPlan::IndexOrder);
     }
@@ -500,12 +501,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     // Counting the matches of a common word ticket by ticket would cost more than the
     // page itself: such a search reads one row past the page instead, to know of a next.
     let counted = matches!(search, None | Some((SearchPlan::Ranked, _)));
-    let total_items = if counted {
-        let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {where_sql} LIMIT {}) capped", COUNT_CAP + 1);
-        Some(count_capped(db, &count_sql, &conditions.binds).await?)
-    } else {
-        None
-    };
+    let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
 
     let list_sql = format!(
         "SELECT t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
@@ -551,13 +547,7 @@ pub async fn view_counts(db: &Db, viewer: &User, now: Timestamp) -> Result<Vec<(
     for view in View::ALL {
         let mut conditions = Conditions::default();
         view_conditions(&mut conditions, *view, viewer, now);
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE {} LIMIT {}) capped",
-            conditions.sql(),
-            COUNT_CAP + 1
-        );
-        let (count,): (i64,) = bind_all(sqlx::query_as(&sql), &conditions.binds).fetch_one(db.pool()).await?;
-        counts.push((*view, count));
+        counts.push((*view, count_up_to(db, "tickets t", &conditions, COUNT_CAP + 1).await?));
     }
     Ok(counts)
 }

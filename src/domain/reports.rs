@@ -93,7 +93,7 @@ fn unix(day: Date) -> Timestamp {
     day.midnight().assume_utc().unix_timestamp()
 }
 
-/// Per period (by index) of the tickets whose `column` falls in it: how many, and the sum
+/// Per period (by index) of the tickets whose moment falls in it: how many, and the sum
 /// and count of their first-response times (seconds) and of their ratings.
 #[derive(sqlx::FromRow)]
 struct Sums {
@@ -105,17 +105,43 @@ struct Sums {
     rated: i64,
 }
 
-/// What is summed besides the count: only by creation are the averages asked for, so the
-/// other statements read nothing but their column's index.
-const AVERAGED: &str = "CAST(COALESCE(SUM(first_response_at - created_at), 0) AS BIGINT) AS response_seconds, \
-     COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated";
-const NOT_AVERAGED: &str =
-    "CAST(0 AS BIGINT) AS response_seconds, CAST(0 AS BIGINT) AS answered, CAST(0 AS BIGINT) AS ratings, CAST(0 AS BIGINT) AS rated";
+/// When in a ticket's life it is counted in a period.
+#[derive(Clone, Copy)]
+enum Moment {
+    Created,
+    Resolved,
+    Closed,
+}
 
-/// One statement per column, one range of its index per period (no sorting or grouping
-/// of a year's tickets); `column` is ours, never input.
-async fn sums_per_period(db: &Db, column: &str, days: &[Date]) -> Result<Vec<Sums>> {
-    let sums = if column == "created_at" { AVERAGED } else { NOT_AVERAGED };
+impl Moment {
+    fn column(self) -> &'static str {
+        match self {
+            Moment::Created => "created_at",
+            Moment::Resolved => "resolved_at",
+            Moment::Closed => "closed_at",
+        }
+    }
+
+    /// What is summed besides the count: only by creation are the averages asked for, so
+    /// the other statements read nothing but their column's index.
+    fn sums(self) -> &'static str {
+        match self {
+            Moment::Created => {
+                "CAST(COALESCE(SUM(first_response_at - created_at), 0) AS BIGINT) AS response_seconds, \
+                 COUNT(first_response_at) AS answered, CAST(COALESCE(SUM(rating), 0) AS BIGINT) AS ratings, COUNT(rating) AS rated"
+            }
+            Moment::Resolved | Moment::Closed => {
+                "CAST(0 AS BIGINT) AS response_seconds, CAST(0 AS BIGINT) AS answered, CAST(0 AS BIGINT) AS ratings, \
+                 CAST(0 AS BIGINT) AS rated"
+            }
+        }
+    }
+}
+
+/// One statement per moment, one range of its column's index per period (no sorting or
+/// grouping of a year's tickets).
+async fn sums_per_period(db: &Db, moment: Moment, days: &[Date]) -> Result<Vec<Sums>> {
+    let (column, sums) = (moment.column(), moment.sums());
     let parts: Vec<String> = (1..days.len())
         .map(|end| {
             format!(
@@ -150,19 +176,19 @@ pub async fn tickets(db: &Db, period: Period, now: Timestamp) -> Result<Vec<Peri
         })
         .collect();
     let at = |sums: &Sums| usize::try_from(sums.period).ok().filter(|index| *index < PERIODS);
-    for sums in sums_per_period(db, "created_at", &days).await? {
+    for sums in sums_per_period(db, Moment::Created, &days).await? {
         let Some(index) = at(&sums) else { continue };
         let entry = &mut figures[index];
         entry.created = sums.tickets;
         entry.first_response_average_minutes = (sums.answered > 0).then(|| sums.response_seconds / sums.answered / 60);
         entry.rating_average = (sums.rated > 0).then(|| (sums.ratings as f64 / sums.rated as f64 * 100.0).round() / 100.0);
     }
-    for sums in sums_per_period(db, "resolved_at", &days).await? {
+    for sums in sums_per_period(db, Moment::Resolved, &days).await? {
         if let Some(index) = at(&sums) {
             figures[index].resolved = sums.tickets;
         }
     }
-    for sums in sums_per_period(db, "closed_at", &days).await? {
+    for sums in sums_per_period(db, Moment::Closed, &days).await? {
         if let Some(index) = at(&sums) {
             figures[index].closed = sums.tickets;
         }

@@ -398,6 +398,11 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// A page of a list whose every item was counted: whether a page follows is known.
+    pub fn counted(items: Vec<T>, page: i64, total_items: i64, per_page: i64) -> Self {
+        Self { items, page, total_items, per_page, counted: true, has_next: page * per_page < total_items }
+    }
+
     pub fn total_pages(&self) -> i64 {
         ((self.total_items + self.per_page - 1) / self.per_page).max(1)
     }
@@ -529,8 +534,7 @@ pub async fn list_for_requester(
     }
     let rows = list.fetch_all(db.pool()).await?;
     let items = rows.into_iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-    let has_next = page * CUSTOMER_PAGE_SIZE < total_items;
-    Ok(Paged { items, page, total_items, per_page: CUSTOMER_PAGE_SIZE, counted: true, has_next })
+    Ok(Paged::counted(items, page, total_items, CUSTOMER_PAGE_SIZE))
 }
 
 #[cfg(test)]

@@ -118,8 +118,7 @@ pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
             UserListRow { user, created_at, group_names }
         })
         .collect();
-    let page = filter.page.max(1);
-    Ok(Paged { items, page, total_items, per_page: USERS_PAGE_SIZE, counted: true, has_next: page * USERS_PAGE_SIZE < total_items })
+    Ok(Paged::counted(items, filter.page.max(1), total_items, USERS_PAGE_SIZE))
 }
 
 #[derive(sqlx::FromRow)]
