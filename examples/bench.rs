@@ -15,9 +15,9 @@ use helpdesk::config::Config;
 use helpdesk::demo::{self, DemoOptions};
 use helpdesk::domain::clock::{Clock, SystemClock};
 use helpdesk::domain::email::Email;
-use helpdesk::domain::queue::{self, QueueQuery, View};
+use helpdesk::domain::tickets::queue::{self, QueueQuery, View};
 use helpdesk::domain::reports;
-use helpdesk::domain::users;
+use helpdesk::domain::accounts::users;
 
 const RUNS: usize = 7;
 

@@ -12,10 +12,10 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::accounts::login_throttle;
+use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Clock;
-use crate::domain::conversation::staff;
-use crate::domain::login_throttle;
-use crate::domain::settings::Settings;
+use crate::domain::conversation::closing;
 use crate::mail::{self, Mailer};
 use crate::web::session_store::DbSessionStore;
 use crate::web::{self, AppState};
@@ -51,7 +51,8 @@ impl App {
         let (stop_sender, stop) = watch::channel(false);
         let maintenance = tokio::spawn(maintenance(self.state.clone(), stop.clone()));
         let state = &self.state;
-        let mail_worker = tokio::spawn(mail::run_worker(state.db.clone(), state.clock.clone(), state.mailer.clone(), stop.clone()));
+        let mail_worker =
+            tokio::spawn(mail::run_worker(state.db.clone(), state.clock.clone(), state.mailer.clone(), stop.clone()));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_sender.send(true);
@@ -114,7 +115,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
 
 async fn auto_close(state: &AppState, now: i64) -> crate::domain::Result<usize> {
     let settings = Settings::load(&state.db).await?;
-    staff::auto_close(&state.db, &settings, now).await
+    closing::auto_close(&state.db, &settings, now).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -10,13 +10,14 @@ use crate::app::{App, stop_signal};
 use crate::config::{Cli, Command, Config, MailCommand, UserCommand};
 use crate::db::Db;
 use crate::demo::{self, DemoOptions};
+use crate::domain;
+use crate::domain::accounts::password::Password;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::setup;
+use crate::domain::accounts::users::{self, NewUser};
+use crate::domain::admin::settings::Settings;
 use crate::domain::clock::{Clock, SystemClock};
-use crate::domain::password::Password;
-use crate::domain::role::Role;
-use crate::domain::users::{self, NewUser};
-use crate::domain::mail_in::{self, IngestError, Ingested, OwnMail};
-use crate::domain::settings::Settings;
-use crate::domain::{self, setup};
+use crate::domain::mail::intake::{self, IngestError, Ingested, OwnMail};
 use crate::mail::{self, Mailer};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -64,7 +65,7 @@ async fn ingest_mail(config: &Config) -> anyhow::Result<()> {
     db.migrate().await.map_err(TemporaryFailure)?;
     let settings = Settings::load(&db).await.map_err(|error| TemporaryFailure(error.into()))?;
     let own = OwnMail { address: mailer.from_address(), domain: mailer.domain(), reply_marker: mail::REPLY_MARKER };
-    let outcome = mail_in::ingest(&db, &settings, &own, config.notify_email.as_deref(), &raw, SystemClock.now()).await;
+    let outcome = intake::ingest(&db, &settings, &own, config.notify_email.as_deref(), &raw, SystemClock.now()).await;
     match outcome {
         Ok(Ingested::Added(number)) => println!("Added to ticket {number}."),
         Ok(Ingested::Opened(number)) => println!("Opened ticket {number}."),

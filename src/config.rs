@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::role::Role;
+use crate::domain::accounts::role::Role;
 
 #[derive(Parser, Debug)]
 #[command(name = "helpdesk", version, about = "A self-hosted helpdesk")]
@@ -63,7 +63,9 @@ impl Config {
     pub fn base_url(&self) -> String {
         match &self.base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None if self.bind.ip().is_unspecified() => format!("http://127.0.0.1:{}", self.bind.port()),
+            None if self.bind.ip().is_unspecified() => {
+                format!("http://127.0.0.1:{}", self.bind.port())
+            }
             None => format!("http://{}", self.bind),
         }
     }
@@ -152,6 +154,8 @@ mod tests {
     fn commands_parse() {
         let cli = Cli::parse_from(["helpdesk", "user", "create", "--email", "a@b.c", "--name", "A", "--role", "admin"]);
         assert!(matches!(cli.command, Some(Command::User { command: UserCommand::Create { role: Role::Admin, .. } })));
-        assert!(Cli::try_parse_from(["helpdesk", "user", "create", "--email", "a@b.c", "--name", "A", "--role", "root"]).is_err());
+        assert!(
+            Cli::try_parse_from(["helpdesk", "user", "create", "--email", "a@b.c", "--name", "A", "--role", "root"]).is_err()
+        );
     }
 }

@@ -7,11 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::db::{Db, search};
+use crate::domain::accounts::password::{self, Password};
+use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
-use crate::domain::password::{self, Password};
-use crate::domain::settings::Settings;
-use crate::domain::sla::Deadlines;
-use crate::domain::ticket_fields::{Priority, Status};
+use crate::domain::tickets::sla::Deadlines;
+use crate::domain::tickets::{Priority, Status};
 
 pub struct DemoOptions {
     pub tickets: usize,
@@ -66,12 +66,26 @@ impl Dice {
 
 const GROUPS: [(&str, bool); 4] = [("General", true), ("Sales", true), ("Technical", true), ("Security", false)];
 const FIRST_NAMES: [&str; 24] = [
-    "Ada", "Ben", "Chloé", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kwame", "Lena", "Mateo", "Nora",
-    "Omar", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara",
+    "Ada", "Ben", "Chloé", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kwame", "Lena", "Mateo", "Nora", "Omar",
+    "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara",
 ];
 const LAST_NAMES: [&str; 16] = [
-    "Okafor", "Lindqvist", "García", "Nakamura", "Schmidt", "Haddad", "Novak", "Rossi", "Kowalski", "Mensah", "Dubois",
-    "Silva", "Jensen", "Murphy", "Tanaka", "Costa",
+    "Okafor",
+    "Lindqvist",
+    "García",
+    "Nakamura",
+    "Schmidt",
+    "Haddad",
+    "Novak",
+    "Rossi",
+    "Kowalski",
+    "Mensah",
+    "Dubois",
+    "Silva",
+    "Jensen",
+    "Murphy",
+    "Tanaka",
+    "Costa",
 ];
 const SUBJECTS: [&str; 20] = [
     "Cannot sign in to the portal",
@@ -217,16 +231,19 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
         people.push(account(format!("customer{index}@demo.test"), person(&mut dice), "customer"));
     }
     // Re-running with --force keeps the accounts that already exist.
-    let existing_demo: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'").fetch_one(&mut *tx).await?;
+    let existing_demo: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'").fetch_one(&mut *tx).await?;
     if existing_demo == 0 {
         insert_rows(&mut tx, user_head, 7, people).await?;
     }
-    let agents: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE role IN ('agent', 'admin') AND email LIKE '%@demo.test' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
-    let customers: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE role = 'customer' AND email LIKE '%@demo.test' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
+    let agents: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE role IN ('agent', 'admin') AND email LIKE '%@demo.test' ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+    let customers: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'customer' AND email LIKE '%@demo.test' ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
     let groups: Vec<i64> = sqlx::query_scalar("SELECT id FROM groups ORDER BY id").fetch_all(&mut *tx).await?;
     for (index, agent) in agents.iter().enumerate() {
         for group in [groups[index % groups.len()], groups[(index / 2 + 1) % groups.len()]] {
@@ -264,7 +281,8 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             let status = statuses[dice.weighted(&status_weights)];
             let priority = priorities[dice.weighted(&priority_weights)];
             // Open work is recent, so the queues show a realistic mix of due and overdue.
-            let age = if status.is_active() { dice.below(3 * 86_400) as i64 } else { dice.below(history as usize) as i64 + 86_400 };
+            let age =
+                if status.is_active() { dice.below(3 * 86_400) as i64 } else { dice.below(history as usize) as i64 + 86_400 };
             let created_at = now - age;
             let requester = *dice.pick(&customers);
             let assignee = (status != Status::New).then(|| *dice.pick(&agents));
@@ -333,8 +351,13 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             }
         }
         messages_written += messages.len();
-        insert_rows(&mut tx, "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at)", 7, messages)
-            .await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at)",
+            7,
+            messages,
+        )
+        .await?;
         tx.commit().await?;
         done += batch;
         if options.tickets >= 50_000 {

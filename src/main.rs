@@ -13,11 +13,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            if error.downcast_ref::<helpdesk::cli::TemporaryFailure>().is_some() {
-                ExitCode::from(75)
-            } else {
-                ExitCode::FAILURE
-            }
+            if error.downcast_ref::<helpdesk::cli::TemporaryFailure>().is_some() { ExitCode::from(75) } else { ExitCode::FAILURE }
         }
     }
 }

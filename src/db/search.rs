@@ -95,7 +95,9 @@ pub fn matches(backend: Backend, parameter: usize) -> String {
 /// How many tickets match, counting no further than `cap`: cheap on both indexes.
 pub fn count_capped(backend: Backend, cap: i64) -> String {
     match backend {
-        Backend::Sqlite => format!("SELECT COUNT(*) FROM (SELECT rowid FROM ticket_search WHERE ticket_search MATCH $1 LIMIT {cap}) capped"),
+        Backend::Sqlite => {
+            format!("SELECT COUNT(*) FROM (SELECT rowid FROM ticket_search WHERE ticket_search MATCH $1 LIMIT {cap}) capped")
+        }
         Backend::Postgres => format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search WHERE document @@ websearch_to_tsquery('english', $1) \
              LIMIT {cap}) capped"
@@ -109,10 +111,14 @@ pub fn count_capped(backend: Backend, cap: i64) -> String {
 /// `+` keeps the planner from driving the walk from that set instead of from the view.)
 pub fn is_match(backend: Backend, placeholder: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("+t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH {placeholder})"),
-        Backend::Postgres => format!(
-            "t.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ websearch_to_tsquery('english', {placeholder}))"
-        ),
+        Backend::Sqlite => {
+            format!("+t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH {placeholder})")
+        }
+        Backend::Postgres => {
+            format!(
+                "t.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ websearch_to_tsquery('english', {placeholder}))"
+            )
+        }
     }
 }
 

@@ -1,29 +1,18 @@
 //! The rules of the helpdesk, free of HTTP: the web pages, the JSON API, email and the
-//! command line all call these functions.
+//! command line all call these functions. One folder per area of the product; shared
+//! value types (time, text, email addresses, paging, errors) at the top.
 
-pub mod api_tokens;
-pub mod audit;
-pub mod canned;
+pub mod accounts;
+pub mod admin;
 pub mod clock;
 pub mod conversation;
 pub mod email;
-pub mod groups;
 pub mod error;
-pub mod login_throttle;
-pub mod mail_in;
-pub mod outbox;
-pub mod password;
-pub mod queue;
+pub mod input;
+pub mod mail;
+pub mod paging;
 pub mod reports;
-pub mod role;
-pub mod settings;
-pub mod setup;
-pub mod sla;
 pub mod text;
-pub mod ticket_fields;
 pub mod tickets;
-pub mod tokens;
-pub mod user_admin;
-pub mod users;
 
 pub use error::{Error, FieldErrors, Result};

@@ -3,9 +3,9 @@
 
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use super::clock::Timestamp;
-use super::{Error, FieldErrors, Result};
 use crate::db::Db;
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, FieldErrors, Result};
 
 /// How many periods a report covers, the current one included.
 pub const PERIODS: usize = 12;
@@ -46,7 +46,11 @@ impl Period {
         match self {
             Self::Weekly => start + Duration::weeks(1),
             Self::Monthly => {
-                let (year, month) = if start.month() == Month::December { (start.year() + 1, Month::January) } else { (start.year(), start.month().next()) };
+                let (year, month) = if start.month() == Month::December {
+                    (start.year() + 1, Month::January)
+                } else {
+                    (start.year(), start.month().next())
+                };
                 Date::from_calendar_date(year, month, 1).expect("the first of a month exists")
             }
         }

@@ -7,8 +7,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::Mailer;
-use crate::domain::outbox::{Claimed, MailContent, Notification};
-use crate::domain::settings::Settings;
+use crate::domain::admin::settings::Settings;
+use crate::domain::mail::outbox::{Claimed, MailContent, Notification};
 
 /// Everything a reply quotes below this line is cut off when it comes back.
 pub const REPLY_MARKER: &str = "## Reply above this line ##";
@@ -47,17 +47,23 @@ struct HtmlBody<'a> {
 fn view(mailer: &Mailer, content: &MailContent, settings: &Settings) -> MailView {
     let reference = format!("{}{}", content.ticket_prefix, content.ticket_number);
     let intro = match content.kind {
-        Notification::TicketCreated => format!("We have received your request and will answer soon. Its reference is {reference}."),
+        Notification::TicketCreated => {
+            format!("We have received your request and will answer soon. Its reference is {reference}.")
+        }
         Notification::NewTicketAlert => format!("{} sent a new request, {reference}.", content.requester_name),
         Notification::AgentReplied => format!("There is a new reply on your request {reference}."),
-        Notification::CustomerReplied => format!("{} wrote on {reference}.", content.requester_name),
+        Notification::CustomerReplied => {
+            format!("{} wrote on {reference}.", content.requester_name)
+        }
         Notification::Assigned => format!("{reference} from {} is now assigned to you.", content.requester_name),
         Notification::Resolved => format!(
             "We have marked your request {reference} as resolved. If it is not fixed, reply to this mail \
              within {} hours and it opens again.",
             settings.auto_close_hours
         ),
-        Notification::Closed => format!("Your request {reference} is closed. To follow up, reply to this mail to open a new request."),
+        Notification::Closed => {
+            format!("Your request {reference} is closed. To follow up, reply to this mail to open a new request.")
+        }
     };
     let path = if content.recipient_is_staff { "desk/tickets" } else { "tickets" };
     MailView {
@@ -77,7 +83,9 @@ pub fn message(mailer: &Mailer, mail: &Claimed, content: &MailContent, settings:
     let html = HtmlBody { mail: &view }.render()?;
     let tag = format!("[{}{}]", content.ticket_prefix, content.ticket_number);
     let subject = match content.kind {
-        Notification::TicketCreated | Notification::NewTicketAlert => format!("{tag} {}", content.ticket_subject),
+        Notification::TicketCreated | Notification::NewTicketAlert => {
+            format!("{tag} {}", content.ticket_subject)
+        }
         _ => format!("Re: {tag} {}", content.ticket_subject),
     };
     let from = Mailbox::new(Some(settings.organisation_name.clone()), mailer.from.email.clone());

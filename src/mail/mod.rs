@@ -13,10 +13,10 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::accounts::tokens;
+use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Clock;
-use crate::domain::outbox::{self, Claimed};
-use crate::domain::settings::Settings;
-use crate::domain::tokens;
+use crate::domain::mail::outbox::{self, Claimed};
 
 pub use compose::{REPLY_MARKER, thread_root_id};
 
@@ -87,7 +87,9 @@ pub async fn run_worker(db: Db, clock: Arc<dyn Clock>, mailer: Mailer, mut stop:
 /// Claims and delivers one due mail. `false` when none is due.
 pub async fn deliver_next(db: &Db, mailer: &Mailer, worker: &str, now: i64) -> anyhow::Result<bool> {
     let message_id = format!("<{}@{}>", tokens::random_text(20), mailer.domain);
-    let Some(mail) = outbox::claim_next(db, worker, &message_id, now).await? else { return Ok(false) };
+    let Some(mail) = outbox::claim_next(db, worker, &message_id, now).await? else {
+        return Ok(false);
+    };
     match deliver(db, mailer, &mail).await {
         Ok(()) => outbox::mark_sent(db, mail.id, worker, now).await?,
         Err(failure) => {
@@ -118,10 +120,11 @@ async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed) -> Result<(), Failure
     let settings = Settings::load(db).await.map_err(|error| transient(&error))?;
     let message = compose::message(mailer, mail, &content, &settings).map_err(|error| Failure::permanent(error.to_string()))?;
     match &mailer.transport {
-        Some(transport) => transport.send(message).await.map(drop).map_err(|error| Failure {
-            permanent: error.is_permanent(),
-            reason: error.to_string(),
-        }),
+        Some(transport) => transport
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|error| Failure { permanent: error.is_permanent(), reason: error.to_string() }),
         None => {
             let text = String::from_utf8_lossy(&message.formatted()).into_owned();
             tracing::info!(to = %mail.recipient_email, "no SMTP_URL set; this mail is logged instead of sent:\n{text}");

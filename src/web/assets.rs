@@ -32,10 +32,7 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
         "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
         _ => return Err(AppError::NotFound),
     };
-    Ok((
-        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
-        body,
-    )
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], body)
         .into_response())
 }
 

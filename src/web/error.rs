@@ -117,12 +117,9 @@ impl AppError {
                 message.clone(),
                 "Go back, correct the form, and submit it again. Nothing was changed.",
             ),
-            Self::TooManyRequests(message) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                message.clone(),
-                "Wait a few minutes, then try again.",
-            ),
+            Self::TooManyRequests(message) => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", message.clone(), "Wait a few minutes, then try again.")
+            }
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong on our side",

@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 use super::error::AppError;
 use super::session::AppSession;
 use super::state::AppState;
-use crate::domain::role::Role;
-use crate::domain::ticket_fields::TicketNumber;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::{self, User};
+use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::{self, Ticket};
-use crate::domain::users::{self, User};
 
 /// The signed-in user, if any. A session whose user has since been deactivated (or
 /// deleted) is ended here, on the user's next request.
@@ -158,7 +158,8 @@ impl FromRequestParts<AppState> for ClientAddress {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(address)| address.ip());
-        let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+        let forwarded: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
         Ok(Self(client_address(peer, &forwarded.join(","), &state.config.trusted_proxies)))
     }
 }
@@ -236,12 +237,24 @@ mod tests {
     fn the_client_is_the_first_address_past_the_trusted_proxies() {
         let ip = |text: &str| text.parse::<IpAddr>().unwrap();
         let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
-        assert_eq!(client_address(ip("198.51.100.9"), "203.0.113.7", &proxies), ip("198.51.100.9"), "an untrusted peer is the client");
+        assert_eq!(
+            client_address(ip("198.51.100.9"), "203.0.113.7", &proxies),
+            ip("198.51.100.9"),
+            "an untrusted peer is the client"
+        );
         assert_eq!(client_address(ip("10.0.0.1"), "203.0.113.7", &proxies), ip("203.0.113.7"));
-        assert_eq!(client_address(ip("10.0.0.1"), "1.2.3.4, 203.0.113.7, 10.0.0.2", &proxies), ip("203.0.113.7"), "a forged left part is ignored");
+        assert_eq!(
+            client_address(ip("10.0.0.1"), "1.2.3.4, 203.0.113.7, 10.0.0.2", &proxies),
+            ip("203.0.113.7"),
+            "a forged left part is ignored"
+        );
         assert_eq!(client_address(ip("10.0.0.1"), "", &proxies), ip("10.0.0.1"), "no header: the proxy itself");
         assert_eq!(client_address(ip("10.0.0.1"), "garbage, 203.0.113.7", &proxies), ip("203.0.113.7"));
-        assert_eq!(client_address(ip("10.0.0.1"), "203.0.113.7, garbage", &proxies), ip("10.0.0.1"), "an unreadable hop stops the walk");
+        assert_eq!(
+            client_address(ip("10.0.0.1"), "203.0.113.7, garbage", &proxies),
+            ip("10.0.0.1"),
+            "an unreadable hop stops the walk"
+        );
     }
 
     #[test]

@@ -18,9 +18,7 @@ pub struct Moment {
 impl Moment {
     pub fn new(at: Timestamp, now: Timestamp) -> Self {
         let moment = OffsetDateTime::from_unix_timestamp(at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let iso = moment
-            .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
-            .unwrap_or_default();
+        let iso = moment.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).unwrap_or_default();
         let exact = moment.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default();
         Self { iso, exact, relative: relative(at, now) }
     }

@@ -95,8 +95,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(sessions)
         .layer(CatchPanicLayer::custom(|_| {
-            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.")
-                .into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.").into_response()
         }))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())

@@ -5,17 +5,17 @@ use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::assets;
 use super::error::AppError;
 use super::extract::Viewer;
-use super::session::{AppSession, Flash};
+use super::session::{AppSession, Flash, FlashKind};
 use super::state::AppState;
-use crate::domain::role::Role;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::User;
+use crate::domain::admin::settings;
 use crate::domain::{self, FieldErrors};
-use crate::domain::settings;
-use crate::domain::users::User;
 
 pub struct PageContext {
     pub organisation: String,
@@ -110,14 +110,41 @@ impl Refusal {
     }
 }
 
-/// Splits the outcome of a change: made (`Ok`), refused for a reason the page shows
-/// (`Err`), or an error for the error page.
-pub fn refusal<T>(outcome: domain::Result<T>) -> Result<Result<T, Refusal>, AppError> {
-    match outcome {
-        Ok(made) => Ok(Ok(made)),
-        Err(domain::Error::Invalid(errors)) => Ok(Err(Refusal::Invalid(errors))),
-        Err(domain::Error::Conflict(message)) => Ok(Err(Refusal::Conflict(message))),
-        Err(domain::Error::Stale { .. }) => Ok(Err(Refusal::Stale)),
-        Err(error) => Err(error.into()),
-    }
+/// Where a change that was made leads: a flash message, and the page to go to.
+pub struct Done {
+    pub flash: String,
+    pub to: String,
+}
+
+pub fn done(flash: impl Into<String>, to: impl Into<String>) -> Done {
+    Done { flash: flash.into(), to: to.into() }
+}
+
+/// Answers a posted change, the one way every form does: made, it flashes and answers 303
+/// (so a reload posts nothing twice); refused for a reason the form shows, the page comes
+/// again from `again` with that reason (422 for bad fields, 409 for the state); any other
+/// error goes to the error page.
+pub async fn after_post<T, P, Again>(
+    session: &AppSession,
+    outcome: domain::Result<T>,
+    done: impl FnOnce(T) -> Done,
+    again: impl FnOnce(Refusal) -> Again,
+) -> Result<Response, AppError>
+where
+    P: Template,
+    Again: Future<Output = Result<P, AppError>>,
+{
+    let refused = match outcome {
+        Ok(made) => {
+            let Done { flash, to } = done(made);
+            session.flash(FlashKind::Success, flash).await?;
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(domain::Error::Invalid(errors)) => Refusal::Invalid(errors),
+        Err(domain::Error::Conflict(message)) => Refusal::Conflict(message),
+        Err(domain::Error::Stale { .. }) => Refusal::Stale,
+        Err(error) => return Err(error.into()),
+    };
+    let status = refused.status();
+    render(status, &again(refused).await?)
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::error::AppError;
-use crate::domain::tokens;
+use crate::domain::accounts::tokens;
 
 pub const USER_ID_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf_token";
@@ -96,7 +96,9 @@ impl AppSession {
 
     pub async fn take_flashes(&self) -> Result<Vec<Flash>, AppError> {
         // Removing marks the session modified, which costs a write: only do it when needed.
-        let Some(waiting) = self.0.get::<Vec<Flash>>(FLASH_KEY).await? else { return Ok(Vec::new()) };
+        let Some(waiting) = self.0.get::<Vec<Flash>>(FLASH_KEY).await? else {
+            return Ok(Vec::new());
+        };
         self.0.remove_value(FLASH_KEY).await?;
         Ok(waiting)
     }

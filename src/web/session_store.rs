@@ -22,8 +22,7 @@ impl DbSessionStore {
     }
 
     pub async fn delete_expired(&self, now: i64) -> sqlx::Result<u64> {
-        let deleted =
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.db.pool()).await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.db.pool()).await?;
         Ok(deleted.rows_affected())
     }
 }
@@ -97,7 +96,9 @@ impl SessionStore for DbSessionStore {
                 .fetch_optional(self.db.pool())
                 .await
                 .map_err(backend_error)?;
-        let Some((data, expires_at)) = row else { return Ok(None) };
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,

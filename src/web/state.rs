@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::mail::Mailer;
 use crate::domain::clock::{Clock, Timestamp};
+use crate::mail::Mailer;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -5,8 +5,8 @@ use super::error::encode_query_value;
 use super::format::{Moment, Segment, segments, span};
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::{EntryKind, TimelineEntry};
-use crate::domain::ticket_fields::{Priority, Status};
-use crate::domain::tickets::Paged;
+use crate::domain::paging::Paged;
+use crate::domain::tickets::{Priority, Status};
 
 /// A status as a pill: its words and a class for its colour.
 pub struct StatusView {
@@ -74,20 +74,28 @@ impl EntryView {
                 status_label(entry.new_value.as_deref())
             ),
             Some("reopen") => format!("{author} reopened the request"),
-            Some("rating") => format!("{author} rated the resolution {} of 5", entry.new_value.as_deref().unwrap_or("?")),
+            Some("rating") => {
+                format!("{author} rated the resolution {} of 5", entry.new_value.as_deref().unwrap_or("?"))
+            }
             Some("auto_close") => "Closed automatically after a time resolved".to_owned(),
-            Some("merged_into") => format!("{author} merged this into {}", entry.new_value.as_deref().unwrap_or("another ticket")),
-            Some("merge") => format!("{author} merged {} into this", entry.new_value.as_deref().unwrap_or("another ticket")),
+            Some("merged_into") => {
+                format!("{author} merged this into {}", entry.new_value.as_deref().unwrap_or("another ticket"))
+            }
+            Some("merge") => {
+                format!("{author} merged {} into this", entry.new_value.as_deref().unwrap_or("another ticket"))
+            }
             Some("priority") => format!(
                 "{author} changed the priority from {} to {}",
                 priority_label(entry.old_value.as_deref()),
                 priority_label(entry.new_value.as_deref())
             ),
-            Some("group") => format!(
-                "{author} moved this from {} to {}",
-                entry.old_value.as_deref().unwrap_or("?"),
-                entry.new_value.as_deref().unwrap_or("?")
-            ),
+            Some("group") => {
+                format!(
+                    "{author} moved this from {} to {}",
+                    entry.old_value.as_deref().unwrap_or("?"),
+                    entry.new_value.as_deref().unwrap_or("?")
+                )
+            }
             Some("assignee") => match entry.new_value.as_deref() {
                 Some(name) => format!("{author} assigned this to {name}"),
                 None => format!("{author} unassigned this"),
@@ -103,7 +111,7 @@ impl EntryView {
                 EntryKind::Event => "event",
             },
             author,
-            author_is_staff: entry.author_is_staff,
+            author_is_staff: entry.author_is_staff(),
             moment: Moment::new(entry.created_at, now),
             body: segments(&entry.body),
             event_text,
@@ -159,7 +167,7 @@ impl Pager {
                 .then(|| href(if paged.items.is_empty() { (paged.page - 1).min(total_pages) } else { paged.page - 1 })),
             next: paged.has_next.then(|| href(paged.page + 1)),
             // A count that reached the queue's cap is a lower bound: no "of N" then.
-            counted: paged.counted && paged.total_items <= crate::domain::queue::COUNT_CAP,
+            counted: paged.counted && paged.total_items <= crate::domain::tickets::queue::COUNT_CAP,
         }
     }
 }
@@ -175,7 +183,7 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `?page=` as given, within reason: anything unreadable is page 1.
-pub use crate::domain::tickets::page_number;
+pub use crate::domain::paging::page_number;
 
 #[cfg(test)]
 mod tests {

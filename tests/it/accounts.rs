@@ -1,7 +1,7 @@
 //! First-run setup, registration, signing in and out, and the end of sessions.
 
-use helpdesk::domain::role::Role;
-use helpdesk::domain::{login_throttle, setup, user_admin};
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::{login_throttle, setup, user_admin};
 use reqwest::StatusCode;
 
 use crate::harness::{Backend, PASSWORD, TestApp};

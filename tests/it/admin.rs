@@ -3,8 +3,8 @@
 use std::process::{Command, Stdio};
 
 use helpdesk::domain::conversation::staff::{self, Changes};
-use helpdesk::domain::role::Role;
-use helpdesk::domain::user_admin;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::user_admin;
 use reqwest::StatusCode;
 
 use crate::harness::{PASSWORD, TestApp};
@@ -291,7 +291,7 @@ async fn the_last_admin_can_be_neither_deactivated_nor_demoted(app: TestApp) {
 }
 
 async fn two_admins_demoting_each_other_at_once_leave_one_admin(app: TestApp) {
-    use helpdesk::domain::user_admin::UserInput;
+    use helpdesk::domain::accounts::user_admin::UserInput;
     for round in 0..6 {
         let first = app.create_user(Role::Admin, &format!("first{round}@example.com"), "First").await;
         let second = app.create_user(Role::Admin, &format!("second{round}@example.com"), "Second").await;

@@ -1,12 +1,12 @@
 //! The JSON API: tokens made by admins, customers and staff working tickets, reports, and
 //! the OpenAPI document.
 
-use helpdesk::domain::api_tokens;
+use helpdesk::domain::accounts::api_tokens;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff;
-use helpdesk::domain::role::Role;
-use helpdesk::domain::ticket_fields::Status;
-use helpdesk::domain::users::User;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::tickets::Status;
+use helpdesk::domain::accounts::users::User;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -195,7 +195,7 @@ async fn customers_use_the_api_as_they_use_the_portal(app: TestApp) {
     assert_eq!(api.patch(&format!("/tickets/{other_number}"), json!({ "status": "closed" })).await.status, StatusCode::NOT_FOUND);
 
     // The timeline holds the public conversation, never internal notes.
-    let number = helpdesk::domain::ticket_fields::TicketNumber::parse("1001").unwrap();
+    let number = helpdesk::domain::tickets::TicketNumber::parse("1001").unwrap();
     app.agent_writes(&app.ticket(number).await, &agent, "Customer seems upset, secret plan", Visibility::Internal).await;
     app.agent_writes(&app.ticket(number).await, &agent, "Try turning it off and on", Visibility::Public).await;
     let messages = api.get("/tickets/1001/messages").await;

@@ -2,10 +2,10 @@
 
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
-use helpdesk::domain::role::Role;
-use helpdesk::domain::queue::{self, AssigneeFilter, QueueQuery, SearchLimits, Sort, View};
-use helpdesk::domain::ticket_fields::{Priority, Status, TicketNumber};
-use helpdesk::domain::users::User;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, SearchLimits, Sort, View};
+use helpdesk::domain::tickets::{Priority, Status, TicketNumber};
+use helpdesk::domain::accounts::users::User;
 use reqwest::StatusCode;
 
 use crate::harness::{Browser, PASSWORD, Page, TestApp};
@@ -79,7 +79,7 @@ async fn each_view_holds_its_tickets(app: TestApp) {
         wanted.sort();
         (view.to_string(), wanted)
     };
-    let end_of_day = helpdesk::domain::queue::end_of_day(app.now());
+    let end_of_day = helpdesk::domain::tickets::queue::end_of_day(app.now());
     let due_soon_today = app.now() + 3600 < end_of_day;
     let mut due_today_expected = vec!["overdue"];
     if due_soon_today {
@@ -117,7 +117,7 @@ async fn pending_stops_the_sla_clock(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(number).await, &me, Status::Pending, app.now()).await.unwrap();
     app.clock.advance(5 * 3600);
     assert!(subjects(&browser.get("/desk?view=overdue").await).is_empty(), "pending is never overdue");
-    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, "here", None, app.now()).await.unwrap();
+    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, &helpdesk::domain::conversation::customer::Reply::parse("here").unwrap(), app.now()).await.unwrap();
     let ticket = app.ticket(number).await;
     assert_eq!(ticket.status, Status::Open);
     // 30 min of the hour were used before the pause; 30 remain.
@@ -220,7 +220,7 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     }
     let ranked_page = browser.get("/desk?q=toner").await;
     assert_eq!(ranked_page.text_of("#f-sort option[value='']"), "Best match", "three matches are ranked");
-    let numbers = |page: helpdesk::domain::tickets::Paged<queue::QueueRow>| page.items.iter().map(|row| row.number).collect::<Vec<_>>();
+    let numbers = |page: helpdesk::domain::paging::Paged<queue::QueueRow>| page.items.iter().map(|row| row.number).collect::<Vec<_>>();
     assert_eq!(numbers(queue::list(&app.db, &me, &ranked, app.now()).await.unwrap()), [third, first], "best match first");
     let ranked_by_update = QueueQuery { sort: Some(Sort::Updated), ..ranked };
     assert_eq!(numbers(queue::list(&app.db, &me, &ranked_by_update, app.now()).await.unwrap()), [first, third], "a chosen order is kept");
@@ -556,7 +556,7 @@ mod demo_data {
 
         // The API pages on the same way.
         let agent_id = app.count("SELECT id FROM users WHERE email = 'agent1@demo.test'").await;
-        let token = helpdesk::domain::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
+        let token = helpdesk::domain::accounts::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
         for (page, more) in [(21, true), (last_page, false)] {
             let answer = reqwest::Client::new()
                 .get(format!("{}/api/v1/tickets?view=all&page={page}", app.base_url))

@@ -11,8 +11,8 @@ use helpdesk::App;
 use helpdesk::config::Config;
 use helpdesk::db::Db;
 use helpdesk::domain::clock::{Clock, ManualClock};
-use helpdesk::domain::role::Role;
-use helpdesk::domain::users::{self, NewUser, User};
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::users::{self, NewUser, User};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use scraper::{Html, Selector};
@@ -102,7 +102,7 @@ impl TestDatabase {
                     "helpdesk_test_{}_{}_{}",
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::SeqCst),
-                    helpdesk::domain::tokens::random_text(6).to_lowercase()
+                    helpdesk::domain::accounts::tokens::random_text(6).to_lowercase()
                 );
                 let server = postgres_server_url();
                 let mut connection = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|error| {
@@ -426,7 +426,7 @@ impl Page {
 
 /// Fixtures for tickets, made through the domain layer as the application itself would.
 impl TestApp {
-    pub async fn create_ticket(&self, requester: &User, subject: &str, message: &str) -> helpdesk::domain::ticket_fields::TicketNumber {
+    pub async fn create_ticket(&self, requester: &User, subject: &str, message: &str) -> helpdesk::domain::tickets::TicketNumber {
         self.create_ticket_with(requester, subject, message, "medium").await
     }
 
@@ -436,14 +436,14 @@ impl TestApp {
         subject: &str,
         message: &str,
         priority: &str,
-    ) -> helpdesk::domain::ticket_fields::TicketNumber {
-        use helpdesk::domain::settings::Settings;
+    ) -> helpdesk::domain::tickets::TicketNumber {
+        use helpdesk::domain::admin::settings::Settings;
         use helpdesk::domain::tickets::{self, NewTicket};
         let general: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'")
             .fetch_one(self.db.pool())
             .await
             .expect("the General group");
-        let new_ticket = NewTicket::parse(subject, &general.to_string(), priority, message, "").expect("valid fixture ticket");
+        let new_ticket = NewTicket::parse(subject, helpdesk::domain::input::WholeNumber::Sent(general), priority, message, "").expect("valid fixture ticket");
         let settings = Settings::load(&self.db).await.expect("settings");
         tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
     }
@@ -461,7 +461,7 @@ impl TestApp {
         staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
     }
 
-    pub async fn ticket(&self, number: helpdesk::domain::ticket_fields::TicketNumber) -> helpdesk::domain::tickets::Ticket {
+    pub async fn ticket(&self, number: helpdesk::domain::tickets::TicketNumber) -> helpdesk::domain::tickets::Ticket {
         let staff = User { id: 0, email: String::new(), name: String::new(), role: Role::Admin, active: true };
         helpdesk::domain::tickets::find_for_viewer(&self.db, number, &staff).await.expect("ticket exists")
     }

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
-use helpdesk::domain::outbox;
-use helpdesk::domain::role::Role;
-use helpdesk::domain::ticket_fields::Status;
+use helpdesk::domain::mail::outbox;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::tickets::Status;
 use helpdesk::mail::{self, Mailer};
 use reqwest::StatusCode;
 
@@ -63,7 +63,7 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
     let team = created.iter().find(|mail| mail.recipients == ["team@support.example"]).unwrap();
     assert!(team.text().contains("https://help.support.example/desk/tickets/1001"));
 
-    let number = helpdesk::domain::ticket_fields::TicketNumber::parse("1001").unwrap();
+    let number = helpdesk::domain::tickets::TicketNumber::parse("1001").unwrap();
     let assign = Changes { assignee: Some(Some(agent.id)), ..Changes::default() };
     staff::update(&app.db, &app.ticket(number).await, &admin, &assign, None, app.now()).await.unwrap();
     let assigned = smtp.wait_for(3).await;

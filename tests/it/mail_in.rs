@@ -5,8 +5,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use helpdesk::domain::conversation::staff;
-use helpdesk::domain::role::Role;
-use helpdesk::domain::ticket_fields::{Status, TicketNumber};
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::tickets::{Status, TicketNumber};
 use reqwest::StatusCode;
 
 use crate::harness::{Backend, TestApp};

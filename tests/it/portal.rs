@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use helpdesk::domain::conversation::customer::RATING_WINDOW_AFTER_CLOSE;
 use helpdesk::domain::conversation::staff::{self, Visibility};
-use helpdesk::domain::role::Role;
-use helpdesk::domain::ticket_fields::Status;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::tickets::Status;
 use reqwest::StatusCode;
 
 use crate::harness::TestApp;

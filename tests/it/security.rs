@@ -1,6 +1,6 @@
 //! The security baseline: CSRF, role guards, headers, cookies, input limits.
 
-use helpdesk::domain::role::Role;
+use helpdesk::domain::accounts::role::Role;
 use reqwest::StatusCode;
 
 use crate::harness::{Backend, PASSWORD, TestApp};

@@ -2,22 +2,24 @@
 
 use serde_json::{Value, json};
 
-use crate::db::{self, Db, Flag, Tx, search};
+use super::timeline::EntryKind;
+use crate::db::{self, Db, Flag, Tx, search, stored_enum};
+use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
-use crate::domain::outbox::{self, Notification, Recipient};
-use crate::domain::sla::Deadlines;
-use crate::domain::ticket_fields::{Priority, Status};
-use crate::domain::tickets::{ALREADY_RECEIVED, parse_stored};
-use crate::domain::{Error, Result, audit};
+use crate::domain::mail::outbox::{self, Notification, Recipient};
+use crate::domain::tickets::sla::Deadlines;
+use crate::domain::tickets::{ALREADY_RECEIVED, Priority, Status, TicketNumber};
+use crate::domain::{Error, Result};
 
-/// Who may read a timeline entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Visibility {
-    /// The customer sees it (and is mailed a public reply).
-    Public,
-    /// Staff only: never in a customer's page, API answer or email.
-    Internal,
-}
+stored_enum!(
+    /// Who may read a timeline entry.
+    pub enum Visibility {
+        /// The customer sees it (and is mailed a public reply).
+        Public => "public", "Public reply";
+        /// Staff only: never in a customer's page, API answer or email.
+        Internal => "internal", "Internal note";
+    } else "Choose whether the customer sees this (public) or not (internal)."
+);
 
 /// Which timeline event a status change is recorded as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,32 +43,16 @@ impl StatusEvent {
 
 /// The ticket's fields a change reads and writes, as locked at its start.
 #[derive(sqlx::FromRow)]
-struct LockedRow {
-    id: i64,
-    number: i64,
-    status: String,
-    priority: String,
-    group_id: i64,
-    requester_id: i64,
-    assignee_id: Option<i64>,
-    version: i64,
-    first_response_due_at: Option<i64>,
-    resolution_due_at: Option<i64>,
-    first_response_at: Option<i64>,
-    sla_paused_at: Option<i64>,
-    resolved_at: Option<i64>,
-    closed_at: Option<i64>,
-}
-
 pub(super) struct LockedTicket {
     pub id: i64,
-    pub number: i64,
+    pub number: TicketNumber,
     pub status: Status,
     pub priority: Priority,
     pub group_id: i64,
     pub requester_id: i64,
     pub assignee_id: Option<i64>,
     pub version: i64,
+    #[sqlx(flatten)]
     pub deadlines: Deadlines,
     pub first_response_at: Option<Timestamp>,
     pub sla_paused_at: Option<Timestamp>,
@@ -90,7 +76,7 @@ impl<'a> Change<'a> {
     /// Starts a change by `actor_id` (`None`: the system) with the ticket locked until commit.
     pub async fn begin(db: &'a Db, ticket_id: i64, actor_id: Option<i64>, now: Timestamp) -> Result<Self> {
         let mut tx = db.begin_write().await?;
-        let row: Option<LockedRow> = sqlx::query_as(&format!(
+        let ticket: Option<LockedTicket> = sqlx::query_as(&format!(
             "SELECT id, number, status, priority, group_id, requester_id, assignee_id, version, first_response_due_at, \
              resolution_due_at, first_response_at, sla_paused_at, resolved_at, closed_at FROM tickets WHERE id = $1{}",
             db.backend().row_lock()
@@ -98,25 +84,7 @@ impl<'a> Change<'a> {
         .bind(ticket_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let row = row.ok_or(Error::NotFound)?;
-        let ticket = LockedTicket {
-            id: row.id,
-            number: row.number,
-            status: parse_stored(&row.status, "status")?,
-            priority: parse_stored(&row.priority, "priority")?,
-            group_id: row.group_id,
-            requester_id: row.requester_id,
-            assignee_id: row.assignee_id,
-            version: row.version,
-            deadlines: Deadlines {
-                first_response_due_at: row.first_response_due_at.unwrap_or(i64::MAX),
-                resolution_due_at: row.resolution_due_at.unwrap_or(i64::MAX),
-            },
-            first_response_at: row.first_response_at,
-            sla_paused_at: row.sla_paused_at,
-            resolved_at: row.resolved_at,
-            closed_at: row.closed_at,
-        };
+        let ticket = ticket.ok_or(Error::NotFound)?;
         Ok(Self { db, tx, ticket, actor_id, now, seen_by_customer: false, text_changed: false, received_mail: None })
     }
 
@@ -139,7 +107,7 @@ impl<'a> Change<'a> {
              source, email_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(self.ticket.id)
-        .bind(if public { "message" } else { "note" })
+        .bind(if public { EntryKind::Message } else { EntryKind::Note })
         .bind(author_id)
         .bind(body)
         .bind(public)
@@ -151,7 +119,9 @@ impl<'a> Change<'a> {
         .fetch_one(&mut *self.tx)
         .await;
         let id = match inserted {
-            Err(error) if db::is_unique_violation(&error) => return Err(Error::Conflict(ALREADY_RECEIVED.into())),
+            Err(error) if db::is_unique_violation(&error) => {
+                return Err(Error::Conflict(ALREADY_RECEIVED.into()));
+            }
             other => other?,
         };
         self.seen_by_customer |= public;
@@ -215,7 +185,7 @@ impl<'a> Change<'a> {
             "UPDATE tickets SET status = $1, sla_paused_at = $2, closed_at = $3, resolved_at = $4, \
              first_response_due_at = $5, resolution_due_at = $6, due_at = $7 WHERE id = $8",
         )
-        .bind(to.as_str())
+        .bind(to)
         .bind(ticket.sla_paused_at)
         .bind(ticket.closed_at)
         .bind(ticket.resolved_at)
@@ -250,10 +220,8 @@ impl<'a> Change<'a> {
         if self.actor_id == Some(user_id) {
             return Ok(());
         }
-        let account: Option<(String, Flag)> = sqlx::query_as("SELECT email, active FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let account: Option<(String, Flag)> =
+            sqlx::query_as("SELECT email, active FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *self.tx).await?;
         if let Some((email, Flag(true))) = account {
             let recipient = Recipient { user_id: Some(user_id), email: &email };
             outbox::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;

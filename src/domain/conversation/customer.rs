@@ -1,14 +1,15 @@
 //! What a customer does on their own ticket.
 
 use super::change::{Change, StatusEvent, Visibility};
-use super::closed_since;
+use super::closing::closed_since;
 use crate::db::Db;
+use crate::domain::accounts::users::User;
+use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
-use crate::domain::outbox::Notification;
-use crate::domain::settings::Settings;
-use crate::domain::ticket_fields::Status;
+use crate::domain::input::WholeNumber;
+use crate::domain::mail::outbox::Notification;
+use crate::domain::tickets::Status;
 use crate::domain::tickets::{Ticket, parse_body};
-use crate::domain::users::User;
 use crate::domain::{Error, FieldErrors, Result, text};
 
 /// How long after closing a customer may still change their rating.
@@ -38,18 +39,46 @@ async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, now: Timest
     Ok(change)
 }
 
+/// A customer's message, parsed.
+#[derive(Debug)]
+pub struct Reply {
+    pub body: String,
+    /// The Message-ID of the mail it came in, when it was written by mail.
+    pub mail: Option<String>,
+}
+
+impl Reply {
+    pub fn parse(body: &str) -> Result<Self> {
+        let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
+        Ok(Self { body, mail: None })
+    }
+}
+
+/// Why a customer reopens a resolved ticket, parsed.
+#[derive(Debug)]
+pub struct Reopen {
+    pub reason: String,
+    /// The Message-ID of the mail it came in, when it was written by mail.
+    pub mail: Option<String>,
+}
+
+impl Reopen {
+    pub fn parse(reason: &str) -> Result<Self> {
+        let reason = parse_body(reason, "A reason").map_err(invalid("reason"))?;
+        Ok(Self { reason, mail: None })
+    }
+}
+
 fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
     move |message| Error::Invalid(FieldErrors::single(field, message))
 }
 
-/// The customer answers on their ticket — on the page, or by mail (`mail`: the
-/// Message-ID it came in). Waiting on them (`pending`, `on_hold`) is over: the ticket
-/// goes back to `open`.
-/// Answers the new message's id.
-pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: Option<&str>, now: Timestamp) -> Result<i64> {
-    let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
+/// The customer answers on their ticket — on the page, or by mail. Waiting on them
+/// (`pending`, `on_hold`) is over: the ticket goes back to `open`. Answers the new
+/// message's id.
+pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
     let mut change = begin_own(db, ticket, customer, now).await?;
-    change.received_by_mail(mail);
+    change.received_by_mail(reply.mail.as_deref());
     match change.ticket.status {
         Status::Closed => {
             return Err(Error::Conflict(
@@ -61,7 +90,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, body: &str, mail: 
         }
         _ => {}
     }
-    let message_id = change.add_message(customer.id, &body, Visibility::Public, 0).await?;
+    let message_id = change.add_message(customer.id, &reply.body, Visibility::Public, 0).await?;
     let to = change.ticket.status.after_customer_reply();
     change.set_status(to, StatusEvent::Changed).await?;
     change.notify_assignee(message_id).await?;
@@ -87,13 +116,11 @@ pub async fn reopen(
     settings: &Settings,
     ticket: &Ticket,
     customer: &User,
-    reason: &str,
-    mail: Option<&str>,
+    reopen: &Reopen,
     now: Timestamp,
 ) -> Result<()> {
-    let reason = parse_body(reason, "A reason").map_err(invalid("reason"))?;
     let mut change = begin_own(db, ticket, customer, now).await?;
-    change.received_by_mail(mail);
+    change.received_by_mail(reopen.mail.as_deref());
     let status = change.ticket.status;
     if change.closed_since(settings).is_some() || !status.customer_may_reopen() {
         return Err(Error::Conflict(if status.may_be_rated() {
@@ -102,28 +129,42 @@ pub async fn reopen(
             "This request is still open; there is nothing to reopen.".into()
         }));
     }
-    let message_id = change.add_message(customer.id, &reason, Visibility::Public, 0).await?;
+    let message_id = change.add_message(customer.id, &reopen.reason, Visibility::Public, 0).await?;
     change.set_status(Status::Open, StatusEvent::Reopened).await?;
     change.notify_assignee(message_id).await?;
     change.commit(Some(true)).await?;
     Ok(())
 }
 
-pub fn parse_rating(rating: &str, comment: &str) -> Result<(i64, Option<String>)> {
-    let mut errors = FieldErrors::new();
-    let rating = errors.check(
-        "rating",
-        rating.trim().parse::<i64>().ok().filter(|r| (1..=5).contains(r)).ok_or_else(|| "Choose from 1 to 5 stars.".to_string()),
-    );
-    let comment = errors.check(
-        "comment",
-        text::clean(comment.trim(), true).and_then(|comment| {
-            if comment.chars().count() > 2000 { Err("Keep the comment under 2,000 characters.".into()) } else { Ok(comment) }
-        }),
-    );
-    errors.into_result()?;
-    let comment = comment.filter(|comment| !comment.is_empty());
-    Ok((rating.expect("checked"), comment))
+/// A rating of the resolution, parsed: one to five stars and an optional comment.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rating {
+    pub stars: i64,
+    pub comment: Option<String>,
+}
+
+impl Rating {
+    pub fn parse(stars: WholeNumber, comment: &str) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let stars = errors.check(
+            "rating",
+            stars
+                .read()
+                .and_then(Result::ok)
+                .filter(|stars| (1..=5).contains(stars))
+                .ok_or_else(|| "Choose from 1 to 5 stars.".to_string()),
+        );
+        let comment = errors.check(
+            "comment",
+            text::clean(comment.trim(), true).and_then(|comment| {
+                if comment.chars().count() > 2000 { Err("Keep the comment under 2,000 characters.".into()) } else { Ok(comment) }
+            }),
+        );
+        match (stars, comment) {
+            (Some(stars), Some(comment)) => Ok(Self { stars, comment: Some(comment).filter(|comment| !comment.is_empty()) }),
+            _ => Err(Error::Invalid(errors)),
+        }
+    }
 }
 
 /// Whether the rating may still be given or changed, given since when the ticket is
@@ -134,16 +175,7 @@ pub fn rating_open(status: Status, closed_at: Option<Timestamp>, now: Timestamp)
 
 /// The customer rates the resolution, once the ticket is resolved or closed; they may
 /// change it until a week after it closed.
-pub async fn rate(
-    db: &Db,
-    settings: &Settings,
-    ticket: &Ticket,
-    customer: &User,
-    rating: &str,
-    comment: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let (rating, comment) = parse_rating(rating, comment)?;
+pub async fn rate(db: &Db, settings: &Settings, ticket: &Ticket, customer: &User, rating: &Rating, now: Timestamp) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, now).await?;
     if !rating_open(change.ticket.status, change.closed_since(settings), now) {
         return Err(Error::Conflict(if change.ticket.status.may_be_rated() {
@@ -154,13 +186,13 @@ pub async fn rate(
     }
     let ticket_id = change.ticket.id;
     sqlx::query("UPDATE tickets SET rating = $1, rating_comment = $2, rated_at = $3 WHERE id = $4")
-        .bind(rating)
-        .bind(&comment)
+        .bind(rating.stars)
+        .bind(&rating.comment)
         .bind(now)
         .bind(ticket_id)
         .execute(&mut **change.tx())
         .await?;
-    change.add_event("rating", None, Some(&rating.to_string()), false).await?;
+    change.add_event("rating", None, Some(&rating.stars.to_string()), false).await?;
     change.commit(None).await?;
     Ok(())
 }
@@ -171,12 +203,14 @@ mod tests {
 
     #[test]
     fn ratings_are_one_to_five_with_an_optional_comment() {
-        assert_eq!(parse_rating("5", "  Great  ").unwrap(), (5, Some("Great".into())));
-        assert_eq!(parse_rating("1", "").unwrap(), (1, None));
+        let typed = |stars, comment| Rating::parse(WholeNumber::Typed(stars), comment);
+        assert_eq!(typed("5", "  Great  ").unwrap(), Rating { stars: 5, comment: Some("Great".into()) });
+        assert_eq!(typed("1", "").unwrap(), Rating { stars: 1, comment: None });
         for bad in ["0", "6", "", "three", "4.5"] {
-            assert!(parse_rating(bad, "").is_err(), "{bad:?}");
+            assert!(typed(bad, "").is_err(), "{bad:?}");
         }
-        assert!(parse_rating("3", &"x".repeat(2001)).is_err());
+        assert!(typed("3", &"x".repeat(2001)).is_err());
+        assert!(Rating::parse(WholeNumber::Sent(9), "").is_err());
     }
 
     #[test]

@@ -2,15 +2,16 @@
 
 use serde_json::json;
 
-use super::change::{Change, StatusEvent};
 pub use super::change::Visibility;
+use super::change::{Change, StatusEvent};
 use crate::db::{Db, Flag};
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
-use crate::domain::outbox::Notification;
-use crate::domain::settings::Settings;
-use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::input::WholeNumber;
+use crate::domain::mail::outbox::Notification;
+use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{Ticket, parse_body};
-use crate::domain::users::User;
 use crate::domain::{Error, FieldErrors, Result};
 
 /// Minutes one entry may log: a working week.
@@ -29,32 +30,24 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn parse(body: &str, visibility: &str, status: &str, time_spent: &str) -> Result<Self> {
+    /// Every field checked, every problem reported at once. A blank status changes none;
+    /// no time spent is none.
+    pub fn parse(body: &str, visibility: &str, status: &str, time_spent: WholeNumber) -> Result<Self> {
         let mut errors = FieldErrors::new();
         let body = errors.check("body", parse_body(body, "The message"));
-        let visibility = match visibility.trim() {
-            "internal" => Some(Visibility::Internal),
-            "public" => Some(Visibility::Public),
-            _ => {
-                errors.add("visibility", "Choose whether the customer sees this (public) or not (internal).");
-                None
-            }
-        };
+        let visibility = errors.check("visibility", visibility.trim().parse());
         let status = match status.trim() {
             "" => Some(None),
             given => errors.check("status", given.parse().map(Some)),
         };
-        let time_spent = match time_spent.trim() {
-            "" => Some(0),
-            given => errors.check(
-                "time_spent",
-                given
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|minutes| (0..=TIME_SPENT_MAX).contains(minutes))
-                    .ok_or_else(|| format!("Enter whole minutes, from 0 to {TIME_SPENT_MAX}.")),
-            ),
+        let minutes = match time_spent.read() {
+            None => Ok(0),
+            Some(given) => given
+                .ok()
+                .filter(|minutes| (0..=TIME_SPENT_MAX).contains(minutes))
+                .ok_or_else(|| format!("Enter whole minutes, from 0 to {TIME_SPENT_MAX}.")),
         };
+        let time_spent = errors.check("time_spent", minutes);
         match (body, visibility, status, time_spent) {
             (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => {
                 Ok(Self { body, visibility, status, time_spent_minutes, mail: None })
@@ -136,19 +129,16 @@ pub struct Changes {
 impl Changes {
     /// Empty fields mean "no change", except `assignee`, where a present but empty value
     /// means "nobody".
-    pub fn parse(status: &str, priority: &str, group: &str, assignee: Option<&str>) -> Result<Self> {
+    pub fn parse(status: &str, priority: &str, group: WholeNumber, assignee: Option<WholeNumber>) -> Result<Self> {
         let mut errors = FieldErrors::new();
         let optional = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
         let status = optional(status).and_then(|given| errors.check("status", given.parse()));
         let priority = optional(priority).and_then(|given| errors.check("priority", given.parse()));
-        let group_id = optional(group)
-            .and_then(|given| errors.check("group", given.parse::<i64>().map_err(|_| "Choose a group.".to_string())));
-        let assignee = match assignee.map(str::trim) {
+        let group_id = group.read().and_then(|given| errors.check("group", given.map_err(|()| "Choose a group.".to_string())));
+        let assignee = match assignee.map(WholeNumber::read) {
             None => None,
-            Some("") => Some(None),
-            Some(given) => errors
-                .check("assignee", given.parse::<i64>().map_err(|_| "Choose an agent.".to_string()))
-                .map(Some),
+            Some(None) => Some(None),
+            Some(Some(given)) => errors.check("assignee", given.map_err(|()| "Choose an agent.".to_string())).map(Some),
         };
         errors.into_result()?;
         Ok(Self { status, priority, group_id, assignee })
@@ -188,7 +178,7 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
     {
         let from = change.ticket.priority;
         sqlx::query("UPDATE tickets SET priority = $1 WHERE id = $2")
-            .bind(priority.as_str())
+            .bind(priority)
             .bind(change.ticket.id)
             .execute(&mut **change.tx())
             .await?;
@@ -208,7 +198,11 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
         let name_of = |id: i64| names.iter().find(|(each, _)| *each == id).map(|(_, name)| name.clone());
         let new_name = name_of(group_id).ok_or_else(|| Error::Invalid(FieldErrors::single("group", "Choose a group.")))?;
         let old_name = name_of(change.ticket.group_id).unwrap_or_default();
-        sqlx::query("UPDATE tickets SET group_id = $1 WHERE id = $2").bind(group_id).bind(change.ticket.id).execute(&mut **change.tx()).await?;
+        sqlx::query("UPDATE tickets SET group_id = $1 WHERE id = $2")
+            .bind(group_id)
+            .bind(change.ticket.id)
+            .execute(&mut **change.tx())
+            .await?;
         change.add_event("group", Some(&old_name), Some(&new_name), false).await?;
         change.audit("ticket.group", json!({ "group_id": change.ticket.group_id }), json!({ "group_id": group_id })).await?;
         change.ticket.group_id = group_id;
@@ -219,24 +213,34 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
     {
         let new_name = match assignee {
             Some(id) => {
-                let agent: Option<(String, String, Flag)> = sqlx::query_as("SELECT name, role, active FROM users WHERE id = $1")
+                let agent: Option<(String, Role, Flag)> = sqlx::query_as("SELECT name, role, active FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut **change.tx())
                     .await?;
                 match agent {
-                    Some((name, role, Flag(true))) if role != "customer" => Some(name),
-                    _ => return Err(Error::Invalid(FieldErrors::single("assignee", "Choose an active agent."))),
+                    Some((name, role, Flag(true))) if role.is_staff() => Some(name),
+                    _ => {
+                        return Err(Error::Invalid(FieldErrors::single("assignee", "Choose an active agent.")));
+                    }
                 }
             }
             None => None,
         };
         let old_name: Option<String> = match change.ticket.assignee_id {
-            Some(id) => sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **change.tx()).await?,
+            Some(id) => {
+                sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **change.tx()).await?
+            }
             None => None,
         };
-        sqlx::query("UPDATE tickets SET assignee_id = $1 WHERE id = $2").bind(assignee).bind(change.ticket.id).execute(&mut **change.tx()).await?;
+        sqlx::query("UPDATE tickets SET assignee_id = $1 WHERE id = $2")
+            .bind(assignee)
+            .bind(change.ticket.id)
+            .execute(&mut **change.tx())
+            .await?;
         change.add_event("assignee", old_name.as_deref(), new_name.as_deref(), false).await?;
-        change.audit("ticket.assignee", json!({ "assignee_id": change.ticket.assignee_id }), json!({ "assignee_id": assignee })).await?;
+        change
+            .audit("ticket.assignee", json!({ "assignee_id": change.ticket.assignee_id }), json!({ "assignee_id": assignee }))
+            .await?;
         change.ticket.assignee_id = assignee;
         if let Some(id) = assignee {
             change.notify_user(Notification::Assigned, id, None).await?;
@@ -261,7 +265,9 @@ pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now:
 pub async fn bulk_update(db: &Db, numbers: &[TicketNumber], agent: &User, changes: &Changes, now: Timestamp) -> Result<usize> {
     let mut changed = 0;
     for number in numbers {
-        let Some(id) = crate::domain::tickets::id_of(db, *number).await? else { continue };
+        let Some(id) = crate::domain::tickets::id_of(db, *number).await? else {
+            continue;
+        };
         let mut change = Change::begin(db, id, Some(agent.id), now).await?;
         match apply(&mut change, changes).await {
             Ok(()) => {
@@ -289,14 +295,14 @@ pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now:
     if change.ticket.status == Status::Closed {
         return Err(Error::Conflict("This ticket is closed already; closed tickets cannot be merged.".into()));
     }
-    let target_status: Option<String> = sqlx::query_scalar(&format!(
+    let target_status: Option<Status> = sqlx::query_scalar(&format!(
         "SELECT status FROM tickets WHERE id = $1 AND merged_into_id IS NULL{}",
         db.backend().row_lock()
     ))
     .bind(target.id)
     .fetch_optional(&mut **change.tx())
     .await?;
-    if target_status.as_deref().is_none_or(|status| status == Status::Closed.as_str()) {
+    if target_status.is_none_or(|status| status == Status::Closed) {
         return Err(Error::Invalid(FieldErrors::single("into", "Merge into a ticket that is still open.")));
     }
     sqlx::query("UPDATE tickets SET merged_into_id = $1 WHERE id = $2")
@@ -328,40 +334,15 @@ pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now:
     Ok(())
 }
 
-/// Closes every ticket that has been resolved for `auto_close_hours`, each with a
-/// timeline event and a mail to the requester. Answers how many closed.
-pub async fn auto_close(db: &Db, settings: &Settings, now: Timestamp) -> Result<usize> {
-    let due: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at <= $1 ORDER BY resolved_at LIMIT 500",
-    )
-    .bind(now - settings.auto_close_hours * 3600)
-    .fetch_all(db.pool())
-    .await?;
-    let mut closed = 0;
-    for id in due {
-        let mut change = Change::begin(db, id, None, now).await?;
-        // Someone may have reopened it since the list was read.
-        if change.ticket.status != Status::Resolved {
-            continue;
-        }
-        change.set_status(Status::Closed, StatusEvent::AutoClosed).await?;
-        let requester_id = change.ticket.requester_id;
-        change.notify_user(Notification::Closed, requester_id, None).await?;
-        change.commit(None).await?;
-        closed += 1;
-    }
-    Ok(closed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn replies_parse_every_field() {
-        let reply = Reply::parse("Done.", "public", "pending", "15").unwrap();
+        let reply = Reply::parse("Done.", "public", "pending", WholeNumber::Typed("15")).unwrap();
         assert_eq!((reply.visibility, reply.status, reply.time_spent_minutes), (Visibility::Public, Some(Status::Pending), 15));
-        let Err(Error::Invalid(errors)) = Reply::parse("", "loud", "gone", "-3") else { panic!("accepted") };
+        let Err(Error::Invalid(errors)) = Reply::parse("", "loud", "gone", WholeNumber::Sent(-3)) else { panic!("accepted") };
         for field in ["body", "visibility", "status", "time_spent"] {
             assert!(errors.get(field).is_some(), "{field}");
         }
@@ -369,9 +350,12 @@ mod tests {
 
     #[test]
     fn changes_distinguish_unchanged_from_unassigned() {
-        assert!(Changes::parse("", "", "", None).unwrap().is_empty());
-        assert_eq!(Changes::parse("", "", "", Some("")).unwrap().assignee, Some(None));
-        assert_eq!(Changes::parse("", "", "", Some("7")).unwrap().assignee, Some(Some(7)));
-        assert!(Changes::parse("nope", "", "", None).is_err());
+        let blank = WholeNumber::Typed("");
+        assert!(Changes::parse("", "", blank, None).unwrap().is_empty());
+        assert_eq!(Changes::parse("", "", blank, Some(blank)).unwrap().assignee, Some(None));
+        assert_eq!(Changes::parse("", "", blank, Some(WholeNumber::Typed("7"))).unwrap().assignee, Some(Some(7)));
+        assert_eq!(Changes::parse("", "", WholeNumber::Absent, Some(WholeNumber::Absent)).unwrap().assignee, Some(None));
+        assert!(Changes::parse("nope", "", blank, None).is_err());
+        assert!(Changes::parse("", "", WholeNumber::Typed("sales"), None).is_err());
     }
 }

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{ApiResult, Caller, StaffCaller, data};
-use crate::domain::groups;
-use crate::domain::users::{self, User};
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::groups;
 use crate::web::state::AppState;
 
 fn user_json(user: &User) -> serde_json::Value {
@@ -25,7 +25,9 @@ pub async fn agents(State(state): State<AppState>, StaffCaller(_staff): StaffCal
 
 /// Staff see every group; a customer the public ones, which they can submit to.
 pub async fn groups(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult {
-    let groups = if caller.role.is_staff() { groups::all_groups(&state.db).await? } else { groups::public_groups(&state.db).await? };
-    let groups: Vec<_> = groups.iter().map(|group| json!({ "id": group.id, "name": group.name, "public": group.public.0 })).collect();
+    let groups =
+        if caller.role.is_staff() { groups::all_groups(&state.db).await? } else { groups::public_groups(&state.db).await? };
+    let groups: Vec<_> =
+        groups.iter().map(|group| json!({ "id": group.id, "name": group.name, "public": group.public.0 })).collect();
     Ok(data(StatusCode::OK, groups))
 }

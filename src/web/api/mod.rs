@@ -20,9 +20,10 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::state::AppState;
+use crate::domain;
+use crate::domain::accounts::api_tokens;
+use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
-use crate::domain::users::User;
-use crate::domain::{self, api_tokens};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -214,9 +215,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("The query string could not be read: {}", rejection.body_text())))
-            }
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("The query string could not be read: {}", rejection.body_text()),
+            )),
         }
     }
 }

@@ -9,13 +9,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
 use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment};
+use crate::domain::accounts::users::User;
+use crate::domain::admin::settings::Settings;
+use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::staff::{self, Changes, Reply};
-use crate::domain::conversation::{self, Audience, EntryKind, TimelineEntry, customer};
-use crate::domain::queue::{self, QueueParams, QueueRow};
-use crate::domain::settings::Settings;
-use crate::domain::ticket_fields::TicketNumber;
-use crate::domain::tickets::{self, CustomerTab, NewTicket, Paged, Ticket, TicketSummary};
-use crate::domain::users::User;
+use crate::domain::conversation::{self, Audience, TimelineEntry};
+use crate::domain::input::WholeNumber;
+use crate::domain::paging::{Paged, page_number};
+use crate::domain::tickets::TicketNumber;
+use crate::domain::tickets::queue::{self, QueueParams, QueueRow};
+use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket, TicketSummary};
 use crate::domain::{Error, FieldErrors};
 use crate::web::state::AppState;
 
@@ -129,7 +132,11 @@ fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Respo
     (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
 }
 
-pub async fn list(State(state): State<AppState>, Caller(caller): Caller, QueryParams(params): QueryParams<QueueParams>) -> ApiResult {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    QueryParams(params): QueryParams<QueueParams>,
+) -> ApiResult {
     if caller.role.is_staff() {
         let (mut query, errors) = params.parse();
         if !errors.is_empty() {
@@ -168,11 +175,11 @@ pub async fn list(State(state): State<AppState>, Caller(caller): Caller, QueryPa
     }
     let tab = match params.status.trim() {
         "" => CustomerTab::Active,
-        given => CustomerTab::ALL.into_iter().find(|tab| tab.as_str() == given).ok_or_else(|| {
+        given => given.parse::<CustomerTab>().map_err(|_| {
             ApiError::invalid(&FieldErrors::single("status", format!("“{given}” is not active, resolved, closed or all.")))
         })?,
     };
-    let page = tickets::page_number(params.page.as_deref());
+    let page = page_number(params.page.as_deref());
     let paged = tickets::list_for_requester(&state.db, caller.id, tab, &params.q, page).await?;
     Ok(page_json(paged, summary_json))
 }
@@ -213,11 +220,18 @@ pub struct NewTicketBody {
     requester: Option<String>,
 }
 
+impl TryFrom<&NewTicketBody> for NewTicket {
+    type Error = Error;
+
+    fn try_from(body: &NewTicketBody) -> Result<Self, Error> {
+        NewTicket::parse(&body.subject, body.group.into(), &body.priority, &body.message, "")
+    }
+}
+
 pub async fn create(State(state): State<AppState>, Caller(caller): Caller, JsonBody(body): JsonBody<NewTicketBody>) -> ApiResult {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
-    let group = body.group.map(|id| id.to_string()).unwrap_or_default();
-    let parsed = NewTicket::parse(&body.subject, &group, &body.priority, &body.message, "");
+    let parsed = NewTicket::try_from(&body);
     let notify_email = state.config.notify_email.as_deref();
     let number = if caller.role.is_staff() {
         let requester = body.requester.unwrap_or_default();
@@ -253,6 +267,17 @@ pub struct TicketChanges {
     version: Option<i64>,
 }
 
+impl TryFrom<&TicketChanges> for Changes {
+    type Error = Error;
+
+    /// The desk's form rules: absent is "no change", an assignee of null is nobody.
+    fn try_from(body: &TicketChanges) -> Result<Self, Error> {
+        let status = body.status.as_deref().unwrap_or_default();
+        let priority = body.priority.as_deref().unwrap_or_default();
+        Changes::parse(status, priority, body.group.into(), body.assignee.map(WholeNumber::from))
+    }
+}
+
 pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -262,15 +287,7 @@ pub async fn update(
     let ticket = ticket_for(&state, &caller, &id).await?;
     let now = state.now();
     if caller.role.is_staff() {
-        // The desk's form rules: absent is "no change", an assignee of null is nobody.
-        let group = body.group.map(|id| id.to_string()).unwrap_or_default();
-        let assignee = body.assignee.map(|id| id.map(|id| id.to_string()).unwrap_or_default());
-        let changes = Changes::parse(
-            body.status.as_deref().unwrap_or_default(),
-            body.priority.as_deref().unwrap_or_default(),
-            &group,
-            assignee.as_deref(),
-        )?;
+        let changes = Changes::try_from(&body)?;
         staff::update(&state.db, &ticket, &caller, &changes, body.version, now).await?;
     } else {
         let mut errors = FieldErrors::new();
@@ -299,15 +316,11 @@ pub async fn update(
 }
 
 fn entry_json(entry: TimelineEntry) -> serde_json::Value {
-    let kind = match entry.kind {
-        EntryKind::Message => "message",
-        EntryKind::Note => "note",
-        EntryKind::Event => "event",
-    };
+    let author_is_staff = entry.author_is_staff();
     json!({
         "id": entry.id,
-        "kind": kind,
-        "author": entry.author_name.map(|name| json!({ "name": name, "staff": entry.author_is_staff })),
+        "kind": entry.kind.as_str(),
+        "author": entry.author_name.map(|name| json!({ "name": name, "staff": author_is_staff })),
         "body": entry.body,
         "event": entry.event,
         "old_value": entry.old_value,
@@ -339,6 +352,15 @@ pub struct MessageBody {
     time_spent: Option<i64>,
 }
 
+impl TryFrom<&MessageBody> for Reply {
+    type Error = Error;
+
+    fn try_from(body: &MessageBody) -> Result<Self, Error> {
+        let visibility = body.visibility.as_deref().unwrap_or("public");
+        Reply::parse(&body.body, visibility, body.status.as_deref().unwrap_or_default(), body.time_spent.into())
+    }
+}
+
 pub async fn add_message(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -348,13 +370,7 @@ pub async fn add_message(
     let ticket = ticket_for(&state, &caller, &id).await?;
     let now = state.now();
     let message_id = if caller.role.is_staff() {
-        let reply = Reply::parse(
-            &body.body,
-            body.visibility.as_deref().unwrap_or("public"),
-            body.status.as_deref().unwrap_or(""),
-            &body.time_spent.map(|minutes| minutes.to_string()).unwrap_or_default(),
-        )?;
-        staff::reply(&state.db, &ticket, &caller, &reply, now).await?
+        staff::reply(&state.db, &ticket, &caller, &Reply::try_from(&body)?, now).await?
     } else {
         let mut errors = FieldErrors::new();
         if body.visibility.as_deref().is_some_and(|visibility| visibility != "public") {
@@ -368,7 +384,7 @@ pub async fn add_message(
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
-        customer::reply(&state.db, &ticket, &caller, &body.body, None, now).await?
+        customer::reply(&state.db, &ticket, &caller, &customer::Reply::parse(&body.body)?, now).await?
     };
     let entry = conversation::timeline(&state.db, ticket.id, audience(&caller))
         .await?
@@ -401,7 +417,7 @@ pub async fn reopen(
 ) -> ApiResult {
     let ticket = own_ticket(&state, &caller, &id).await?;
     let settings = Settings::load(&state.db).await?;
-    customer::reopen(&state.db, &settings, &ticket, &caller, &body.reason, None, state.now()).await?;
+    customer::reopen(&state.db, &settings, &ticket, &caller, &Reopen::parse(&body.reason)?, state.now()).await?;
     ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
 }
 
@@ -421,15 +437,15 @@ pub async fn rate(
 ) -> ApiResult {
     let ticket = own_ticket(&state, &caller, &id).await?;
     let settings = Settings::load(&state.db).await?;
-    let rating = body.rating.map(|rating| rating.to_string()).unwrap_or_default();
-    customer::rate(&state.db, &settings, &ticket, &caller, &rating, &body.comment, state.now()).await?;
+    let rating = Rating::parse(body.rating.into(), &body.comment)?;
+    customer::rate(&state.db, &settings, &ticket, &caller, &rating, state.now()).await?;
     ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ticket_fields::Status;
+    use crate::domain::tickets::Status;
 
     #[test]
     fn assignee_tells_absent_from_null() {

@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::login_throttle::{self, AttemptKeys};
-use crate::domain::role::Role;
-use crate::domain::users::{self, NewUser};
-use crate::domain::{self, FieldErrors, setup};
+use crate::domain::accounts::login_throttle::{self, AttemptKeys};
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::setup;
+use crate::domain::accounts::users::{self, NewUser};
+use crate::domain::{self, FieldErrors};
 use crate::web::error::{AppError, Result};
 use crate::web::extract::{ClientAddress, CsrfForm, NoFields};
 use crate::web::page::{PageContext, ok, render};
@@ -23,10 +24,8 @@ const LOCKED_OUT: &str = "Too many failed sign-in attempts. Wait 15 minutes, the
 /// `https://…`, `/\evil`), which would make the login page an open redirect.
 pub fn local_path(next: &str) -> Option<String> {
     let next = next.trim();
-    let is_local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.chars().any(char::is_control);
+    let is_local =
+        next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control);
     is_local.then(|| next.to_owned())
 }
 
@@ -143,9 +142,7 @@ pub async fn register(
             session.flash(FlashKind::Success, format!("Welcome, {}! Your account is ready.", user.name)).await?;
             Ok(Redirect::to(user.role.home()).into_response())
         }
-        Err(domain::Error::Invalid(errors)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &RegisterPage { ctx, form, errors })
-        }
+        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &RegisterPage { ctx, form, errors }),
         Err(error) => Err(error.into()),
     }
 }
@@ -164,11 +161,7 @@ pub struct TokenQuery {
     token: String,
 }
 
-pub async fn setup_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Query(query): Query<TokenQuery>,
-) -> Result<Response> {
+pub async fn setup_form(State(state): State<AppState>, ctx: PageContext, Query(query): Query<TokenQuery>) -> Result<Response> {
     if !setup::token_is_valid(&state.db, &query.token).await? {
         return Err(AppError::NotFound);
     }
@@ -208,7 +201,8 @@ mod tests {
     fn only_local_paths_are_followed() {
         assert_eq!(local_path("/tickets/1001").as_deref(), Some("/tickets/1001"));
         assert_eq!(local_path("/desk?view=mine").as_deref(), Some("/desk?view=mine"));
-        for off_site in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "", "/a\nb", "javascript:alert(1)"] {
+        for off_site in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "", "/a\nb", "javascript:alert(1)"]
+        {
             assert_eq!(local_path(off_site), None, "{off_site:?} was accepted");
         }
     }

@@ -2,15 +2,14 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::canned::{self, CannedInput, CannedResponse};
-use crate::domain::{self, FieldErrors};
+use crate::domain::FieldErrors;
+use crate::domain::conversation::canned::{self, CannedInput, CannedResponse};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, IdInPath, NoFields};
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 
@@ -33,7 +32,13 @@ pub struct CannedPage {
     editing: Option<i64>,
 }
 
-async fn page(state: &AppState, ctx: PageContext, form: CannedForm, errors: FieldErrors, editing: Option<i64>) -> Result<CannedPage> {
+async fn page(
+    state: &AppState,
+    ctx: PageContext,
+    form: CannedForm,
+    errors: FieldErrors,
+    editing: Option<i64>,
+) -> Result<CannedPage> {
     Ok(CannedPage { ctx, responses: canned::all(&state.db).await?, form, errors, editing })
 }
 
@@ -53,7 +58,14 @@ pub async fn edit_form(
 }
 
 /// Saves a new response (`editing` is `None`) or changes one.
-async fn save(state: &AppState, agent_id: i64, ctx: PageContext, session: &AppSession, form: CannedForm, editing: Option<i64>) -> Result<Response> {
+async fn save(
+    state: &AppState,
+    agent_id: i64,
+    ctx: PageContext,
+    session: &AppSession,
+    form: CannedForm,
+    editing: Option<i64>,
+) -> Result<Response> {
     let now = state.now();
     let saved = match CannedInput::parse(&form.title, &form.body) {
         Ok(input) => match editing {
@@ -62,14 +74,14 @@ async fn save(state: &AppState, agent_id: i64, ctx: PageContext, session: &AppSe
         },
         Err(error) => Err(error),
     };
-    match saved {
-        Ok(()) => {
-            session.flash(FlashKind::Success, "Canned response saved.").await?;
-            Ok(Redirect::to("/desk/canned").into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &page(state, ctx, form, errors, editing).await?),
-        Err(error) => Err(error.into()),
-    }
+    let done = |()| done("Canned response saved.", "/desk/canned");
+    after_post(
+        session,
+        saved,
+        done,
+        |refused| async move { page(state, ctx, form, refused.into_form_messages().0, editing).await },
+    )
+    .await
 }
 
 pub async fn create(

@@ -3,22 +3,22 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::groups::{self, Group};
+use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::staff::{self, Changes};
-use crate::domain::groups::{self, Group};
-use crate::domain::queue::{self, QueueParams, Sort};
-use crate::domain::settings::Settings;
-use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::input::WholeNumber;
+use crate::domain::tickets::queue::{self, QueueParams, Sort};
 use crate::domain::tickets::{self, NewTicket};
-use crate::domain::users::{self, User};
+use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm};
 use crate::web::format::Moment;
-use crate::web::page::{PageContext, ok, render};
+use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, query_string};
@@ -75,6 +75,21 @@ fn count_text(count: i64) -> String {
     if count > queue::COUNT_CAP { format!("{}+", queue::COUNT_CAP) } else { count.to_string() }
 }
 
+/// The parameters that shape the list (all but the page), for links that keep them.
+fn list_shaping(params: &QueueParams) -> Vec<(&'static str, &str)> {
+    vec![
+        ("view", params.view.trim()),
+        ("status", params.status.trim()),
+        ("priority", params.priority.trim()),
+        ("group", params.group.trim()),
+        ("assignee", params.assignee.trim()),
+        ("q", params.q.trim()),
+        ("from", params.from.trim()),
+        ("to", params.to.trim()),
+        ("sort", params.sort.trim()),
+    ]
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     Agent(agent): Agent,
@@ -100,7 +115,7 @@ pub async fn queue(
             current: view == query.view,
         })
         .collect();
-    let pairs = raw.pairs();
+    let pairs = list_shaping(&raw);
     let pager = Pager::new(&paged, "/desk", &pairs);
     let total = if paged.counted {
         count_text(paged.total_items)
@@ -145,7 +160,11 @@ pub async fn queue(
         statuses: Status::ALL,
         priorities: Priority::ALL,
         // The empty choice already names the default order.
-        sorts: Sort::ALL.iter().copied().filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view))).collect(),
+        sorts: Sort::ALL
+            .iter()
+            .copied()
+            .filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view)))
+            .collect(),
         return_to: format!("/desk?{}", query_string(&pairs)),
         query: raw,
     };
@@ -167,6 +186,16 @@ pub struct BulkForm {
     return_to: String,
 }
 
+impl TryFrom<&BulkForm> for Changes {
+    type Error = domain::Error;
+
+    /// The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
+    fn try_from(form: &BulkForm) -> domain::Result<Self> {
+        let assignee = form.assignee.as_deref().filter(|value| *value != "keep").map(WholeNumber::Typed);
+        Changes::parse(&form.status, &form.priority, WholeNumber::Typed(&form.group), assignee)
+    }
+}
+
 pub async fn bulk(
     State(state): State<AppState>,
     Agent(agent): Agent,
@@ -178,9 +207,7 @@ pub async fn bulk(
         .filter(|path| path.starts_with("/desk") || path.starts_with("/admin/users/"))
         .unwrap_or_else(|| "/desk".into());
     let numbers: Vec<TicketNumber> = form.tickets.iter().filter_map(|raw| TicketNumber::parse(raw)).collect();
-    // The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
-    let assignee = form.assignee.as_deref().filter(|value| *value != "keep");
-    let message = match Changes::parse(&form.status, &form.priority, &form.group, assignee) {
+    let message = match Changes::try_from(&form) {
         Ok(changes) if changes.is_empty() => (FlashKind::Error, "Choose a change to apply to the selected tickets.".to_string()),
         Ok(_) if numbers.is_empty() => (FlashKind::Error, "Select at least one ticket.".to_string()),
         Ok(changes) => match staff::bulk_update(&state.db, &numbers, &agent, &changes, state.now()).await {
@@ -207,6 +234,14 @@ pub struct OnBehalfForm {
     priority: String,
     #[serde(default)]
     message: String,
+}
+
+impl TryFrom<&OnBehalfForm> for NewTicket {
+    type Error = domain::Error;
+
+    fn try_from(form: &OnBehalfForm) -> domain::Result<Self> {
+        NewTicket::parse(&form.subject, WholeNumber::Typed(&form.group), &form.priority, &form.message, "")
+    }
 }
 
 #[derive(Template)]
@@ -249,18 +284,13 @@ pub async fn create_ticket(
 ) -> Result<Response> {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
-    let parsed = NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, "");
+    let parsed = NewTicket::try_from(&form);
     let notify_email = state.config.notify_email.as_deref();
     let created = tickets::create_on_behalf(&state.db, &settings, &agent, &form.requester, parsed, notify_email, now).await;
-    match created {
-        Ok(number) => {
-            session.flash(FlashKind::Success, format!("Ticket {}{number} created.", settings.ticket_prefix)).await?;
-            Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            let page = OnBehalfPage { ctx, form, errors, groups: groups::all_groups(&state.db).await?, priorities: Priority::ALL };
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(error) => Err(error.into()),
-    }
+    let done = |number| done(format!("Ticket {}{number} created.", settings.ticket_prefix), format!("/desk/tickets/{number}"));
+    after_post(&session, created, done, |refused| async move {
+        let (errors, _) = refused.into_form_messages();
+        Ok(OnBehalfPage { ctx, form, errors, groups: groups::all_groups(&state.db).await?, priorities: Priority::ALL })
+    })
+    .await
 }

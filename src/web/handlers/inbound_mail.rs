@@ -7,28 +7,34 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::domain::mail_in::{self, IngestError, Ingested, OwnMail};
-use crate::domain::settings::Settings;
-use crate::domain::tokens;
+use crate::domain::accounts::tokens;
+use crate::domain::admin::settings::Settings;
+use crate::domain::mail::intake::{self, IngestError, Ingested, OwnMail};
 use crate::mail;
 use crate::web::error::{AppError, Result};
 use crate::web::state::AppState;
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Result<Response> {
-    let Some(secret) = state.config.mail_ingest_token.as_deref() else { return Err(AppError::NotFound) };
-    let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
+    let Some(secret) = state.config.mail_ingest_token.as_deref() else {
+        return Err(AppError::NotFound);
+    };
+    let presented =
+        headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
     if !presented.is_some_and(|presented| tokens::constant_time_eq(presented.trim(), secret)) {
-        let error = json!({ "error": { "code": "unauthorized", "message": "Present the ingest token as `Authorization: Bearer …`." } });
+        let error =
+            json!({ "error": { "code": "unauthorized", "message": "Present the ingest token as `Authorization: Bearer …`." } });
         return Ok((StatusCode::UNAUTHORIZED, axum::Json(error)).into_response());
     }
     let settings = Settings::load(&state.db).await?;
     let own = OwnMail { address: state.mailer.from_address(), domain: state.mailer.domain(), reply_marker: mail::REPLY_MARKER };
-    let outcome = mail_in::ingest(&state.db, &settings, &own, state.config.notify_email.as_deref(), &raw, state.now()).await;
+    let outcome = intake::ingest(&state.db, &settings, &own, state.config.notify_email.as_deref(), &raw, state.now()).await;
     let (status, body) = match outcome {
         Ok(Ingested::Added(number)) => (StatusCode::OK, json!({ "data": { "outcome": "added", "ticket": number.get() } })),
         Ok(Ingested::Opened(number)) => (StatusCode::CREATED, json!({ "data": { "outcome": "opened", "ticket": number.get() } })),
         Ok(Ingested::AlreadyReceived) => (StatusCode::OK, json!({ "data": { "outcome": "already_received" } })),
-        Err(IngestError::Refused(reason)) => (StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": { "code": "refused", "message": reason } })),
+        Err(IngestError::Refused(reason)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": { "code": "refused", "message": reason } }))
+        }
         Err(IngestError::Failed(error)) => return Err(error.into()),
     };
     Ok((status, axum::Json(body)).into_response())

@@ -2,24 +2,25 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
+use crate::domain::accounts::users::User;
+use crate::domain::admin::groups::{self, Group};
+use crate::domain::admin::settings::Settings;
+use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::{self, Audience};
-use crate::domain::groups::{self, Group};
-use crate::domain::settings::Settings;
-use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::input::WholeNumber;
 use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
-use crate::domain::users::User;
+use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
-use crate::web::format::{Moment, span};
-use crate::web::page::{PageContext, Refusal, ok, refusal, render};
-use crate::web::session::{AppSession, FlashKind};
-use crate::web::state::AppState;
 use crate::web::format::Segment;
+use crate::web::format::{Moment, span};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
+use crate::web::state::AppState;
 use crate::web::views::{EntryView, Pager, PriorityView, StatusView, page_number};
 
 #[derive(Deserialize)]
@@ -65,12 +66,12 @@ pub async fn my_tickets(
     ctx: PageContext,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    let tab = CustomerTab::parse(&query.status);
+    let tab = query.status.parse().unwrap_or_default();
     let paged = tickets::list_for_requester(&state.db, customer.id, tab, &query.q, page_number(query.page.as_deref())).await?;
     let now = state.now();
     let tabs = CustomerTab::ALL
-        .into_iter()
-        .map(|each| TabView { label: each.label(), href: format!("/tickets?status={}", each.as_str()), current: each == tab })
+        .iter()
+        .map(|&each| TabView { label: each.label(), href: format!("/tickets?status={}", each.as_str()), current: each == tab })
         .collect();
     let pager = Pager::new(&paged, "/tickets", &[("status", tab.as_str()), ("q", query.q.trim())]);
     let rows = paged
@@ -131,7 +132,9 @@ pub struct NewTicketQuery {
 
 /// The ticket a follow-up continues, if it is the customer's own.
 async fn follow_up_of(state: &AppState, customer: &User, raw: &str) -> Result<Option<Ticket>> {
-    let Some(number) = TicketNumber::parse(raw) else { return Ok(None) };
+    let Some(number) = TicketNumber::parse(raw) else {
+        return Ok(None);
+    };
     match tickets::find_for_viewer(&state.db, number, customer).await {
         Ok(ticket) => Ok(Some(ticket)),
         Err(domain::Error::NotFound) => Ok(None),
@@ -164,6 +167,14 @@ pub async fn new_ticket_form(
     ok(&page)
 }
 
+impl TryFrom<&NewTicketForm> for NewTicket {
+    type Error = domain::Error;
+
+    fn try_from(form: &NewTicketForm) -> domain::Result<Self> {
+        NewTicket::parse(&form.subject, WholeNumber::Typed(&form.group), &form.priority, &form.message, &form.follow_up)
+    }
+}
+
 pub async fn create_ticket(
     State(state): State<AppState>,
     Customer(customer): Customer,
@@ -172,33 +183,38 @@ pub async fn create_ticket(
     CsrfForm(form): CsrfForm<NewTicketForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let created = match NewTicket::parse(&form.subject, &form.group, &form.priority, &form.message, &form.follow_up) {
+    let created = match NewTicket::try_from(&form) {
         Ok(new_ticket) => {
-            tickets::create(&state.db, &settings, &customer, &customer, &new_ticket, state.config.notify_email.as_deref(), state.now())
-                .await
+            tickets::create(
+                &state.db,
+                &settings,
+                &customer,
+                &customer,
+                &new_ticket,
+                state.config.notify_email.as_deref(),
+                state.now(),
+            )
+            .await
         }
         Err(error) => Err(error),
     };
-    match created {
-        Ok(number) => {
-            let reference = format!("{}{number}", settings.ticket_prefix);
-            session.flash(FlashKind::Success, format!("Request {reference} sent. We will answer here and by email.")).await?;
-            Ok(Redirect::to(&format!("/tickets/{number}")).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());
-            let page = NewTicketPage {
-                ctx,
-                form,
-                errors,
-                groups: groups::public_groups(&state.db).await?,
-                priorities: Priority::ALL,
-                follow_up_reference,
-            };
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(error) => Err(error.into()),
-    }
+    let done = |number| {
+        let reference = format!("{}{number}", settings.ticket_prefix);
+        done(format!("Request {reference} sent. We will answer here and by email."), format!("/tickets/{number}"))
+    };
+    after_post(&session, created, done, |refused| async move {
+        let (errors, _) = refused.into_form_messages();
+        let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());
+        Ok(NewTicketPage {
+            ctx,
+            form,
+            errors,
+            groups: groups::public_groups(&state.db).await?,
+            priorities: Priority::ALL,
+            follow_up_reference,
+        })
+    })
+    .await
 }
 
 /// What the customer typed into the ticket page's forms, and what went wrong with it.
@@ -251,7 +267,7 @@ fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
         Status::Open => "Our team is working on it. You will get an email when we answer.".into(),
         Status::Pending => "We are waiting for your reply.".into(),
         Status::OnHold => "We are waiting on someone else to move this forward, and will update you here.".into(),
-        Status::Resolved => match conversation::auto_close_at(ticket, settings) {
+        Status::Resolved => match conversation::closing::auto_close_at(ticket, settings) {
             Some(at) if at > now => format!(
                 "Resolved — this closes automatically in {} ({}). If it is not fixed, reopen it below.",
                 span(at - now),
@@ -260,23 +276,20 @@ fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
             _ => "Resolved — this closes automatically soon. If it is not fixed, reopen it below.".into(),
         },
         Status::Closed => match ticket.merged_into {
-            Some(survivor) => format!("This request was merged into {}{survivor}; the conversation continues there.", ticket.prefix),
+            Some(survivor) => {
+                format!("This request was merged into {}{survivor}; the conversation continues there.", ticket.prefix)
+            }
             None => "This request is closed. If you need more help, open a follow-up request.".into(),
         },
     }
 }
 
-async fn ticket_page(
-    state: &AppState,
-    ctx: PageContext,
-    ticket: Ticket,
-    forms: TicketForms,
-) -> Result<TicketPage> {
+async fn ticket_page(state: &AppState, ctx: PageContext, ticket: Ticket, forms: TicketForms) -> Result<TicketPage> {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Customer).await?;
     let closed_since =
-        conversation::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
+        conversation::closing::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
     Ok(TicketPage {
         status: ticket.status.into(),
         priority: ticket.priority.into(),
@@ -287,7 +300,7 @@ async fn ticket_page(
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: ticket.status.customer_may_close(),
-        can_rate: conversation::customer::rating_open(ticket.status, closed_since, now),
+        can_rate: customer::rating_open(ticket.status, closed_since, now),
         is_closed: ticket.status == Status::Closed,
         ctx,
         ticket,
@@ -307,31 +320,25 @@ pub async fn show_ticket(
 }
 
 /// Answers a change made on the ticket page: back to the ticket with a flash, or the page
-/// again with what went wrong (422 for a bad field, 409 when the ticket's state forbids it).
+/// again, as the ticket is now, with what went wrong.
 #[allow(clippy::too_many_arguments)]
-async fn after_change(
+async fn after_change<T>(
     state: &AppState,
     ctx: PageContext,
     session: &AppSession,
     customer: &User,
     number: TicketNumber,
-    outcome: domain::Result<()>,
+    outcome: domain::Result<T>,
     success: &str,
     mut forms: TicketForms,
 ) -> Result<Response> {
-    let Err(refused) = refusal(outcome)? else {
-        session.flash(FlashKind::Success, success).await?;
-        return Ok(Redirect::to(&format!("/tickets/{number}")).into_response());
-    };
-    let status = refused.status();
-    match refused {
-        Refusal::Invalid(errors) => forms.errors = errors,
-        Refusal::Conflict(message) => forms.notice = Some(message),
-        Refusal::Stale => {}
-    }
-    // Show the state as it is now, not as it was when the form was loaded.
-    let current = tickets::find_for_viewer(&state.db, number, customer).await?;
-    render(status, &ticket_page(state, ctx, current, forms).await?)
+    let done = |_| done(success, format!("/tickets/{number}"));
+    after_post(session, outcome, done, |refused| async move {
+        (forms.errors, forms.notice) = refused.into_form_messages();
+        let current = tickets::find_for_viewer(&state.db, number, customer).await?;
+        ticket_page(state, ctx, current, forms).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -347,7 +354,10 @@ pub async fn reply(
     session: AppSession,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::reply(&state.db, &ticket, &customer, &form.body, None, state.now()).await.map(drop);
+    let outcome = match customer::Reply::parse(&form.body) {
+        Ok(reply) => customer::reply(&state.db, &ticket, &customer, &reply, state.now()).await,
+        Err(error) => Err(error),
+    };
     let forms = TicketForms { reply: form.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Reply sent.", forms).await
 }
@@ -359,7 +369,7 @@ pub async fn close(
     session: AppSession,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    let outcome = conversation::customer::close(&state.db, &ticket, &customer, state.now()).await;
+    let outcome = customer::close(&state.db, &ticket, &customer, state.now()).await;
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request closed.", TicketForms::default()).await
 }
 
@@ -377,9 +387,13 @@ pub async fn reopen(
     CsrfForm(form): CsrfForm<ReopenForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let outcome = conversation::customer::reopen(&state.db, &settings, &ticket, &customer, &form.reason, None, state.now()).await;
+    let outcome = match Reopen::parse(&form.reason) {
+        Ok(reopen) => customer::reopen(&state.db, &settings, &ticket, &customer, &reopen, state.now()).await,
+        Err(error) => Err(error),
+    };
     let forms = TicketForms { reason: form.reason, ..TicketForms::default() };
-    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request reopened. We will look at it again.", forms).await
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Request reopened. We will look at it again.", forms)
+        .await
 }
 
 #[derive(Deserialize)]
@@ -390,6 +404,14 @@ pub struct RatingForm {
     comment: String,
 }
 
+impl TryFrom<&RatingForm> for Rating {
+    type Error = domain::Error;
+
+    fn try_from(form: &RatingForm) -> domain::Result<Self> {
+        Rating::parse(WholeNumber::Typed(&form.rating), &form.comment)
+    }
+}
+
 pub async fn rate(
     State(state): State<AppState>,
     OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
@@ -398,7 +420,10 @@ pub async fn rate(
     CsrfForm(form): CsrfForm<RatingForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let outcome = conversation::customer::rate(&state.db, &settings, &ticket, &customer, &form.rating, &form.comment, state.now()).await;
+    let outcome = match Rating::try_from(&form) {
+        Ok(rating) => customer::rate(&state.db, &settings, &ticket, &customer, &rating, state.now()).await,
+        Err(error) => Err(error),
+    };
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Thank you for your rating.", forms).await
 }

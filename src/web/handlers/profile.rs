@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::outbox::{self, Notification};
-use crate::domain::users::User;
+use crate::domain::accounts::users::User;
+use crate::domain::mail::outbox::{self, Notification};
 use crate::web::error::Result;
 use crate::web::extract::{CsrfForm, SignedIn};
 use crate::web::page::{PageContext, ok};
@@ -38,7 +38,7 @@ pub async fn show(State(state): State<AppState>, SignedIn(user): SignedIn, ctx: 
         .iter()
         .map(|kind| NotificationChoice {
             kind: kind.as_str(),
-            description: kind.description(),
+            description: kind.label(),
             enabled: preferences.iter().any(|(each, enabled)| each == kind && *enabled),
         })
         .collect();
@@ -59,7 +59,8 @@ pub async fn update(
     CsrfForm(form): CsrfForm<NotificationsForm>,
 ) -> Result<Response> {
     let kinds = kinds_for(&user);
-    let enabled: Vec<Notification> = form.notify.iter().filter_map(|kind| Notification::parse(kind)).filter(|kind| kinds.contains(kind)).collect();
+    let enabled: Vec<Notification> =
+        form.notify.iter().filter_map(|kind| kind.parse::<Notification>().ok()).filter(|kind| kinds.contains(kind)).collect();
     outbox::set_preferences(&state.db, user.id, kinds, &enabled, state.now()).await?;
     session.flash(FlashKind::Success, "Notification settings saved.").await?;
     Ok(Redirect::to("/profile").into_response())

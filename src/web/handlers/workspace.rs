@@ -3,22 +3,23 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::canned::{self, CannedResponse};
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::groups::{self, Group};
+use crate::domain::conversation::canned::{self, CannedResponse};
 use crate::domain::conversation::staff::{self, Changes, Reply, Visibility};
 use crate::domain::conversation::{self, Audience};
-use crate::domain::groups::{self, Group};
-use crate::domain::ticket_fields::{Priority, Status, TicketNumber};
+use crate::domain::input::WholeNumber;
 use crate::domain::tickets::{self, Ticket, TicketSummary};
-use crate::domain::users::{self, User};
+use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, TicketAt};
 use crate::web::format::{Moment, Segment};
-use crate::web::page::{PageContext, Refusal, ok, refusal, render};
-use crate::web::session::{AppSession, FlashKind};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::views::{DueView, EntryView, PriorityView, StatusView};
 
@@ -78,7 +79,13 @@ impl WorkspacePage {
     }
 }
 
-async fn workspace(state: &AppState, ctx: PageContext, agent: &User, ticket: Ticket, forms: WorkspaceForms) -> Result<WorkspacePage> {
+async fn workspace(
+    state: &AppState,
+    ctx: PageContext,
+    agent: &User,
+    ticket: Ticket,
+    forms: WorkspaceForms,
+) -> Result<WorkspacePage> {
     let now = state.now();
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
     Ok(WorkspacePage {
@@ -121,30 +128,30 @@ pub async fn show(
 }
 
 /// Answers a change made in the workspace: back to the ticket with a flash, or the page
-/// again with what went wrong.
+/// again, as the ticket is now, with what went wrong.
 #[allow(clippy::too_many_arguments)]
-async fn after_change(
+async fn after_change<T>(
     state: &AppState,
     ctx: PageContext,
     session: &AppSession,
     agent: &User,
     number: TicketNumber,
-    outcome: domain::Result<()>,
+    outcome: domain::Result<T>,
     success: &str,
     mut forms: WorkspaceForms,
 ) -> Result<Response> {
-    let Err(refused) = refusal(outcome)? else {
-        session.flash(FlashKind::Success, success).await?;
-        return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
-    };
-    let status = refused.status();
-    match refused {
-        Refusal::Invalid(errors) => forms.errors = errors,
-        Refusal::Conflict(message) => forms.notice = Some(message),
-        Refusal::Stale => {}
-    }
-    let current = tickets::find_for_viewer(&state.db, number, agent).await?;
-    render(status, &workspace(state, ctx, agent, current, forms).await?)
+    let done = |_| done(success, format!("/desk/tickets/{number}"));
+    after_post(session, outcome, done, |refused| async move {
+        let (errors, notice) = refused.into_form_messages();
+        forms.errors = errors;
+        // A stale change shows what happened since instead of a message.
+        if forms.conflict.is_none() {
+            forms.notice = notice;
+        }
+        let current = tickets::find_for_viewer(&state.db, number, agent).await?;
+        workspace(state, ctx, agent, current, forms).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -159,6 +166,14 @@ pub struct ReplyForm {
     time_spent: String,
 }
 
+impl TryFrom<&ReplyForm> for Reply {
+    type Error = domain::Error;
+
+    fn try_from(form: &ReplyForm) -> domain::Result<Self> {
+        Reply::parse(&form.body, &form.visibility, &form.status, WholeNumber::Typed(&form.time_spent))
+    }
+}
+
 pub async fn reply(
     State(state): State<AppState>,
     DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
@@ -166,7 +181,7 @@ pub async fn reply(
     session: AppSession,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = match Reply::parse(&form.body, &form.visibility, &form.status, &form.time_spent) {
+    let outcome = match Reply::try_from(&form) {
         Ok(reply) => staff::reply(&state.db, &ticket, &agent, &reply, state.now()).await.map(|_| reply.visibility),
         Err(error) => Err(error),
     };
@@ -181,7 +196,7 @@ pub async fn reply(
         time_spent: form.time_spent,
         ..WorkspaceForms::default()
     };
-    after_change(&state, ctx, &session, &agent, ticket.number, outcome.map(|_| ()), success, forms).await
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome, success, forms).await
 }
 
 #[derive(Deserialize)]
@@ -197,6 +212,19 @@ pub struct UpdateForm {
     version: String,
 }
 
+impl TryFrom<&UpdateForm> for Changes {
+    type Error = domain::Error;
+
+    fn try_from(form: &UpdateForm) -> domain::Result<Self> {
+        Changes::parse(
+            &form.status,
+            &form.priority,
+            WholeNumber::Typed(&form.group),
+            form.assignee.as_deref().map(WholeNumber::Typed),
+        )
+    }
+}
+
 pub async fn update(
     State(state): State<AppState>,
     DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
@@ -205,7 +233,7 @@ pub async fn update(
     CsrfForm(form): CsrfForm<UpdateForm>,
 ) -> Result<Response> {
     let expected_version = form.version.trim().parse::<i64>().ok();
-    let outcome = match Changes::parse(&form.status, &form.priority, &form.group, form.assignee.as_deref()) {
+    let outcome = match Changes::try_from(&form) {
         Ok(changes) => staff::update(&state.db, &ticket, &agent, &changes, expected_version, state.now()).await,
         Err(error) => Err(error),
     };
@@ -215,7 +243,11 @@ pub async fn update(
         let now = state.now();
         let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
         forms.conflict = Some(Conflict {
-            since: entries.iter().filter(|entry| entry.ticket_version > since_version).map(|entry| EntryView::new(entry, now)).collect(),
+            since: entries
+                .iter()
+                .filter(|entry| entry.ticket_version > since_version)
+                .map(|entry| EntryView::new(entry, now))
+                .collect(),
             status: form.status,
             priority: form.priority,
             group: form.group,

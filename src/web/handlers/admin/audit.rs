@@ -6,9 +6,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::audit::{self, AuditFilter, AuditRow, GROUP_FIELDS, OBJECT_TYPES, ReferencedNames, USER_FIELDS};
-use crate::domain::queue::parse_date;
-use crate::domain::ticket_fields::TicketNumber;
+use crate::domain::admin::audit::{self, AuditFilter, AuditRow, GROUP_FIELDS, OBJECT_TYPES, ReferencedNames, USER_FIELDS};
+use crate::domain::tickets::TicketNumber;
+use crate::domain::tickets::queue::parse_date;
 use crate::web::error::Result;
 use crate::web::extract::Admin;
 use crate::web::format::Moment;
@@ -61,7 +61,12 @@ pub struct AuditPage {
     pager: Pager,
 }
 
-pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext, Query(params): Query<AuditParams>) -> Result<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    ctx: PageContext,
+    Query(params): Query<AuditParams>,
+) -> Result<Response> {
     let filter = AuditFilter {
         actor: params.actor.clone(),
         object_type: OBJECT_TYPES.iter().find(|kind| **kind == params.object).map(|kind| (*kind).to_owned()),

@@ -4,17 +4,16 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::groups::{self, Group, GroupInput, GroupOverview};
-use crate::domain::users::{self, User};
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::groups::{self, Group, GroupInput, GroupOverview};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath};
-use crate::web::page::{PageContext, ok, refusal, render};
-use crate::web::session::{AppSession, FlashKind};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
 use crate::web::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -78,14 +77,15 @@ pub async fn create(
         Ok(input) => groups::create(&state.db, &input, admin.id, state.now()).await,
         Err(error) => Err(error),
     };
-    match created {
-        Ok(_) => {
-            session.flash(FlashKind::Success, format!("Group {} created.", form.name.trim())).await?;
-            Ok(Redirect::to("/admin/groups").into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, ctx, form, errors).await?),
-        Err(error) => Err(error.into()),
-    }
+    let message = format!("Group {} created.", form.name.trim());
+    let done = |_| done(message, "/admin/groups");
+    after_post(
+        &session,
+        created,
+        done,
+        |refused| async move { list_page(&state, ctx, form, refused.into_form_messages().0).await },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -126,7 +126,12 @@ async fn stored_form(state: &AppState, group: &Group) -> Result<GroupForm> {
     })
 }
 
-pub async fn edit_form(State(state): State<AppState>, Admin(_admin): Admin, IdInPath(id): IdInPath, ctx: PageContext) -> Result<Response> {
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+) -> Result<Response> {
     let group = groups::find(&state.db, id).await?;
     let form = stored_form(&state, &group).await?;
     ok(&group_page(&state, ctx, group, form, FieldErrors::new(), None).await?)
@@ -145,16 +150,16 @@ pub async fn update(
         Ok(input) => groups::update(&state.db, id, &input, admin.id, state.now()).await,
         Err(error) => Err(error),
     };
-    match updated {
-        Ok(()) => {
-            session.flash(FlashKind::Success, "Group saved.").await?;
-            Ok(Redirect::to(&format!("/admin/groups/{id}")).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &group_page(&state, ctx, group, form, errors, None).await?)
-        }
-        Err(error) => Err(error.into()),
-    }
+    after_post(
+        &session,
+        updated,
+        |()| done("Group saved.", format!("/admin/groups/{id}")),
+        |refused| async move {
+            let (errors, conflict) = refused.into_form_messages();
+            group_page(&state, ctx, group, form, errors, conflict).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -175,23 +180,24 @@ pub async fn delete(
     let group = groups::find(&state.db, id).await?;
     let move_to = form.move_to.trim();
     let deleted = match move_to.parse::<i64>() {
-        Err(_) if !move_to.is_empty() => Err(domain::Error::Invalid(FieldErrors::single("move_to", "Choose a group from the list."))),
+        Err(_) if !move_to.is_empty() => {
+            Err(domain::Error::Invalid(FieldErrors::single("move_to", "Choose a group from the list.")))
+        }
         parsed => groups::delete(&state.db, id, parsed.ok(), admin.id, state.now()).await,
     };
-    let refused = match refusal(deleted)? {
-        Ok(moved) => {
-            let message = match moved {
-                0 => format!("Group {} deleted.", group.name),
-                1 => format!("Group {} deleted; its ticket moved.", group.name),
-                moved => format!("Group {} deleted; its {moved} tickets moved.", group.name),
-            };
-            session.flash(FlashKind::Success, message).await?;
-            return Ok(Redirect::to("/admin/groups").into_response());
-        }
-        Err(refused) => refused,
+    let name = group.name.clone();
+    let done = |moved| {
+        let message = match moved {
+            0 => format!("Group {name} deleted."),
+            1 => format!("Group {name} deleted; its ticket moved."),
+            moved => format!("Group {name} deleted; its {moved} tickets moved."),
+        };
+        done(message, "/admin/groups")
     };
-    let status = refused.status();
-    let (errors, conflict) = refused.into_form_messages();
-    let form = stored_form(&state, &group).await?;
-    render(status, &group_page(&state, ctx, group, form, errors, conflict).await?)
+    after_post(&session, deleted, done, |refused| async move {
+        let (errors, conflict) = refused.into_form_messages();
+        let form = stored_form(&state, &group).await?;
+        group_page(&state, ctx, group, form, errors, conflict).await
+    })
+    .await
 }

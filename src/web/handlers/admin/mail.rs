@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::domain::outbox::{self, FailedMail};
+use crate::domain::mail::outbox::{self, FailedMail};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
 use crate::web::format::Moment;

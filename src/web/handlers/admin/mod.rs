@@ -11,7 +11,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::domain::{groups as group_domain, outbox, user_admin};
+use crate::domain::accounts::user_admin;
+use crate::domain::admin::groups as group_domain;
+use crate::domain::mail::outbox;
 use crate::web::error::Result;
 use crate::web::extract::Admin;
 use crate::web::page::{PageContext, ok};

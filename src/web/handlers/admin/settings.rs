@@ -5,16 +5,15 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
-use crate::domain::settings::{self, Settings};
-use crate::domain::ticket_fields::Priority;
-use crate::domain::{self, FieldErrors};
+use crate::domain::FieldErrors;
+use crate::domain::admin::settings::{self, Settings};
+use crate::domain::tickets::Priority;
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm};
-use crate::web::page::{PageContext, ok, render};
-use crate::web::session::{AppSession, FlashKind};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
 use crate::web::state::AppState;
 
 /// The settings form's values by field name, as stored or as entered.
@@ -73,12 +72,6 @@ pub async fn update(
         Ok(settings) => settings.save(&state.db, admin.id, state.now()).await,
         Err(error) => Err(error),
     };
-    match saved {
-        Ok(()) => {
-            session.flash(FlashKind::Success, "Settings saved. They apply from now on.").await?;
-            Ok(Redirect::to("/admin/settings").into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &page(ctx, values, errors)),
-        Err(error) => Err(error.into()),
-    }
+    let done = |()| done("Settings saved. They apply from now on.", "/admin/settings");
+    after_post(&session, saved, done, |refused| async move { Ok(page(ctx, values, refused.into_form_messages().0)) }).await
 }

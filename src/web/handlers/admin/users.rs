@@ -4,21 +4,21 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::api_tokens;
-use crate::domain::groups::{self, Group};
-use crate::domain::queue::{self, AssigneeFilter, QueueQuery, View};
-use crate::domain::role::Role;
-use crate::domain::user_admin::{self, UserFilter, UserInput, UserListRow};
-use crate::domain::users::{self, User};
-use crate::domain::{self, FieldErrors};
+use crate::domain::FieldErrors;
+use crate::domain::accounts::api_tokens;
+use crate::domain::accounts::password::Password;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::user_admin::{self, UserFilter, UserInput, UserListRow};
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::groups::{self, Group};
+use crate::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, View};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
 use crate::web::format::Moment;
-use crate::web::page::{PageContext, ok, refusal, render};
+use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{Pager, StatusView, page_number};
@@ -42,7 +42,7 @@ pub struct UsersPage {
     rows: Vec<UserRowView>,
     pager: Pager,
     total: i64,
-    roles: [Role; 3],
+    roles: &'static [Role],
 }
 
 pub struct UserRowView {
@@ -51,7 +51,12 @@ pub struct UserRowView {
     created: Moment,
 }
 
-pub async fn list(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext, Query(params): Query<ListParams>) -> Result<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    ctx: PageContext,
+    Query(params): Query<ListParams>,
+) -> Result<Response> {
     let filter = UserFilter {
         text: params.q.clone(),
         role: params.role.parse().ok(),
@@ -115,7 +120,7 @@ pub struct UserFormPage {
     errors: FieldErrors,
     /// Why the change was refused as a whole (the last-admin rule).
     conflict: Option<String>,
-    roles: [Role; 3],
+    roles: &'static [Role],
     groups: Vec<GroupChoice>,
     assigned: Vec<AssignedTicket>,
     assigned_total: i64,
@@ -187,7 +192,20 @@ async fn form_page(
             .collect(),
         None => Vec::new(),
     };
-    Ok(UserFormPage { ctx, editing, form, errors, conflict, roles: Role::ALL, groups, assigned, assigned_total, agents, tokens, token_name: String::new() })
+    Ok(UserFormPage {
+        ctx,
+        editing,
+        form,
+        errors,
+        conflict,
+        roles: Role::ALL,
+        groups,
+        assigned,
+        assigned_total,
+        agents,
+        tokens,
+        token_name: String::new(),
+    })
 }
 
 pub async fn new_form(State(state): State<AppState>, Admin(_admin): Admin, ctx: PageContext) -> Result<Response> {
@@ -206,26 +224,21 @@ pub async fn create(
         Ok(input) => user_admin::create(&state.db, input, &admin, state.now()).await,
         Err(error) => Err(error),
     };
-    match created {
-        Ok((user, generated)) => {
-            let message = match generated {
-                // Shown once, from the session, and never stored anywhere else.
-                Some(password) => format!(
-                    "Created {} <{}>. Their password, shown only this once: {}",
-                    user.name,
-                    user.email,
-                    password.expose()
-                ),
-                None => format!("Created {} <{}>.", user.name, user.email),
-            };
-            session.flash(FlashKind::Success, message).await?;
-            Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&state, ctx, None, form, errors, None).await?)
-        }
-        Err(error) => Err(error.into()),
-    }
+    let done = |(user, generated): (User, Option<Password>)| {
+        let message = match generated {
+            // Shown once, from the session, and never stored anywhere else.
+            Some(password) => {
+                format!("Created {} <{}>. Their password, shown only this once: {}", user.name, user.email, password.expose())
+            }
+            None => format!("Created {} <{}>.", user.name, user.email),
+        };
+        done(message, format!("/admin/users/{}", user.id))
+    };
+    after_post(&session, created, done, |refused| async move {
+        let (errors, conflict) = refused.into_form_messages();
+        form_page(&state, ctx, None, form, errors, conflict).await
+    })
+    .await
 }
 
 /// The form as the account stands.
@@ -239,7 +252,12 @@ async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
     })
 }
 
-pub async fn edit_form(State(state): State<AppState>, Admin(_admin): Admin, IdInPath(id): IdInPath, ctx: PageContext) -> Result<Response> {
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
     let form = stored_form(&state, &user).await?;
     ok(&form_page(&state, ctx, Some(user), form, FieldErrors::new(), None).await?)
@@ -258,14 +276,17 @@ pub async fn update(
         Ok(input) => user_admin::update(&state.db, id, input, &admin, state.now()).await,
         Err(error) => Err(error),
     };
-    let Err(refused) = refusal(updated)? else {
-        session.flash(FlashKind::Success, "Changes saved.").await?;
-        return Ok(Redirect::to(&format!("/admin/users/{id}")).into_response());
-    };
-    let status = refused.status();
-    let (errors, conflict) = refused.into_form_messages();
-    let form = UserForm { password: String::new(), ..form };
-    render(status, &form_page(&state, ctx, Some(user), form, errors, conflict).await?)
+    after_post(
+        &session,
+        updated,
+        |()| done("Changes saved.", format!("/admin/users/{id}")),
+        |refused| async move {
+            let (errors, conflict) = refused.into_form_messages();
+            let form = UserForm { password: String::new(), ..form };
+            form_page(&state, ctx, Some(user), form, errors, conflict).await
+        },
+    )
+    .await
 }
 
 pub async fn deactivate(
@@ -300,21 +321,27 @@ async fn set_active(
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
     let outcome = user_admin::set_active(&state.db, id, active, Some(admin.id), state.now()).await;
-    let Err(refused) = refusal(outcome)? else {
-        let message = if active {
-            format!("{} can sign in again.", user.name)
-        } else {
-            format!("{} is deactivated and signed out everywhere. Any open tickets still assigned to them are listed below.", user.name)
-        };
-        session.flash(FlashKind::Success, message).await?;
-        // Deactivating oneself ends one's own session too: go where a visitor can.
-        let next = if !active && id == admin.id { "/login".to_string() } else { format!("/admin/users/{id}") };
-        return Ok(Redirect::to(&next).into_response());
+    let message = if active {
+        format!("{} can sign in again.", user.name)
+    } else {
+        format!(
+            "{} is deactivated and signed out everywhere. Any open tickets still assigned to them are listed below.",
+            user.name
+        )
     };
-    let status = refused.status();
-    let (errors, conflict) = refused.into_form_messages();
-    let form = stored_form(&state, &user).await?;
-    render(status, &form_page(&state, ctx, Some(user), form, errors, conflict).await?)
+    // Deactivating oneself ends one's own session too: go where a visitor can.
+    let next = if !active && id == admin.id { "/login".to_string() } else { format!("/admin/users/{id}") };
+    after_post(
+        &session,
+        outcome,
+        |()| done(message, next),
+        |refused| async move {
+            let (errors, conflict) = refused.into_form_messages();
+            let form = stored_form(&state, &user).await?;
+            form_page(&state, ctx, Some(user), form, errors, conflict).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -333,22 +360,19 @@ pub async fn create_token(
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    match api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await {
-        Ok(secret) => {
-            let message = format!("Created the API token “{}”. Copy it now; it is shown only this once: {secret}", form.token_name.trim());
-            session.flash(FlashKind::Success, message).await?;
-            // No fragment: the confirmation with the secret is at the top of the page.
-            Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            let form_values = stored_form(&state, &user).await?;
-            let errors = FieldErrors::single("token_name", errors.summary());
-            let mut page = form_page(&state, ctx, Some(user), form_values, errors, None).await?;
-            page.token_name = form.token_name;
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(error) => Err(error.into()),
-    }
+    let created = api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await;
+    let (name, to) = (form.token_name.trim().to_owned(), format!("/admin/users/{}", user.id));
+    // No fragment: the confirmation with the secret is at the top of the page.
+    let done = |secret| done(format!("Created the API token “{name}”. Copy it now; it is shown only this once: {secret}"), to);
+    after_post(&session, created, done, |refused| async move {
+        let (errors, conflict) = refused.into_form_messages();
+        let form_values = stored_form(&state, &user).await?;
+        let errors = if errors.is_empty() { errors } else { FieldErrors::single("token_name", errors.summary()) };
+        let mut page = form_page(&state, ctx, Some(user), form_values, errors, conflict).await?;
+        page.token_name = form.token_name;
+        Ok(page)
+    })
+    .await
 }
 
 pub async fn revoke_token(

@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::clock::Timestamp;
-use super::{Error, FieldErrors, Result, audit, text};
 use crate::db::{self, Db, Flag, Tx};
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, FieldErrors, Result, text};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Group {
@@ -17,9 +18,7 @@ pub struct Group {
 
 /// The groups a customer may submit to, by name.
 pub async fn public_groups(db: &Db) -> sqlx::Result<Vec<Group>> {
-    sqlx::query_as("SELECT id, name, public FROM groups WHERE public ORDER BY lower(name)")
-        .fetch_all(db.pool())
-        .await
+    sqlx::query_as("SELECT id, name, public FROM groups WHERE public ORDER BY lower(name)").fetch_all(db.pool()).await
 }
 
 /// Every group, public or not, by name: what staff may file a ticket under.
@@ -80,7 +79,10 @@ impl GroupInput {
         let name = errors.check("name", text::line(name, "Name", 1, 60));
         let member_ids: Option<BTreeSet<i64>> = errors.check(
             "members",
-            member_ids.iter().map(|id| id.trim().parse::<i64>().map_err(|_| "Choose members from the list.".to_string())).collect(),
+            member_ids
+                .iter()
+                .map(|id| id.trim().parse::<i64>().map_err(|_| "Choose members from the list.".to_string()))
+                .collect(),
         );
         errors.into_result()?;
         Ok(Self { name: name.expect("checked"), public, member_ids: member_ids.expect("checked") })
@@ -97,12 +99,13 @@ fn duplicate_name(error: &sqlx::Error) -> Option<Error> {
 
 pub async fn create(db: &Db, input: &GroupInput, actor_id: i64, now: Timestamp) -> Result<i64> {
     let mut tx = db.begin_write().await?;
-    let inserted = sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
-        .bind(&input.name)
-        .bind(input.public)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
+    let inserted =
+        sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
+            .bind(&input.name)
+            .bind(input.public)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await;
     let id: i64 = match inserted {
         Err(error) => return Err(duplicate_name(&error).unwrap_or(error.into())),
         Ok(id) => id,
@@ -116,10 +119,11 @@ pub async fn create(db: &Db, input: &GroupInput, actor_id: i64, now: Timestamp) 
 
 pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Timestamp) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    let before: Option<Group> = sqlx::query_as(&format!("SELECT id, name, public FROM groups WHERE id = $1{}", db.backend().row_lock()))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let before: Option<Group> =
+        sqlx::query_as(&format!("SELECT id, name, public FROM groups WHERE id = $1{}", db.backend().row_lock()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let before = before.ok_or(Error::NotFound)?;
     let updated = sqlx::query("UPDATE groups SET name = $1, public = $2, updated_at = $3 WHERE id = $4")
         .bind(&input.name)
@@ -131,8 +135,12 @@ pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Ti
     if let Err(error) = updated {
         return Err(duplicate_name(&error).unwrap_or(error.into()));
     }
-    let members_before: BTreeSet<i64> =
-        sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1").bind(id).fetch_all(&mut *tx).await?.into_iter().collect();
+    let members_before: BTreeSet<i64> = sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
     set_members(&mut tx, id, &members_before, &input.member_ids).await?;
     let was = json!({ "name": before.name, "public": bool::from(before.public), "members": members_before });
     let is = json!({ "name": input.name, "public": input.public, "members": input.member_ids });
@@ -146,7 +154,11 @@ pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Ti
 /// Brings the members from `before` to `after`; only active staff can be members.
 async fn set_members(tx: &mut Tx, group_id: i64, before: &BTreeSet<i64>, after: &BTreeSet<i64>) -> Result<()> {
     for removed in before.difference(after) {
-        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(group_id).bind(removed).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group_id)
+            .bind(removed)
+            .execute(&mut **tx)
+            .await?;
     }
     for added in after.difference(before) {
         let staff: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND role IN ('agent', 'admin')")
@@ -156,7 +168,11 @@ async fn set_members(tx: &mut Tx, group_id: i64, before: &BTreeSet<i64>, after: 
         if staff.is_none() {
             return Err(Error::Invalid(FieldErrors::single("members", "Choose members from the list of agents and admins.")));
         }
-        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)").bind(group_id).bind(added).execute(&mut **tx).await?;
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+            .bind(group_id)
+            .bind(added)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
@@ -167,12 +183,14 @@ async fn set_members(tx: &mut Tx, group_id: i64, before: &BTreeSet<i64>, after: 
 pub async fn delete(db: &Db, id: i64, move_to: Option<i64>, actor_id: i64, now: Timestamp) -> Result<i64> {
     let mut tx = db.begin_write().await?;
     let lock = db.backend().row_lock();
-    let groups: Vec<Group> = sqlx::query_as(&format!("SELECT id, name, public FROM groups ORDER BY id{lock}")).fetch_all(&mut *tx).await?;
+    let groups: Vec<Group> =
+        sqlx::query_as(&format!("SELECT id, name, public FROM groups ORDER BY id{lock}")).fetch_all(&mut *tx).await?;
     let group = groups.iter().find(|group| group.id == id).ok_or(Error::NotFound)?;
     if groups.len() == 1 {
         return Err(Error::Conflict("This is the only group. Every ticket needs a group, so create another one first.".into()));
     }
-    let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE group_id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let tickets: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE group_id = $1").bind(id).fetch_one(&mut *tx).await?;
     if tickets > 0 {
         let target = match move_to {
             None => {

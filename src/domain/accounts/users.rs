@@ -2,43 +2,27 @@
 
 use serde_json::json;
 
-use super::audit;
-use super::clock::Timestamp;
-use super::email::Email;
-use super::password::{self, Password};
-use super::role::Role;
-use super::text;
-use super::{Error, FieldErrors, Result};
 use crate::db::{self, Db, Flag, Tx};
+use crate::domain::accounts::password::{self, Password};
+use crate::domain::accounts::role::Role;
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::email::Email;
+use crate::domain::text;
+use crate::domain::{Error, FieldErrors, Result};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub email: String,
     pub name: String,
     pub role: Role,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct UserRow {
-    id: i64,
-    email: String,
-    name: String,
-    role: String,
-    active: Flag,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = Error;
-
-    fn try_from(row: UserRow) -> Result<Self> {
-        let role = row.role.parse().map_err(|_| anyhow::anyhow!("user {} has unknown role {:?}", row.id, row.role))?;
-        Ok(User { id: row.id, email: row.email, name: row.name, role, active: row.active.into() })
-    }
-}
-
-pub(super) const USER_COLUMNS: &str = "id, email, name, role, active";
+/// The columns a [`User`] is read from.
+pub const USER_COLUMNS: &str = "id, email, name, role, active";
 
 /// A new account's fields, each parsed; every problem is reported at once.
 #[derive(Debug)]
@@ -67,21 +51,18 @@ pub fn parse_name(input: &str) -> Result<String, String> {
 }
 
 pub async fn find_active(db: &Db, id: i64) -> Result<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active = $2"))
-            .bind(id)
-            .bind(true)
-            .fetch_optional(db.pool())
-            .await?;
-    row.map(User::try_from).transpose()
+    Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active = $2"))
+        .bind(id)
+        .bind(true)
+        .fetch_optional(db.pool())
+        .await?)
 }
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
         .bind(email.as_str())
         .fetch_optional(db.pool())
-        .await?;
-    row.map(User::try_from).transpose()
+        .await?)
 }
 
 /// The active account with this email and password. An unknown email, a wrong password
@@ -90,7 +71,7 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option
     #[derive(sqlx::FromRow)]
     struct Account {
         #[sqlx(flatten)]
-        user: UserRow,
+        user: User,
         password_hash: String,
     }
     let account: Option<Account> = match Email::parse(email) {
@@ -108,27 +89,21 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option
     };
     let password_matches = password::verify(password, hash).await?;
     match user {
-        Some(user) if password_matches && user.active.0 => Ok(Some(user.try_into()?)),
+        Some(user) if password_matches && user.active => Ok(Some(user)),
         _ => Ok(None),
     }
 }
 
 /// Creates an account inside the caller's transaction. The password is hashed by the
 /// caller beforehand, so the transaction never waits on argon2.
-pub async fn insert(
-    tx: &mut Tx,
-    new_user: &NewUser,
-    password_hash: &str,
-    actor_id: Option<i64>,
-    now: Timestamp,
-) -> Result<User> {
+pub async fn insert(tx: &mut Tx, new_user: &NewUser, password_hash: &str, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
     let inserted = sqlx::query_scalar(
         "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(new_user.email.as_str())
     .bind(&new_user.name)
-    .bind(new_user.role.as_str())
+    .bind(new_user.role)
     .bind(password_hash)
     .bind(true)
     .bind(now)
@@ -141,13 +116,8 @@ pub async fn insert(
         }
         Err(error) => return Err(error.into()),
     };
-    let user = User {
-        id,
-        email: new_user.email.as_str().to_owned(),
-        name: new_user.name.clone(),
-        role: new_user.role,
-        active: true,
-    };
+    let user =
+        User { id, email: new_user.email.as_str().to_owned(), name: new_user.name.clone(), role: new_user.role, active: true };
     audit::record(
         tx,
         audit::Entry {
@@ -175,13 +145,12 @@ pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Tim
 
 /// Active agents and admins, by name: who a ticket can be assigned to.
 pub async fn active_staff(db: &Db) -> Result<Vec<User>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE role IN ('agent', 'admin') AND active = $1 ORDER BY lower(name), id"
     ))
     .bind(true)
     .fetch_all(db.pool())
-    .await?;
-    rows.into_iter().map(User::try_from).collect()
+    .await?)
 }
 
 /// The customer with this email, created (with a random password they can change later)

@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::clock::Timestamp;
-use super::email::Email;
-use super::password::{self, Password};
-use super::role::Role;
-use super::tickets::{Paged, like_pattern};
-use super::users::{self, NewUser, User, UserRow, parse_name};
-use super::{Error, FieldErrors, Result, audit};
 use crate::db::{self, Db, Tx, search};
+use crate::domain::accounts::password::{self, Password};
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::{self, NewUser, User, parse_name};
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::email::Email;
+use crate::domain::paging::{Paged, like_pattern};
+use crate::domain::{Error, FieldErrors, Result};
 
 pub const USERS_PAGE_SIZE: i64 = 50;
 
@@ -53,7 +54,8 @@ impl UserInput {
         let name = errors.check("name", parse_name(name));
         let email = errors.check("email", Email::parse(email));
         let role = errors.check("role", role.trim().parse::<Role>());
-        let password = if password.is_empty() { Some(None) } else { errors.check("password", Password::parse(password).map(Some)) };
+        let password =
+            if password.is_empty() { Some(None) } else { errors.check("password", Password::parse(password).map(Some)) };
         let group_ids: Option<BTreeSet<i64>> = errors.check(
             "groups",
             group_ids.iter().map(|id| id.trim().parse::<i64>().map_err(|_| "Choose groups from the list.".to_string())).collect(),
@@ -101,12 +103,8 @@ pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
     for bind in &binds {
         rows = rows.bind(bind);
     }
-    let rows: Vec<(User, Timestamp)> = rows
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|row| Ok((User::try_from(row.user)?, row.created_at)))
-        .collect::<Result<_>>()?;
+    let rows: Vec<(User, Timestamp)> =
+        rows.fetch_all(db.pool()).await?.into_iter().map(|row| (row.user, row.created_at)).collect();
 
     let ids: Vec<i64> = rows.iter().map(|(user, _)| user.id).collect();
     let memberships = group_names_of(db, &ids).await?;
@@ -124,7 +122,7 @@ pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
 #[derive(sqlx::FromRow)]
 struct ListedUser {
     #[sqlx(flatten)]
-    user: UserRow,
+    user: User,
     created_at: Timestamp,
 }
 
@@ -157,11 +155,11 @@ pub async fn active_head_counts(db: &Db) -> Result<(i64, i64)> {
 
 /// Any account, active or not.
 pub async fn find(db: &Db, id: i64) -> Result<User> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {} FROM users WHERE id = $1", users::USER_COLUMNS))
+    let user: Option<User> = sqlx::query_as(&format!("SELECT {} FROM users WHERE id = $1", users::USER_COLUMNS))
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.map(User::try_from).transpose()?.ok_or(Error::NotFound)
+    user.ok_or(Error::NotFound)
 }
 
 pub async fn group_ids_of(db: &Db, user_id: i64) -> Result<BTreeSet<i64>> {
@@ -225,8 +223,12 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
         // Tickets are found by their requester's name and email.
         search::reindex(&mut tx, db.backend(), search::Documents::OfRequester(id)).await?;
     }
-    let groups_before: BTreeSet<i64> =
-        sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1").bind(id).fetch_all(&mut *tx).await?.into_iter().collect();
+    let groups_before: BTreeSet<i64> = sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
     set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;
     if password_hash.is_some() && id != actor.id {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
@@ -267,7 +269,12 @@ pub async fn set_active(db: &Db, id: i64, active: bool, actor_id: Option<i64>, n
     if !active && before.user.role == Role::Admin && before.other_active_admins == 0 {
         return Err(last_admin(&before.user));
     }
-    sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3").bind(active).bind(now).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     if !active {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     }
@@ -293,7 +300,7 @@ struct Locked {
 /// other at once cannot deadlock: the second waits for the first and then sees its
 /// outcome. (SQLite's write transactions are serial already.)
 async fn lock_with_admins(tx: &mut Tx, db: &Db, id: i64) -> Result<Locked> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+    let rows: Vec<User> = sqlx::query_as(&format!(
         "SELECT {} FROM users WHERE id = $1 OR (role = 'admin' AND active = $2) ORDER BY id{}",
         users::USER_COLUMNS,
         db.backend().row_lock()
@@ -305,7 +312,6 @@ async fn lock_with_admins(tx: &mut Tx, db: &Db, id: i64) -> Result<Locked> {
     let mut user = None;
     let mut other_active_admins = 0;
     for row in rows {
-        let row = User::try_from(row)?;
         if row.id == id {
             user = Some(row);
         } else if row.role == Role::Admin && row.active {
@@ -325,20 +331,36 @@ fn last_admin(user: &User) -> Error {
 /// Brings the memberships from `before` to `after`; unknown groups are refused.
 async fn set_groups(tx: &mut Tx, user_id: i64, before: &BTreeSet<i64>, after: &BTreeSet<i64>) -> Result<()> {
     for removed in before.difference(after) {
-        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(removed).bind(user_id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(removed)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
     }
     for added in after.difference(before) {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE id = $1").bind(added).fetch_optional(&mut **tx).await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM groups WHERE id = $1").bind(added).fetch_optional(&mut **tx).await?;
         if exists.is_none() {
             return Err(Error::Invalid(FieldErrors::single("groups", "Choose groups from the list.")));
         }
-        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)").bind(added).bind(user_id).execute(&mut **tx).await?;
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+            .bind(added)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
 
 fn user_entry(action: &'static str, id: i64, actor_id: i64, before: Value, after: Value) -> audit::Entry<'static> {
-    audit::Entry { actor_id: Some(actor_id), action, object_type: "user", object_id: id.to_string(), before: Some(before), after: Some(after) }
+    audit::Entry {
+        actor_id: Some(actor_id),
+        action,
+        object_type: "user",
+        object_id: id.to_string(),
+        before: Some(before),
+        after: Some(after),
+    }
 }
 
 #[cfg(test)]

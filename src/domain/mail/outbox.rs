@@ -3,72 +3,36 @@
 
 use serde_json::json;
 
-use super::clock::Timestamp;
-use super::{Error, Result, audit};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, stored_enum};
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notification {
-    /// To the requester: we have your ticket.
-    TicketCreated,
-    /// To `NOTIFY_EMAIL`: a new ticket arrived.
-    NewTicketAlert,
-    /// To the requester: an agent answered.
-    AgentReplied,
-    /// To the assignee: the customer wrote.
-    CustomerReplied,
-    /// To the agent given the ticket.
-    Assigned,
-    /// To the requester.
-    Resolved,
-    /// To the requester.
-    Closed,
-}
+stored_enum!(
+    /// A kind of mail, and what it is for on the profile page.
+    pub enum Notification {
+        /// To the requester: we have your ticket.
+        TicketCreated => "ticket_created", "Confirmation when I send a new request";
+        /// To `NOTIFY_EMAIL`: a new ticket arrived.
+        NewTicketAlert => "new_ticket_alert", "A new ticket arrived";
+        /// To the requester: an agent answered.
+        AgentReplied => "agent_replied", "A reply from the support team";
+        /// To the assignee: the customer wrote.
+        CustomerReplied => "customer_replied", "The customer wrote on a ticket assigned to me";
+        /// To the agent given the ticket.
+        Assigned => "assigned", "A ticket was assigned to me";
+        /// To the requester.
+        Resolved => "resolved", "My request was resolved";
+        /// To the requester.
+        Closed => "closed", "My request was closed";
+    } else "Choose a kind of notification."
+);
 
 impl Notification {
-    pub const ALL: [Notification; 7] = [
-        Notification::TicketCreated,
-        Notification::NewTicketAlert,
-        Notification::AgentReplied,
-        Notification::CustomerReplied,
-        Notification::Assigned,
-        Notification::Resolved,
-        Notification::Closed,
-    ];
-
     /// The kinds a customer can receive, and those staff can, each of which they may turn off.
     pub const FOR_CUSTOMERS: [Notification; 4] =
         [Notification::TicketCreated, Notification::AgentReplied, Notification::Resolved, Notification::Closed];
     pub const FOR_STAFF: [Notification; 2] = [Notification::Assigned, Notification::CustomerReplied];
-
-    pub fn parse(input: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == input)
-    }
-
-    /// What the kind is, for the profile page.
-    pub fn description(self) -> &'static str {
-        match self {
-            Notification::TicketCreated => "Confirmation when I send a new request",
-            Notification::NewTicketAlert => "A new ticket arrived",
-            Notification::AgentReplied => "A reply from the support team",
-            Notification::CustomerReplied => "The customer wrote on a ticket assigned to me",
-            Notification::Assigned => "A ticket was assigned to me",
-            Notification::Resolved => "My request was resolved",
-            Notification::Closed => "My request was closed",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Notification::TicketCreated => "ticket_created",
-            Notification::NewTicketAlert => "new_ticket_alert",
-            Notification::AgentReplied => "agent_replied",
-            Notification::CustomerReplied => "customer_replied",
-            Notification::Assigned => "assigned",
-            Notification::Resolved => "resolved",
-            Notification::Closed => "closed",
-        }
-    }
 }
 
 pub struct Recipient<'a> {
@@ -90,7 +54,7 @@ pub async fn enqueue(
          SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS \
          (SELECT 1 FROM notification_preferences p WHERE p.user_id = $4 AND p.kind = $1 AND p.enabled = FALSE)",
     )
-    .bind(notification.as_str())
+    .bind(notification)
     .bind(ticket_id)
     .bind(message_id)
     .bind(recipient.user_id)
@@ -141,7 +105,13 @@ pub async fn claim_next(db: &Db, worker: &str, new_message_id: &str, now: Timest
            AND status = 'pending' AND (locked_until IS NULL OR locked_until < $4) \
          RETURNING id, kind, ticket_id, message_id, recipient_id, recipient_email, rfc_message_id, attempts"
     );
-    Ok(sqlx::query_as(&sql).bind(worker).bind(now + LEASE_SECONDS).bind(new_message_id).bind(now).fetch_optional(db.pool()).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(worker)
+        .bind(now + LEASE_SECONDS)
+        .bind(new_message_id)
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?)
 }
 
 pub async fn mark_sent(db: &Db, id: i64, worker: &str, now: Timestamp) -> Result<()> {
@@ -159,7 +129,14 @@ pub async fn mark_sent(db: &Db, id: i64, worker: &str, now: Timestamp) -> Result
 
 /// Records a failed delivery: tried again after a backoff, or — when the server refused
 /// for good or the attempts are used up — marked failed for an admin to look at.
-pub async fn mark_attempt_failed(db: &Db, mail: &Claimed, worker: &str, error: &str, permanent: bool, now: Timestamp) -> Result<()> {
+pub async fn mark_attempt_failed(
+    db: &Db,
+    mail: &Claimed,
+    worker: &str,
+    error: &str,
+    permanent: bool,
+    now: Timestamp,
+) -> Result<()> {
     let attempts = mail.attempts + 1;
     let failed = permanent || attempts >= MAX_ATTEMPTS;
     sqlx::query(
@@ -236,11 +213,17 @@ pub async fn preferences(db: &Db, user_id: i64) -> Result<Vec<(Notification, boo
         .bind(user_id)
         .fetch_all(db.pool())
         .await?;
-    Ok(Notification::ALL.into_iter().map(|kind| (kind, !off.iter().any(|each| each == kind.as_str()))).collect())
+    Ok(Notification::ALL.iter().map(|&kind| (kind, !off.iter().any(|each| each == kind.as_str()))).collect())
 }
 
 /// Stores the user's choice for each of `kinds`: on when it is in `enabled`.
-pub async fn set_preferences(db: &Db, user_id: i64, kinds: &[Notification], enabled: &[Notification], now: Timestamp) -> Result<()> {
+pub async fn set_preferences(
+    db: &Db,
+    user_id: i64,
+    kinds: &[Notification],
+    enabled: &[Notification],
+    now: Timestamp,
+) -> Result<()> {
     let mut tx = db.begin_write().await?;
     for kind in kinds {
         sqlx::query(
@@ -248,7 +231,7 @@ pub async fn set_preferences(db: &Db, user_id: i64, kinds: &[Notification], enab
              ON CONFLICT (user_id, kind) DO UPDATE SET enabled = excluded.enabled",
         )
         .bind(user_id)
-        .bind(kind.as_str())
+        .bind(kind)
         .bind(enabled.contains(kind))
         .execute(&mut *tx)
         .await?;
@@ -285,8 +268,12 @@ pub struct MailContent {
 
 /// Reads what `mail` is about. `None` when its ticket or kind no longer exists.
 pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<MailContent>> {
-    let Some(kind) = Notification::parse(&mail.kind) else { return Ok(None) };
-    let Some(ticket_id) = mail.ticket_id else { return Ok(None) };
+    let Ok(kind) = mail.kind.parse::<Notification>() else {
+        return Ok(None);
+    };
+    let Some(ticket_id) = mail.ticket_id else {
+        return Ok(None);
+    };
     #[derive(sqlx::FromRow)]
     struct Row {
         number: i64,

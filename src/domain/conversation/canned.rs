@@ -2,10 +2,11 @@
 
 use serde_json::json;
 
-use super::clock::Timestamp;
-use super::tickets::parse_body;
-use super::{Error, FieldErrors, Result, audit, text};
 use crate::db::Db;
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::tickets::parse_body;
+use crate::domain::{Error, FieldErrors, Result, text};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CannedResponse {
@@ -35,14 +36,18 @@ pub async fn all(db: &Db) -> Result<Vec<CannedResponse>> {
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<CannedResponse> {
-    let found: Option<CannedResponse> = sqlx::query_as("SELECT id, title, body FROM canned_responses WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let found: Option<CannedResponse> =
+        sqlx::query_as("SELECT id, title, body FROM canned_responses WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
     found.ok_or(Error::NotFound)
 }
 
-fn entry(action: &'static str, id: i64, actor_id: i64, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> audit::Entry<'static> {
+fn entry(
+    action: &'static str,
+    id: i64,
+    actor_id: i64,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> audit::Entry<'static> {
     audit::Entry { actor_id: Some(actor_id), action, object_type: "canned_response", object_id: id.to_string(), before, after }
 }
 
@@ -76,7 +81,8 @@ pub async fn update(db: &Db, id: i64, input: &CannedInput, actor_id: i64, now: T
     if changed == 0 {
         return Err(Error::NotFound);
     }
-    let audit_entry = entry("canned.update", id, actor_id, Some(json!({ "title": before.title })), Some(json!({ "title": input.title })));
+    let audit_entry =
+        entry("canned.update", id, actor_id, Some(json!({ "title": before.title })), Some(json!({ "title": input.title })));
     audit::record(&mut tx, audit_entry, now).await?;
     tx.commit().await?;
     Ok(())

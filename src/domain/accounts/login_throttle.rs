@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
-use super::clock::Timestamp;
 use crate::db::Db;
+use crate::domain::clock::Timestamp;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
@@ -21,7 +21,7 @@ impl AttemptKeys {
     /// malformed address is still guessing.
     pub fn new(email: &str, address: IpAddr) -> Self {
         // A digest keeps the key short and storable whatever was typed (Postgres refuses NUL).
-        let account = super::tokens::digest(&email.trim().to_lowercase());
+        let account = crate::domain::accounts::tokens::digest(&email.trim().to_lowercase());
         Self { account: format!("account:{account}"), address: format!("address:{address}") }
     }
 }
@@ -74,9 +74,7 @@ pub async fn record_success(db: &Db, keys: &AttemptKeys, attempt: Attempt) -> sq
 }
 
 pub async fn forget_before(db: &Db, now: Timestamp) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
-        .bind(now - WINDOW_SECONDS)
-        .execute(db.pool())
-        .await?;
+    let result =
+        sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1").bind(now - WINDOW_SECONDS).execute(db.pool()).await?;
     Ok(result.rows_affected())
 }

@@ -2,13 +2,13 @@
 //! installed Helpdesk create the first admin. Every link issued stays valid until then, so
 //! several app instances starting at once each print a working one.
 
-use super::clock::Timestamp;
-use super::password;
-use super::role::Role;
-use super::tokens;
-use super::users::{self, NewUser, User};
-use super::{Error, Result};
 use crate::db::Db;
+use crate::domain::accounts::password;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::tokens;
+use crate::domain::accounts::users::{self, NewUser, User};
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, Result};
 
 pub async fn admin_exists(db: &Db) -> sqlx::Result<bool> {
     Ok(count_admins(db.pool()).await? > 0)

@@ -44,7 +44,7 @@ impl Password {
 
     /// A random password that passes the policy, for accounts created by an admin or the CLI.
     pub fn generate() -> Self {
-        Self(super::tokens::random_text(16))
+        Self(crate::domain::accounts::tokens::random_text(16))
     }
 
     pub fn expose(&self) -> &str {
@@ -59,9 +59,7 @@ fn argon2() -> Argon2<'static> {
 
 pub async fn hash(password: &Password) -> anyhow::Result<String> {
     let password = password.0.clone();
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .context("password hashing task failed")?
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("password hashing task failed")?
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
@@ -92,7 +90,7 @@ pub async fn verify(password: &str, stored_hash: Option<String>) -> anyhow::Resu
 
 fn stand_in_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hash_blocking(&super::tokens::random_text(16)).expect("hashing a random password"))
+    HASH.get_or_init(|| hash_blocking(&crate::domain::accounts::tokens::random_text(16)).expect("hashing a random password"))
 }
 
 #[cfg(test)]

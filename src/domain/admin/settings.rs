@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::clock::Timestamp;
-use super::ticket_fields::Priority;
-use super::{FieldErrors, Result, audit, text};
 use crate::db::Db;
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::tickets::Priority;
+use crate::domain::{FieldErrors, Result, text};
 
 pub const ORGANISATION_NAME: &str = "organisation_name";
 pub const TICKET_PREFIX: &str = "ticket_prefix";
@@ -67,8 +68,7 @@ const MAX_HOURS: i64 = 24 * 366;
 
 impl Settings {
     pub async fn load(db: &Db) -> sqlx::Result<Self> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT key, value FROM settings").fetch_all(db.pool()).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(db.pool()).await?;
         Ok(Self::from_rows(rows.into_iter().collect()))
     }
 
@@ -115,11 +115,11 @@ impl Settings {
         let mut errors = FieldErrors::new();
         let organisation_name = errors.check(ORGANISATION_NAME, text::line(field(ORGANISATION_NAME), "Organisation name", 1, 80));
         let ticket_prefix = errors.check(TICKET_PREFIX, parse_prefix(field(TICKET_PREFIX)));
-        let auto_close_hours =
-            errors.check(AUTO_CLOSE_HOURS, parse_hours(field(AUTO_CLOSE_HOURS), "Auto-close"));
+        let auto_close_hours = errors.check(AUTO_CLOSE_HOURS, parse_hours(field(AUTO_CLOSE_HOURS), "Auto-close"));
         let mut sla = HashMap::new();
         for (priority, first_response_key, resolution_key) in SLA_KEYS {
-            let first_response = errors.check(first_response_key, parse_hours(field(first_response_key), "The first-response target"));
+            let first_response =
+                errors.check(first_response_key, parse_hours(field(first_response_key), "The first-response target"));
             let resolution = errors.check(resolution_key, parse_hours(field(resolution_key), "The resolution target"));
             if let (Some(first_response_hours), Some(resolution_hours)) = (first_response, resolution) {
                 if first_response_hours > resolution_hours {
@@ -199,10 +199,8 @@ fn parse_hours(input: &str, label: &str) -> Result<i64, String> {
 }
 
 pub async fn organisation_name(db: &Db) -> sqlx::Result<String> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(ORGANISATION_NAME)
-        .fetch_optional(db.pool())
-        .await?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(ORGANISATION_NAME).fetch_optional(db.pool()).await?;
     Ok(stored.unwrap_or_else(|| Settings::default().organisation_name))
 }
 

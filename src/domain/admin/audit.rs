@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::Result;
-use super::clock::Timestamp;
-use super::tickets::{Paged, like_pattern};
 use crate::db::{Db, Tx};
+use crate::domain::Result;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::{Paged, like_pattern};
 
 pub struct Entry<'a> {
     pub actor_id: Option<i64>,
@@ -135,7 +135,9 @@ pub struct ReferencedNames {
 fn ids_in(rows: &[AuditRow], fields: &[&str]) -> BTreeSet<i64> {
     let mut ids = BTreeSet::new();
     for state in rows.iter().flat_map(|row| [row.before_state.as_deref(), row.after_state.as_deref()]).flatten() {
-        let Ok(Value::Object(state)) = serde_json::from_str::<Value>(state) else { continue };
+        let Ok(Value::Object(state)) = serde_json::from_str::<Value>(state) else {
+            continue;
+        };
         for field in fields {
             match state.get(*field) {
                 Some(Value::Number(id)) => ids.extend(id.as_i64()),

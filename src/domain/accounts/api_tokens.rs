@@ -4,13 +4,13 @@
 
 use serde_json::json;
 
-use super::audit;
-use super::clock::Timestamp;
-use super::text;
-use super::tokens;
-use super::users::{USER_COLUMNS, User, UserRow};
-use super::{Error, FieldErrors, Result};
 use crate::db::Db;
+use crate::domain::accounts::tokens;
+use crate::domain::accounts::users::{USER_COLUMNS, User};
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::text;
+use crate::domain::{Error, FieldErrors, Result};
 
 /// Every token starts with this, so that a leaked one is recognisable in logs and scans.
 pub const TOKEN_PREFIX: &str = "hd_";
@@ -35,7 +35,8 @@ pub async fn create(db: &Db, user_id: i64, name: &str, actor_id: i64, now: Times
     let name = parse_name(name)?;
     let secret = format!("{TOKEN_PREFIX}{}", tokens::secret());
     let mut tx = db.begin_write().await?;
-    let user_exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
+    let user_exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
     if user_exists.is_none() {
         return Err(Error::NotFound);
     }
@@ -76,8 +77,13 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> Result<Vec<ApiToken>> {
 pub async fn revoke(db: &Db, token_id: i64, actor_id: i64, now: Timestamp) -> Result<i64> {
     let mut tx = db.begin_write().await?;
     let token: Option<(i64, String, Option<i64>)> =
-        sqlx::query_as("SELECT user_id, name, revoked_at FROM api_tokens WHERE id = $1").bind(token_id).fetch_optional(&mut *tx).await?;
-    let Some((user_id, name, revoked_at)) = token else { return Err(Error::NotFound) };
+        sqlx::query_as("SELECT user_id, name, revoked_at FROM api_tokens WHERE id = $1")
+            .bind(token_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((user_id, name, revoked_at)) = token else {
+        return Err(Error::NotFound);
+    };
     if revoked_at.is_some() {
         return Ok(user_id);
     }
@@ -101,7 +107,7 @@ pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> Result<Optio
         return Ok(None);
     }
     let digest = tokens::digest(secret);
-    let row: Option<UserRow> = sqlx::query_as(&format!(
+    let user: Option<User> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE active = $1 AND id = \
          (SELECT user_id FROM api_tokens WHERE token_hash = $2 AND revoked_at IS NULL)"
     ))
@@ -109,7 +115,7 @@ pub async fn authenticate(db: &Db, secret: &str, now: Timestamp) -> Result<Optio
     .bind(&digest)
     .fetch_optional(db.pool())
     .await?;
-    let Some(user) = row.map(User::try_from).transpose()? else { return Ok(None) };
+    let Some(user) = user else { return Ok(None) };
     let noted = sqlx::query(
         "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
     )

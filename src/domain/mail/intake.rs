@@ -3,16 +3,16 @@
 
 use mail_parser::{Message, MessageParser};
 
-use super::clock::Timestamp;
-use super::conversation::{Visibility, customer, staff};
-use super::email::Email;
-use super::role::Role;
-use super::settings::Settings;
-use super::ticket_fields::{Status, TicketNumber};
-use super::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
-use super::users::{self, User};
-use super::{Error, Result};
 use crate::db::Db;
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::settings::Settings;
+use crate::domain::clock::Timestamp;
+use crate::domain::conversation::{Visibility, customer, staff};
+use crate::domain::email::Email;
+use crate::domain::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
+use crate::domain::tickets::{Status, TicketNumber};
+use crate::domain::{Error, Result};
 
 /// Our own sending identity, so that our mail coming back is recognised.
 pub struct OwnMail<'a> {
@@ -74,7 +74,9 @@ pub async fn ingest(
     let sender = match sender {
         Some(user) if user.active => user,
         Some(_) => return refuse(format!("{from} belongs to a deactivated account.")),
-        None => return refuse(format!("{from} is not a known user; only registered customers and staff can write in.")),
+        None => {
+            return refuse(format!("{from} is not a known user; only registered customers and staff can write in."));
+        }
     };
     let body = reply_text(&mail, own.reply_marker);
     if body.trim().is_empty() {
@@ -125,8 +127,10 @@ fn automatic(mail: &Message<'_>, from: &str, own: &OwnMail<'_>) -> Option<String
 /// Message-IDs it replies to — our notifications', the thread's, or an earlier mail's.
 async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>) -> Result<Option<TicketNumber>> {
     if let Some((prefix, number)) = mail.subject().and_then(tag_in_subject) {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT prefix FROM tickets WHERE number = $1").bind(number.get()).fetch_optional(db.pool()).await?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT prefix FROM tickets WHERE number = $1")
+            .bind(number.get())
+            .fetch_optional(db.pool())
+            .await?;
         if stored.is_some_and(|stored| stored.eq_ignore_ascii_case(&prefix)) {
             return Ok(Some(number));
         }
@@ -141,7 +145,7 @@ async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>) -> Result<Opt
             return Ok(Some(number));
         }
         let bracketed = format!("<{id}>");
-        let number: Option<i64> = sqlx::query_scalar(
+        let number: Option<TicketNumber> = sqlx::query_scalar(
             "SELECT t.number FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.rfc_message_id = $1 \
              UNION SELECT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = $1",
         )
@@ -149,7 +153,7 @@ async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>) -> Result<Opt
         .fetch_optional(db.pool())
         .await?;
         if let Some(number) = number {
-            return Ok(Some(TicketNumber::from_stored(number)));
+            return Ok(Some(number));
         }
     }
     Ok(None)
@@ -184,7 +188,8 @@ fn strip_quoted(body: &str, marker: &str) -> String {
             || (trimmed.starts_with("Am ") && trimmed.ends_with("schrieb:"))
             || (trimmed.starts_with("Le ") && trimmed.ends_with("a écrit :"));
         let signature = line == "-- " || trimmed == "--" || trimmed.starts_with("Sent from my ");
-        let outlook = trimmed.starts_with("-----Original Message-----") || trimmed.starts_with("________________________________");
+        let outlook =
+            trimmed.starts_with("-----Original Message-----") || trimmed.starts_with("________________________________");
         if trimmed.contains(marker) || quote_header || signature || outlook {
             break;
         }
@@ -222,22 +227,30 @@ impl Intake<'_> {
         }
         let ticket = match tickets::find_for_viewer(db, number, sender).await {
             Ok(ticket) => ticket,
-            Err(Error::NotFound) => return refuse(format!("{} did not request ticket {number}.", sender.email)),
+            Err(Error::NotFound) => {
+                return refuse(format!("{} did not request ticket {number}.", sender.email));
+            }
             Err(error) => return Err(error.into()),
         };
         match ticket.status {
             Status::Closed => self.open_follow_up(sender, &ticket, body).await,
-            Status::Resolved => match customer::reopen(db, self.settings, &ticket, sender, body, self.message_id, now).await {
+            Status::Resolved => match self.reopen(&ticket, sender, body).await {
                 Ok(()) => Ok(Ingested::Added(number)),
                 // Closed in effect (the auto-close window passed): a follow-up, as on the page.
                 Err(Error::Conflict(reason)) if reason != ALREADY_RECEIVED => self.open_follow_up(sender, &ticket, body).await,
                 Err(error) => Err(error.into()),
             },
             _ => {
-                customer::reply(db, &ticket, sender, body, self.message_id, now).await?;
+                let reply = customer::Reply { mail: self.message_id.map(str::to_owned), ..customer::Reply::parse(body)? };
+                customer::reply(db, &ticket, sender, &reply, now).await?;
                 Ok(Ingested::Added(number))
             }
         }
+    }
+
+    async fn reopen(&self, ticket: &Ticket, customer: &User, body: &str) -> crate::domain::Result<()> {
+        let reopen = customer::Reopen { mail: self.message_id.map(str::to_owned), ..customer::Reopen::parse(body)? };
+        customer::reopen(self.db, self.settings, ticket, customer, &reopen, self.now).await
     }
 
     async fn open_follow_up(&self, customer: &User, closed: &Ticket, body: &str) -> Result<Ingested, IngestError> {
@@ -249,17 +262,26 @@ impl Intake<'_> {
         if sender.role != Role::Customer {
             return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
         }
-        let subject = mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());
+        let subject =
+            mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());
         self.new_ticket(sender, &subject, body, None).await
     }
 
-    async fn new_ticket(&self, customer: &User, subject: &str, body: &str, follow_up_of: Option<TicketNumber>) -> Result<Ingested, IngestError> {
+    async fn new_ticket(
+        &self,
+        customer: &User,
+        subject: &str,
+        body: &str,
+        follow_up_of: Option<TicketNumber>,
+    ) -> Result<Ingested, IngestError> {
         // The oldest public group takes mail: on a fresh installation, "General".
         let group_id: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE public = TRUE ORDER BY id LIMIT 1")
             .fetch_optional(self.db.pool())
             .await
             .map_err(Error::from)?;
-        let Some(group_id) = group_id else { return refuse("No public group takes new requests.") };
+        let Some(group_id) = group_id else {
+            return refuse("No public group takes new requests.");
+        };
         let subject: String = subject.chars().take(tickets::SUBJECT_MAX).collect();
         let new_ticket = NewTicket {
             subject: parse_subject(&subject).map_err(IngestError::Refused)?,
@@ -269,7 +291,8 @@ impl Intake<'_> {
             follow_up_of,
             mail: self.message_id.map(str::to_owned),
         };
-        let number = tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;
+        let number =
+            tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;
         Ok(Ingested::Opened(number))
     }
 }
@@ -279,7 +302,9 @@ fn clean_subject(subject: &str) -> String {
     let mut rest = subject.trim();
     loop {
         let lower = rest.to_ascii_lowercase();
-        let Some(marker) = ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().find(|marker| lower.starts_with(**marker)) else { break };
+        let Some(marker) = ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().find(|marker| lower.starts_with(**marker)) else {
+            break;
+        };
         rest = rest[marker.len()..].trim_start();
     }
     rest.to_owned()
@@ -293,7 +318,10 @@ mod tests {
     fn subject_tags_and_markers_are_read() {
         let tag = tag_in_subject("Re: [TCK-1001] Printer on fire").unwrap();
         assert_eq!((tag.0.as_str(), tag.1.get()), ("TCK-", 1001));
-        assert_eq!(tag_in_subject("[urgent] [HD2-77] x").map(|(prefix, number)| (prefix, number.get())), Some(("HD2-".into(), 77)));
+        assert_eq!(
+            tag_in_subject("[urgent] [HD2-77] x").map(|(prefix, number)| (prefix, number.get())),
+            Some(("HD2-".into(), 77))
+        );
         assert_eq!(tag_in_subject("[no number] here"), None);
         assert_eq!(clean_subject("RE: Fwd:  Printer"), "Printer");
     }

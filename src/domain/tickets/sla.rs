@@ -1,9 +1,12 @@
 //! Due dates from the SLA targets. Time spent `pending` does not count: entering pending
 //! stops the clock, leaving it moves both deadlines on by the time spent waiting.
 
-use super::clock::Timestamp;
-use super::settings::SlaTarget;
-use super::ticket_fields::Status;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::status::Status;
+use crate::domain::admin::settings::SlaTarget;
+use crate::domain::clock::Timestamp;
 
 const HOUR: i64 = 3600;
 
@@ -11,6 +14,14 @@ const HOUR: i64 = 3600;
 pub struct Deadlines {
     pub first_response_due_at: Timestamp,
     pub resolution_due_at: Timestamp,
+}
+
+/// Read from a ticket's two target columns; a target that is not set is never due.
+impl<'r> sqlx::FromRow<'r, AnyRow> for Deadlines {
+    fn from_row(row: &'r AnyRow) -> sqlx::Result<Self> {
+        let target = |column: &str| row.try_get::<Option<Timestamp>, _>(column).map(|at| at.unwrap_or(Timestamp::MAX));
+        Ok(Self { first_response_due_at: target("first_response_due_at")?, resolution_due_at: target("resolution_due_at")? })
+    }
 }
 
 impl Deadlines {

@@ -1,0 +1,11 @@
+//! Accounts: who someone is (users, roles, passwords), how they prove it (sign-in limits,
+//! the first admin's setup, API tokens) and how admins manage them.
+
+pub mod api_tokens;
+pub mod login_throttle;
+pub mod password;
+pub mod role;
+pub mod setup;
+pub mod tokens;
+pub mod user_admin;
+pub mod users;

@@ -1,0 +1,16 @@
+//! Tickets: their number, status and priority; opening one; the read model and lookups
+//! that respect who is asking; the customer's list; the desk's queue; due dates.
+
+pub mod create;
+mod number;
+pub mod queue;
+mod requester_list;
+pub mod sla;
+mod status;
+mod ticket;
+
+pub use create::{ALREADY_RECEIVED, NewTicket, SUBJECT_MAX, create, create_on_behalf, parse_body, parse_subject};
+pub use number::TicketNumber;
+pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerTab, list_for_requester};
+pub use status::{Priority, Status};
+pub use ticket::{Ticket, TicketSummary, find_for_viewer, id_of, others_of_requester};

@@ -1,0 +1,155 @@
+//! One page of the queue and the sidebar's counts, in a fixed number of statements
+//! whatever the page holds.
+
+use super::conditions::{Bind, Conditions, bind_all, count_up_to, view_conditions};
+use super::planner::{SearchPlan, plan_search};
+use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
+use crate::db::{Db, Flag, search};
+use crate::domain::Result;
+use crate::domain::accounts::users::User;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::Paged;
+use crate::domain::tickets::number::TicketNumber;
+use crate::domain::tickets::status::{Priority, Status};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct QueueRow {
+    pub number: TicketNumber,
+    pub prefix: String,
+    pub subject: String,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub group_id: i64,
+    pub group_name: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub priority: Priority,
+    pub status: Status,
+    pub due_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    #[sqlx(try_from = "Flag")]
+    pub customer_wrote_last: bool,
+}
+
+impl QueueRow {
+    /// The number as people read it: `TCK-1001`.
+    pub fn reference(&self) -> String {
+        format!("{}{}", self.prefix, self.number)
+    }
+}
+
+fn order_by(sort: Option<Sort>, view: View) -> &'static str {
+    match sort.unwrap_or(default_sort(view)) {
+        // These views hold only tickets with a due date: the open-due index gives the order.
+        Sort::Due if matches!(view, View::Overdue | View::DueToday) => "t.due_at, t.id",
+        Sort::Updated => "t.updated_at DESC, t.id DESC",
+        Sort::Created => "t.created_at DESC, t.id DESC",
+        Sort::Priority => {
+            "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
+             t.updated_at DESC, t.id DESC"
+        }
+        Sort::Due => "t.due_at ASC NULLS LAST, t.id",
+    }
+}
+
+/// One page of the queue: its rows, and how many there are (up to [`COUNT_CAP`]; searches
+/// for common words only say whether there is a next page).
+pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) -> Result<Paged<QueueRow>> {
+    let mut conditions = Conditions::default();
+    view_conditions(&mut conditions, query.view, viewer, now);
+    if let Some(status) = query.status {
+        conditions.with("t.status = ?", Bind::Text(status.as_str().into()));
+    }
+    if let Some(priority) = query.priority {
+        conditions.with("t.priority = ?", Bind::Text(priority.as_str().into()));
+    }
+    if let Some(group_id) = query.group_id {
+        conditions.with("t.group_id = ?", Bind::Int(group_id));
+    }
+    match query.assignee {
+        Some(AssigneeFilter::Nobody) => conditions.raw("t.assignee_id IS NULL"),
+        Some(AssigneeFilter::Agent(id)) => conditions.with("t.assignee_id = ?", Bind::Int(id)),
+        None => {}
+    }
+    if let Some(from) = query.created_from {
+        conditions.with("t.created_at >= ?", Bind::Int(from));
+    }
+    if let Some(before) = query.created_before {
+        conditions.with("t.created_at < ?", Bind::Int(before));
+    }
+    if let Some(number) = query.number {
+        conditions.with("t.number = ?", Bind::Int(number.get()));
+    }
+
+    let search = match search::prepare(db.backend(), &query.text) {
+        Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
+        None => None,
+    };
+    let mut from = "tickets t".to_owned();
+    let mut order = order_by(query.sort, query.view);
+    if let Some((plan, text)) = search.clone() {
+        match plan {
+            SearchPlan::Ranked => {
+                from = format!(
+                    "tickets t JOIN ({}) s ON s.ticket_id = t.id",
+                    search::matches(db.backend(), conditions.next_parameter())
+                );
+                conditions.binds.push(Bind::Text(text));
+                if query.sort.is_none() {
+                    order = "s.rank, t.updated_at DESC, t.id DESC";
+                }
+            }
+            SearchPlan::IndexOrder => {
+                let index = search::index_order(db.backend()).expect("chosen only where the index has an order");
+                from = index.from.to_owned();
+                conditions.with(index.condition, Bind::Text(text));
+                order = index.order_by;
+            }
+            SearchPlan::ViewOrder { dense } => {
+                let condition = match search::probe(db.backend(), "?") {
+                    Some(probe) if dense => probe,
+                    _ => search::is_match(db.backend(), "?"),
+                };
+                conditions.with(&condition, Bind::Text(text));
+                if query.sort.is_none() {
+                    order = "t.id DESC";
+                }
+            }
+        }
+    }
+    let where_sql = conditions.sql();
+    let page = query.page.max(1);
+    let offset = (page - 1) * DESK_PAGE_SIZE;
+
+    // Counting the matches of a common word ticket by ticket would cost more than the
+    // page itself: such a search reads one row past the page instead, to know of a next.
+    let counted = matches!(search, None | Some((SearchPlan::Ranked, _)));
+    let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
+
+    let list_sql = format!(
+        "SELECT t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+         t.group_id, g.name AS group_name, t.assignee_id, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
+         t.customer_wrote_last FROM {from} \
+         JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
+         LEFT JOIN users a ON a.id = t.assignee_id \
+         WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
+        DESK_PAGE_SIZE + 1
+    );
+    let mut items: Vec<QueueRow> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
+    let has_next = items.len() as i64 > DESK_PAGE_SIZE;
+    let total_items = total_items.unwrap_or(offset + items.len() as i64);
+    items.truncate(DESK_PAGE_SIZE as usize);
+    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted, has_next })
+}
+
+/// How many tickets each view holds, up to [`COUNT_CAP`]: one statement per view.
+pub async fn view_counts(db: &Db, viewer: &User, now: Timestamp) -> Result<Vec<(View, i64)>> {
+    let mut counts = Vec::with_capacity(View::ALL.len());
+    for view in View::ALL {
+        let mut conditions = Conditions::default();
+        view_conditions(&mut conditions, *view, viewer, now);
+        counts.push((*view, count_up_to(db, "tickets t", &conditions, COUNT_CAP + 1).await?));
+    }
+    Ok(counts)
+}

@@ -1,0 +1,15 @@
+//! The desk's queue: views, filters, search and sorting over all tickets, one page at a
+//! time, in a fixed number of statements whatever the page holds. The query string is read
+//! once ([`query`]) into a WHERE clause ([`conditions`]); a search is planned from counts
+//! that stop early ([`planner`]); the page and the sidebar's counts are read in [`list`].
+
+mod conditions;
+mod list;
+mod planner;
+mod query;
+
+pub use list::{QueueRow, list, view_counts};
+pub use query::{
+    AssigneeFilter, COUNT_CAP, DENSE_SHARE, DESK_PAGE_SIZE, INDEX_ORDER_MIN_VIEW, QueueParams, QueueQuery, RANK_LIMIT,
+    SearchLimits, Sort, View, default_sort, end_of_day, parse_date,
+};

@@ -1,0 +1,213 @@
+//! What a queue page is asked for: the view, filters, sort and page, read from a query
+//! string once for the desk and the API.
+
+use time::macros::format_description;
+
+use crate::db::stored_enum;
+use crate::domain::FieldErrors;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::page_number;
+use crate::domain::tickets::number::TicketNumber;
+use crate::domain::tickets::status::{Priority, Status};
+
+pub const DESK_PAGE_SIZE: i64 = 50;
+/// Counts stop here: beyond it, "1000+" says all an agent needs, and a count never has
+/// to walk a million rows.
+pub const COUNT_CAP: i64 = 1_000;
+
+stored_enum!(
+    /// The queues in the desk's sidebar.
+    pub enum View {
+        Unassigned => "unassigned", "Unassigned";
+        Mine => "mine", "Mine";
+        MyGroups => "my_groups", "My groups";
+        All => "all", "All open";
+        Overdue => "overdue", "Overdue";
+        DueToday => "due_today", "Due today";
+        Pending => "pending", "Pending";
+        Resolved => "resolved", "Resolved";
+        Closed => "closed", "Closed";
+    } else "Choose one of the desk's views."
+);
+
+stored_enum!(
+    /// How a queue is ordered.
+    pub enum Sort {
+        Updated => "updated", "Last update";
+        Created => "created", "Created";
+        Priority => "priority", "Priority";
+        Due => "due", "Due";
+    } else "Choose updated, created, priority or due."
+);
+
+/// Whom a queue is filtered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    Agent(i64),
+}
+
+/// Everything a queue page is asked for; every field comes from the query string.
+#[derive(Clone, Debug)]
+pub struct QueueQuery {
+    pub view: View,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub group_id: Option<i64>,
+    pub assignee: Option<AssigneeFilter>,
+    pub text: String,
+    /// One ticket by its number: what a number typed into the search box means.
+    pub number: Option<TicketNumber>,
+    pub created_from: Option<Timestamp>,
+    /// Exclusive: the start of the day after the `to` date.
+    pub created_before: Option<Timestamp>,
+    pub sort: Option<Sort>,
+    pub page: i64,
+    pub search_limits: SearchLimits,
+}
+
+impl Default for QueueQuery {
+    fn default() -> Self {
+        Self {
+            view: View::All,
+            status: None,
+            priority: None,
+            group_id: None,
+            assignee: None,
+            text: String::new(),
+            number: None,
+            created_from: None,
+            created_before: None,
+            sort: None,
+            page: 1,
+            search_limits: SearchLimits::default(),
+        }
+    }
+}
+
+/// Searches matching more tickets than this are not ranked: they list newest first.
+pub const RANK_LIMIT: i64 = 1_000;
+/// A view (with its filters) holding at least this many tickets reads a common word's
+/// matches straight from the index, newest first; a smaller one is walked ticket by ticket.
+pub const INDEX_ORDER_MIN_VIEW: i64 = 10_000;
+/// Walking a view, matches in more than one ticket in this many are checked ticket by
+/// ticket rather than gathered first.
+pub const DENSE_SHARE: i64 = 8;
+
+/// Where a search switches strategy. Fixed in production; tests lower them to exercise
+/// every strategy on a handful of tickets.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchLimits {
+    pub rank_limit: i64,
+    pub index_order_min_view: i64,
+    pub dense_share: i64,
+}
+
+impl Default for SearchLimits {
+    fn default() -> Self {
+        Self { rank_limit: RANK_LIMIT, index_order_min_view: INDEX_ORDER_MIN_VIEW, dense_share: DENSE_SHARE }
+    }
+}
+
+/// A queue's parameters as given (a query string), before they are read.
+#[derive(serde::Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct QueueParams {
+    pub view: String,
+    pub status: String,
+    pub priority: String,
+    pub group: String,
+    pub assignee: String,
+    pub q: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub page: Option<String>,
+}
+
+impl QueueParams {
+    /// The query these parameters ask for, and a message for each that could not be read
+    /// (it is left out of the query).
+    pub fn parse(&self) -> (QueueQuery, FieldErrors) {
+        let mut errors = FieldErrors::new();
+        let mut query = QueueQuery { page: page_number(self.page.as_deref()), ..QueueQuery::default() };
+        fn choice<T>(errors: &mut FieldErrors, field: &'static str, what: &str, given: &str, parsed: Option<T>) -> Option<T> {
+            if parsed.is_none() && !given.trim().is_empty() {
+                errors.add(field, format!("“{}” is not a {what}.", given.trim()));
+            }
+            parsed
+        }
+        query.view = choice(&mut errors, "view", "view", &self.view, self.view.trim().parse().ok()).unwrap_or(View::All);
+        query.status = choice(&mut errors, "status", "status", &self.status, self.status.trim().parse().ok());
+        query.priority = choice(&mut errors, "priority", "priority", &self.priority, self.priority.trim().parse().ok());
+        query.group_id = choice(&mut errors, "group", "group id", &self.group, self.group.trim().parse().ok());
+        let assignee = match self.assignee.trim() {
+            "none" => Some(AssigneeFilter::Nobody),
+            other => other.parse().ok().map(AssigneeFilter::Agent),
+        };
+        query.assignee = choice(&mut errors, "assignee", "user id or “none”", &self.assignee, assignee);
+        query.sort = choice(&mut errors, "sort", "sort order", &self.sort, self.sort.trim().parse().ok());
+        query.created_from = choice(&mut errors, "from", "date like 2026-01-31", &self.from, parse_date(&self.from));
+        query.created_before =
+            choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
+        if let Some(message) = self.page_error() {
+            errors.add("page", message);
+        }
+        query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
+        (query, errors)
+    }
+
+    /// Why `page` cannot be read, if it is given and cannot.
+    pub fn page_error(&self) -> Option<String> {
+        let page = self.page.as_deref().map(str::trim).filter(|page| !page.is_empty())?;
+        match page.parse::<i64>() {
+            Ok(number) if number >= 1 => None,
+            _ => Some(format!("“{page}” is not a page number (1, 2, …).")),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` as the unix time of that day's start (UTC).
+pub fn parse_date(input: &str) -> Option<Timestamp> {
+    let date = time::Date::parse(input.trim(), format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// The end of the UTC day that contains `now` (the start of the next).
+pub fn end_of_day(now: Timestamp) -> Timestamp {
+    now - now.rem_euclid(86_400) + 86_400
+}
+
+/// The order of a view when the agent has not chosen one: the due views put the most
+/// overdue first (their index gives that order), the others the latest change.
+pub fn default_sort(view: View) -> Sort {
+    match view {
+        View::Overdue | View::DueToday => Sort::Due,
+        _ => Sort::Updated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_utc() {
+        assert_eq!(parse_date("2026-11-23"), Some(1_795_392_000));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(end_of_day(1_795_392_000), 1_795_392_000 + 86_400);
+        assert_eq!(end_of_day(1_795_392_000 + 86_399), 1_795_392_000 + 86_400);
+    }
+
+    #[test]
+    fn views_and_sorts_round_trip() {
+        for view in View::ALL {
+            assert_eq!(view.as_str().parse::<View>(), Ok(*view));
+        }
+        for sort in Sort::ALL {
+            assert_eq!(sort.as_str().parse::<Sort>(), Ok(*sort));
+        }
+        assert!("everything".parse::<View>().is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! A customer's own tickets, as the portal and the API list them.
+
+use super::number::TicketNumber;
+use super::ticket::{TicketSummary, summary_columns};
+use crate::db::{Db, stored_enum};
+use crate::domain::Result;
+use crate::domain::paging::{Paged, like_pattern};
+
+stored_enum!(
+    /// The tabs of the customer's list.
+    #[derive(Default)]
+    pub enum CustomerTab {
+        #[default]
+        Active => "active", "Open";
+        Resolved => "resolved", "Resolved";
+        Closed => "closed", "Closed";
+        All => "all", "All";
+    } else "Choose active, resolved, closed or all."
+);
+
+impl CustomerTab {
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Active => " AND t.status IN ('new', 'open', 'pending', 'on_hold')",
+            Self::Resolved => " AND t.status = 'resolved'",
+            Self::Closed => " AND t.status = 'closed'",
+            Self::All => "",
+        }
+    }
+}
+
+pub const CUSTOMER_PAGE_SIZE: i64 = 25;
+
+/// The customer's own tickets, newest visible activity first. `q` matches the number, words of
+/// the subject, and the public messages.
+pub async fn list_for_requester(
+    db: &Db,
+    requester_id: i64,
+    tab: CustomerTab,
+    query: &str,
+    page: i64,
+) -> Result<Paged<TicketSummary>> {
+    // Control characters cannot be in any stored text, and Postgres refuses NUL outright.
+    let query: String = query.trim().chars().filter(|c| !c.is_control()).collect();
+    let query = query.as_str();
+    let mut condition = String::from("t.requester_id = $1");
+    condition.push_str(tab.condition());
+    if !query.is_empty() {
+        condition.push_str(
+            " AND (t.number = $2 OR lower(t.subject) LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+             WHERE m.ticket_id = t.id AND m.public AND m.kind = 'message' AND lower(m.body) LIKE $3 ESCAPE '\\'))",
+        );
+    }
+    let number = TicketNumber::parse(query).map_or(0, TicketNumber::get);
+    let pattern = like_pattern(query);
+    let page = page.max(1);
+
+    let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {condition}");
+    let mut count = sqlx::query_scalar(&count_sql).bind(requester_id);
+    if !query.is_empty() {
+        count = count.bind(number).bind(&pattern);
+    }
+    let total_items: i64 = count.fetch_one(db.pool()).await?;
+
+    let list_sql = format!(
+        "SELECT {} FROM tickets t JOIN groups g ON g.id = t.group_id WHERE {condition} \
+         ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
+        summary_columns("t.public_updated_at"),
+        (page - 1) * CUSTOMER_PAGE_SIZE
+    );
+    let mut list = sqlx::query_as::<_, TicketSummary>(&list_sql).bind(requester_id);
+    if !query.is_empty() {
+        list = list.bind(number).bind(&pattern);
+    }
+    let items = list.fetch_all(db.pool()).await?;
+    Ok(Paged::counted(items, page, total_items, CUSTOMER_PAGE_SIZE))
+}

@@ -1,0 +1,119 @@
+//! The ticket read model, and lookups that respect who is asking.
+
+use super::number::TicketNumber;
+use super::status::{Priority, Status};
+use crate::db::Db;
+use crate::domain::accounts::users::User;
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, Result};
+
+/// A ticket with the names a page shows beside it, read in one statement.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Ticket {
+    pub id: i64,
+    pub number: TicketNumber,
+    pub prefix: String,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub group_id: i64,
+    pub group_name: String,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The last change a customer can see (internal notes leave it alone).
+    pub public_updated_at: Timestamp,
+    pub due_at: Option<Timestamp>,
+    pub first_response_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub time_spent_minutes: i64,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub merged_into: Option<TicketNumber>,
+    pub follow_up_of: Option<TicketNumber>,
+}
+
+impl Ticket {
+    /// The number as people read it: `TCK-1001`.
+    pub fn reference(&self) -> String {
+        format!("{}{}", self.prefix, self.number)
+    }
+}
+
+const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, \
+     g.name AS group_name, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+     t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
+     t.first_response_at, t.resolved_at, t.closed_at, t.time_spent_minutes, t.rating, t.rating_comment, \
+     mt.number AS merged_into, ft.number AS follow_up_of \
+     FROM tickets t \
+     JOIN groups g ON g.id = t.group_id \
+     JOIN users r ON r.id = t.requester_id \
+     LEFT JOIN users a ON a.id = t.assignee_id \
+     LEFT JOIN tickets mt ON mt.id = t.merged_into_id \
+     LEFT JOIN tickets ft ON ft.id = t.follow_up_of_id";
+
+/// The ticket, if `viewer` may see it: staff see every ticket, a customer only their own.
+/// Anything else is `NotFound`, exactly like a number that does not exist.
+pub async fn find_for_viewer(db: &Db, number: TicketNumber, viewer: &User) -> Result<Ticket> {
+    let ticket: Option<Ticket> = if viewer.role.is_staff() {
+        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1")).bind(number).fetch_optional(db.pool()).await?
+    } else {
+        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1 AND t.requester_id = $2"))
+            .bind(number)
+            .bind(viewer.id)
+            .fetch_optional(db.pool())
+            .await?
+    };
+    ticket.ok_or(Error::NotFound)
+}
+
+/// The id of the ticket with this number, for callers that check access themselves.
+pub async fn id_of(db: &Db, number: TicketNumber) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(db.pool()).await?)
+}
+
+/// A row of a ticket list.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TicketSummary {
+    pub number: TicketNumber,
+    pub prefix: String,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub group_id: i64,
+    pub group_name: String,
+    /// The last change the list's reader can see.
+    pub updated_at: Timestamp,
+}
+
+impl TicketSummary {
+    pub fn reference(&self) -> String {
+        format!("{}{}", self.prefix, self.number)
+    }
+}
+
+/// The columns of a [`TicketSummary`] from `t` (tickets) and `g` (groups), with the moment
+/// of the last change the reader can see.
+pub(super) fn summary_columns(updated_at: &str) -> String {
+    format!("t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, {updated_at} AS updated_at")
+}
+
+/// The requester's latest other tickets, for the workspace's side panel.
+pub async fn others_of_requester(db: &Db, requester_id: i64, except_id: i64, limit: i64) -> Result<Vec<TicketSummary>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} FROM tickets t JOIN groups g ON g.id = t.group_id WHERE t.requester_id = $1 AND t.id <> $2 \
+         ORDER BY t.updated_at DESC, t.id DESC LIMIT $3",
+        summary_columns("t.updated_at")
+    ))
+    .bind(requester_id)
+    .bind(except_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
