@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use helpdesk::App;
 use helpdesk::config::Config;
 use helpdesk::demo::{self, DemoOptions};
+use helpdesk::domain::accounts::users;
 use helpdesk::domain::clock::{Clock, SystemClock};
 use helpdesk::domain::email::Email;
-use helpdesk::domain::tickets::queue::{self, QueueQuery, View};
 use helpdesk::domain::reports;
-use helpdesk::domain::accounts::users;
+use helpdesk::domain::tickets::queue::{self, QueueQuery, View};
 
 const RUNS: usize = 7;
 
@@ -96,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
     println!("  {:<18} {:>11} {:>11} {:>11} {:>11} {:>8}", "words", "all open", "closed", "mine", "by update", "rows");
     for text in ["invoice", "printer jams", "refund processed", "demo", "customer4711", "zzzz-nothing"] {
         let mut timings = Vec::new();
-        for (view, sort) in [(View::All, None), (View::Closed, None), (View::Mine, None), (View::All, Some(queue::Sort::Updated))] {
+        for (view, sort) in [(View::All, None), (View::Closed, None), (View::Mine, None), (View::All, Some(queue::Sort::Updated))]
+        {
             let query = QueueQuery { text: text.into(), view, sort, ..QueueQuery::default() };
             timings.push(ms(time(|| queue::list(&db, &agent, &query, now)).await));
         }

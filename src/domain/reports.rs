@@ -3,34 +3,31 @@
 
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use crate::db::Db;
+use crate::db::{Db, stored_enum};
 use crate::domain::clock::Timestamp;
 use crate::domain::{Error, FieldErrors, Result};
 
 /// How many periods a report covers, the current one included.
 pub const PERIODS: usize = 12;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
-    /// Weeks from Monday, UTC.
-    Weekly,
-    /// Calendar months, UTC.
-    Monthly,
-}
+stored_enum!(
+    /// The periods a report counts in.
+    pub enum Period {
+        /// Weeks from Monday, UTC.
+        Weekly => "weekly", "Weekly";
+        /// Calendar months, UTC.
+        Monthly => "monthly", "Monthly";
+    } else "Choose weekly or monthly."
+);
 
 impl Period {
+    /// Weekly unless another period is named.
     pub fn parse(input: &str) -> Result<Self> {
         match input.trim() {
-            "" | "weekly" => Ok(Self::Weekly),
-            "monthly" => Ok(Self::Monthly),
-            other => Err(Error::Invalid(FieldErrors::single("period", format!("“{other}” is not weekly or monthly.")))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
+            "" => Ok(Self::Weekly),
+            other => other
+                .parse()
+                .map_err(|_| Error::Invalid(FieldErrors::single("period", format!("“{other}” is not weekly or monthly.")))),
         }
     }
 

@@ -4,7 +4,7 @@
 use super::error::encode_query_value;
 use super::format::{Moment, Segment, segments, span};
 use crate::domain::clock::Timestamp;
-use crate::domain::conversation::{EntryKind, TimelineEntry};
+use crate::domain::conversation::TimelineEntry;
 use crate::domain::paging::Paged;
 use crate::domain::tickets::{Priority, Status};
 
@@ -105,11 +105,7 @@ impl EntryView {
         };
         Self {
             id: entry.id,
-            kind: match entry.kind {
-                EntryKind::Message => "message",
-                EntryKind::Note => "note",
-                EntryKind::Event => "event",
-            },
+            kind: entry.kind.as_str(),
             author,
             author_is_staff: entry.author_is_staff(),
             moment: Moment::new(entry.created_at, now),

@@ -63,9 +63,8 @@ async fn setup_reports_every_bad_field(app: TestApp) {
     let token = setup::issue_token(&app.db, app.now()).await.unwrap().unwrap();
     let browser = app.browser();
     browser.get(&format!("/setup?token={token}")).await;
-    let page = browser
-        .post("/setup", &[("token", &token), ("name", "  "), ("email", "not-an-email"), ("password", "short")])
-        .await;
+    let page =
+        browser.post("/setup", &[("token", &token), ("name", "  "), ("email", "not-an-email"), ("password", "short")]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(page.text_of("#name-error"), "Name is required.");
     assert_eq!(page.text_of("#email-error"), "Enter an email address like name@example.com.");
@@ -88,8 +87,7 @@ async fn customer_registers_signs_out_and_back_in(app: TestApp) {
     assert_eq!(home.status, StatusCode::OK);
     assert_eq!(home.text_of(".who"), "Carla Customer Customer");
     assert!(home.text_of(".flash").contains("Welcome, Carla Customer"));
-    let stored: (String, String) =
-        sqlx::query_as("SELECT email, role FROM users").fetch_one(app.db.pool()).await.unwrap();
+    let stored: (String, String) = sqlx::query_as("SELECT email, role FROM users").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(stored, ("carla@example.com".to_string(), "customer".to_string()));
 
     let signed_in_id = browser.session_id().unwrap();
@@ -285,7 +283,12 @@ async fn cli_creates_a_user_with_a_password_from_stdin(app: TestApp) {
     };
     let created = tokio::task::spawn_blocking({
         let run = run.clone();
-        move || run(&["user", "create", "--email", "Pat@Example.com", "--name", "Pat Agent", "--role", "agent"], &format!("{PASSWORD}\n"))
+        move || {
+            run(
+                &["user", "create", "--email", "Pat@Example.com", "--name", "Pat Agent", "--role", "agent"],
+                &format!("{PASSWORD}\n"),
+            )
+        }
     })
     .await
     .unwrap();
@@ -294,7 +297,12 @@ async fn cli_creates_a_user_with_a_password_from_stdin(app: TestApp) {
 
     let refused = tokio::task::spawn_blocking({
         let run = run.clone();
-        move || run(&["user", "create", "--email", "pat@example.com", "--name", "Pat Again", "--role", "agent"], "another fine password\n")
+        move || {
+            run(
+                &["user", "create", "--email", "pat@example.com", "--name", "Pat Again", "--role", "agent"],
+                "another fine password\n",
+            )
+        }
     })
     .await
     .unwrap();
@@ -357,14 +365,23 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_login_limit(backend: Bac
     guesser.get("/login").await;
     for attempt in 0..login_throttle::MAX_FAILURES {
         let email = format!("guess{attempt}@example.com");
-        assert_eq!(guesser.post("/login", &[("email", &email), ("password", "wrong guess")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            guesser.post("/login", &[("email", &email), ("password", "wrong guess")]).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
-    assert_eq!(guesser.post("/login", &[("email", "x@example.com"), ("password", "x")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        guesser.post("/login", &[("email", "x@example.com"), ("password", "x")]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Another client through the same proxy is not locked out with the guesser.
     let hugo = app.browser();
     hugo.forwarded_for("198.51.100.20");
     hugo.sign_in("hugo@example.com", PASSWORD).await.assert_redirect("/tickets");
     // Nor can the guesser start afresh by writing another address at the left of the list.
     guesser.forwarded_for("192.0.2.1, 203.0.113.7");
-    assert_eq!(guesser.post("/login", &[("email", "y@example.com"), ("password", "y")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        guesser.post("/login", &[("email", "y@example.com"), ("password", "y")]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

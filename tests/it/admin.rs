@@ -2,9 +2,9 @@
 
 use std::process::{Command, Stdio};
 
-use helpdesk::domain::conversation::staff::{self, Changes};
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::user_admin;
+use helpdesk::domain::conversation::staff::{self, Changes};
 use reqwest::StatusCode;
 
 use crate::harness::{PASSWORD, TestApp};
@@ -79,7 +79,13 @@ async fn admin_creates_users_with_a_chosen_or_a_generated_password(app: TestApp)
     let created = admin
         .post(
             "/admin/users",
-            &[("name", "Ann Agent"), ("email", "Ann@Example.com"), ("role", "agent"), ("password", PASSWORD), ("groups", &support)],
+            &[
+                ("name", "Ann Agent"),
+                ("email", "Ann@Example.com"),
+                ("role", "agent"),
+                ("password", PASSWORD),
+                ("groups", &support),
+            ],
         )
         .await;
     let ann_id = app.count("SELECT id FROM users WHERE email = 'ann@example.com'").await;
@@ -92,7 +98,9 @@ async fn admin_creates_users_with_a_chosen_or_a_generated_password(app: TestApp)
     ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect("/desk");
 
     // An empty password is generated and shown once.
-    admin.post("/admin/users", &[("name", "Cy Customer"), ("email", "cy@example.com"), ("role", "customer"), ("password", "")]).await;
+    admin
+        .post("/admin/users", &[("name", "Cy Customer"), ("email", "cy@example.com"), ("role", "customer"), ("password", "")])
+        .await;
     let cy_id = app.count("SELECT id FROM users WHERE email = 'cy@example.com'").await;
     let shown = admin.get(&format!("/admin/users/{cy_id}")).await.text_of(".flash");
     let generated = shown.rsplit(' ').next().unwrap().to_owned();
@@ -121,7 +129,9 @@ async fn user_form_reports_every_bad_field(app: TestApp) {
     }
     assert_eq!(page.attribute("#email", "value").as_deref(), Some("nope"));
 
-    let taken = admin.post("/admin/users", &[("name", "Twin"), ("email", "ADMIN@example.com"), ("role", "agent"), ("password", "")]).await;
+    let taken = admin
+        .post("/admin/users", &[("name", "Twin"), ("email", "ADMIN@example.com"), ("role", "agent"), ("password", "")])
+        .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(taken.text_of("#email-error"), "An account with this email already exists.");
     let unknown_group =
@@ -141,20 +151,23 @@ async fn admin_edits_name_email_role_groups_and_password(app: TestApp) {
     let path = format!("/admin/users/{}", agent.id);
     admin.get(&path).await;
 
-    let fields = [("name", "Agnes Agent"), ("email", "agnes@example.com"), ("role", "agent"), ("password", ""), ("groups", &support)];
+    let fields =
+        [("name", "Agnes Agent"), ("email", "agnes@example.com"), ("role", "agent"), ("password", ""), ("groups", &support)];
     admin.post(&path, &fields).await.assert_redirect(&path);
     let edited = user_admin::find(&app.db, agent.id).await.unwrap();
     assert_eq!((edited.name.as_str(), edited.email.as_str()), ("Agnes Agent", "agnes@example.com"));
-    assert_eq!(user_admin::group_ids_of(&app.db, agent.id).await.unwrap().into_iter().collect::<Vec<_>>(), vec![support.parse::<i64>().unwrap()]);
+    assert_eq!(
+        user_admin::group_ids_of(&app.db, agent.id).await.unwrap().into_iter().collect::<Vec<_>>(),
+        vec![support.parse::<i64>().unwrap()]
+    );
     assert_eq!(agent_browser.get("/desk").await.status, StatusCode::OK, "an empty password keeps the password and the session");
     app.browser().sign_in("agnes@example.com", PASSWORD).await;
-    let entry: (String, String) = sqlx::query_as(
-        "SELECT before_state, after_state FROM audit_log WHERE action = 'user.update' AND object_id = $1",
-    )
-    .bind(agent.id.to_string())
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
+    let entry: (String, String) =
+        sqlx::query_as("SELECT before_state, after_state FROM audit_log WHERE action = 'user.update' AND object_id = $1")
+            .bind(agent.id.to_string())
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert!(entry.0.contains("agent@example.com") && entry.0.contains(&format!("[{sales}]")), "{entry:?}");
     assert!(entry.1.contains("agnes@example.com") && entry.1.contains(&format!("[{support}]")), "{entry:?}");
 
@@ -165,7 +178,11 @@ async fn admin_edits_name_email_role_groups_and_password(app: TestApp) {
     agent_browser.get("/desk").await.assert_redirect("/login?next=/desk");
     assert_eq!(app.browser().post_login("agnes@example.com", PASSWORD).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.browser().sign_in("agnes@example.com", new_password).await.assert_redirect("/tickets");
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM group_members WHERE user_id = {}", agent.id)).await, 0, "customers keep no groups");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM group_members WHERE user_id = {}", agent.id)).await,
+        0,
+        "customers keep no groups"
+    );
     let audited: String = sqlx::query_scalar("SELECT after_state FROM audit_log WHERE action = 'user.update' ORDER BY id DESC")
         .fetch_one(app.db.pool())
         .await
@@ -241,8 +258,15 @@ async fn deactivation_ends_sessions_and_offers_the_open_tickets_for_reassignment
     let page = admin.get(&path).await;
     assert!(page.text_of(".flash").contains("deactivated and signed out everywhere"));
     assert_eq!(page.texts(".assigned td.subject"), ["Second problem", "First problem"]);
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM tickets WHERE assignee_id = {}", agent.id)).await, 2, "nothing unassigned silently");
-    assert!(page.attribute(&format!("#reassign-to option[value=\"{}\"]", agent.id), "value").is_none(), "not offered to themselves");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM tickets WHERE assignee_id = {}", agent.id)).await,
+        2,
+        "nothing unassigned silently"
+    );
+    assert!(
+        page.attribute(&format!("#reassign-to option[value=\"{}\"]", agent.id), "value").is_none(),
+        "not offered to themselves"
+    );
 
     let colleague_id = colleague.id.to_string();
     let (first, second) = (numbers[0].to_string(), numbers[1].to_string());
@@ -253,11 +277,12 @@ async fn deactivation_ends_sessions_and_offers_the_open_tickets_for_reassignment
 
     admin.post(&format!("{path}/reactivate"), &[]).await.assert_redirect(&path);
     app.browser().sign_in("agent@example.com", PASSWORD).await;
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE object_type = 'user' AND object_id = $1 ORDER BY id")
-        .bind(agent.id.to_string())
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE object_type = 'user' AND object_id = $1 ORDER BY id")
+            .bind(agent.id.to_string())
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(actions, ["user.create", "user.deactivate", "user.reactivate"]);
 }
 
@@ -335,7 +360,10 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(app: TestApp) {
     let deactivate_path = format!("/admin/users/{}/deactivate", second.id);
     let demote_path = format!("/admin/users/{}", first.id);
     let (deactivated, demoted) = tokio::join!(one.post(&deactivate_path, &[]), two.post(&demote_path, &demote));
-    let applied = [deactivated.location() == Some(&format!("/admin/users/{}", second.id)), demoted.location() == Some(demote_path.as_str())];
+    let applied = [
+        deactivated.location() == Some(&format!("/admin/users/{}", second.id)),
+        demoted.location() == Some(demote_path.as_str()),
+    ];
     assert_eq!(applied.iter().filter(|applied| **applied).count(), 1, "{:?} {:?}", deactivated.status, demoted.status);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = TRUE").await, 1);
 }
@@ -379,7 +407,10 @@ async fn groups_are_created_renamed_made_public_and_given_members(app: TestApp) 
 
     admin.get("/admin/groups").await;
     let agent_id = agent.id.to_string();
-    admin.post("/admin/groups", &[("name", "Billing"), ("public", "on"), ("members", &agent_id)]).await.assert_redirect("/admin/groups");
+    admin
+        .post("/admin/groups", &[("name", "Billing"), ("public", "on"), ("members", &agent_id)])
+        .await
+        .assert_redirect("/admin/groups");
     admin.post("/admin/groups", &[("name", "Security")]).await.assert_redirect("/admin/groups");
     assert_eq!(offered(&customer_browser.get("/tickets/new").await), ["Billing", "General"], "internal groups are not offered");
     let rows = admin.get("/admin/groups").await.texts("tbody tr");
@@ -405,11 +436,12 @@ async fn groups_are_created_renamed_made_public_and_given_members(app: TestApp) 
     assert_eq!(clash.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(clash.attribute("#name", "value").as_deref(), Some("General"));
 
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE object_type = 'group' AND actor_id = $1 ORDER BY id")
-        .bind(admin_user.id)
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE object_type = 'group' AND actor_id = $1 ORDER BY id")
+            .bind(admin_user.id)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(actions, ["group.create", "group.create", "group.update"]);
     assert_eq!(admin.get("/admin/groups/999").await.status, StatusCode::NOT_FOUND);
 }
@@ -444,7 +476,10 @@ async fn a_group_with_tickets_is_deleted_only_with_a_move(app: TestApp) {
             .await
             .unwrap();
     assert_eq!(event, ("Sales".into(), "General".into(), after.version));
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.group' AND object_id = '{number}'")).await, 1);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.group' AND object_id = '{number}'")).await,
+        1
+    );
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM groups WHERE id = {sales}")).await, 0);
     let desk = admin.get(&format!("/desk/tickets/{number}")).await;
     assert!(desk.text_of(".timeline").contains("General"), "{}", desk.text_of(".timeline"));
@@ -453,7 +488,9 @@ async fn a_group_with_tickets_is_deleted_only_with_a_move(app: TestApp) {
     admin.post(&format!("/admin/groups/{empty}/delete"), &[]).await.assert_redirect("/admin/groups");
     let last = admin.post(&format!("/admin/groups/{general}/delete"), &[("move_to", "")]).await;
     assert_eq!(last.status, StatusCode::CONFLICT, "the only group stays");
-    let deletions = app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'group.delete' AND actor_id = {}", admin_user.id)).await;
+    let deletions = app
+        .count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'group.delete' AND actor_id = {}", admin_user.id))
+        .await;
     assert_eq!(deletions, 2);
 }
 
@@ -508,10 +545,11 @@ async fn settings_are_validated_and_apply_at_once(app: TestApp) {
     let customer_browser = app.browser();
     customer_browser.sign_in(&customer.email, PASSWORD).await;
     assert!(customer_browser.get("/tickets?status=all").await.texts("td[data-label=Number]").contains(&format!("HD-{new}")));
-    let audited: (String, String) = sqlx::query_as("SELECT before_state, after_state FROM audit_log WHERE action = 'settings.update'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let audited: (String, String) =
+        sqlx::query_as("SELECT before_state, after_state FROM audit_log WHERE action = 'settings.update'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(
         audited.1,
         r#"{"auto_close_hours":"24","organisation_name":"Acme Support","sla_medium_first_response_hours":"2","ticket_prefix":"HD-"}"#
@@ -549,7 +587,11 @@ async fn audit_log_lists_every_admin_action_with_filters_and_pages(app: TestApp)
     let today = time::OffsetDateTime::from_unix_timestamp(app.now()).unwrap().date().to_string();
     assert_eq!(rows(&admin.get(&format!("/admin/audit?from={today}")).await).len(), 2);
     assert_eq!(rows(&admin.get(&format!("/admin/audit?to={today}&object=group")).await).len(), 50);
-    assert_eq!(admin.get(&format!("/admin/audit?from={today}&to={today}")).await.text_of(".pager"), "", "one page needs no pager");
+    assert_eq!(
+        admin.get(&format!("/admin/audit?from={today}&to={today}")).await.text_of(".pager"),
+        "",
+        "one page needs no pager"
+    );
 
     // Users and groups recorded by id are shown by name.
     let customer = app.create_user(Role::Customer, "cus@example.com", "Cus").await;

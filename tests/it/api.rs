@@ -2,11 +2,11 @@
 //! the OpenAPI document.
 
 use helpdesk::domain::accounts::api_tokens;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::users::User;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff;
-use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::tickets::Status;
-use helpdesk::domain::accounts::users::User;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -107,9 +107,16 @@ async fn tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated(
     assert!(secret.starts_with("hd_") && secret.len() > 40, "{secret}");
     let listed = admin_browser.get(&path).await;
     assert!(!listed.body.contains(&secret), "shown once only");
-    assert!(listed.attribute("#api-tokens form[action$='/revoke']", "data-confirm").unwrap().contains("Zapier"), "revoking asks first");
+    assert!(
+        listed.attribute("#api-tokens form[action$='/revoke']", "data-confirm").unwrap().contains("Zapier"),
+        "revoking asks first"
+    );
     assert!(listed.attribute("form[action$='/deactivate']", "data-confirm").is_some(), "so does deactivating");
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}'")).await, 0, "only a digest is stored");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}'")).await,
+        0,
+        "only a digest is stored"
+    );
 
     let api = Api::new(&app, Some(secret.clone()));
     let me = api.get("/users/me").await;
@@ -164,7 +171,8 @@ async fn customers_use_the_api_as_they_use_the_portal(app: TestApp) {
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invalid.error_code(), "invalid");
     assert!(invalid.field_error("subject").is_some() && invalid.field_error("message").is_some());
-    let on_behalf = api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general, "requester": "x@example.com" })).await;
+    let on_behalf =
+        api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general, "requester": "x@example.com" })).await;
     assert!(on_behalf.field_error("requester").is_some());
     let internal = api.post("/tickets", json!({ "subject": "S", "message": "M", "group": hidden_group })).await;
     assert!(internal.field_error("group").is_some());
@@ -273,7 +281,9 @@ async fn staff_work_tickets_through_the_api(app: TestApp) {
     let moved = api.patch(&path, json!({ "assignee": null, "group": internal_group, "version": version })).await.data();
     assert_eq!((moved["assignee"].clone(), moved["group"]["name"].as_str()), (Value::Null, Some("Security")));
 
-    let note = api.post(&format!("{path}/messages"), json!({ "body": "Checked the cable", "visibility": "internal", "time_spent": 15 })).await;
+    let note = api
+        .post(&format!("{path}/messages"), json!({ "body": "Checked the cable", "visibility": "internal", "time_spent": 15 }))
+        .await;
     assert_eq!((note.status, note.data()["kind"].as_str()), (StatusCode::CREATED, Some("note")));
     let reply = api.post(&format!("{path}/messages"), json!({ "body": "Fixed?", "status": "resolved" })).await.data();
     assert_eq!(reply["kind"], "message");
@@ -284,23 +294,48 @@ async fn staff_work_tickets_through_the_api(app: TestApp) {
     assert!(timeline.as_array().unwrap().iter().any(|entry| entry["kind"] == "note"), "staff see notes");
     assert!(timeline.as_array().unwrap().iter().any(|entry| entry["kind"] == "event"), "and events");
 
-    let general = api.get("/groups").await.data().as_array().unwrap().iter().find(|g| g["name"] == "General").unwrap()["id"].clone();
-    let phoned = api.post("/tickets", json!({ "subject": "Phone call", "message": "Printer on fire", "group": general, "requester": "new@example.com" })).await;
+    let general =
+        api.get("/groups").await.data().as_array().unwrap().iter().find(|g| g["name"] == "General").unwrap()["id"].clone();
+    let phoned = api
+        .post(
+            "/tickets",
+            json!({ "subject": "Phone call", "message": "Printer on fire", "group": general, "requester": "new@example.com" }),
+        )
+        .await;
     assert_eq!(phoned.status, StatusCode::CREATED, "{}", phoned.text);
     assert_eq!(phoned.data()["requester"]["email"], "new@example.com");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'new@example.com' AND role = 'customer'").await, 1);
-    assert!(api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general })).await.field_error("requester").is_some());
+    assert!(
+        api.post("/tickets", json!({ "subject": "S", "message": "M", "group": general }))
+            .await
+            .field_error("requester")
+            .is_some()
+    );
 
     let agents = api.get("/agents").await.data();
     assert!(agents.as_array().unwrap().iter().any(|agent| agent["email"] == "me@example.com"));
     assert!(agents.as_array().unwrap().iter().all(|agent| agent["role"] != "customer"));
     assert_eq!(api.get("/groups").await.data().as_array().unwrap().len(), 2, "staff see internal groups too");
-    assert_eq!(api.post(&format!("{path}/reopen"), json!({ "reason": "x" })).await.status, StatusCode::NOT_FOUND, "customers reopen");
+    assert_eq!(
+        api.post(&format!("{path}/reopen"), json!({ "reason": "x" })).await.status,
+        StatusCode::NOT_FOUND,
+        "customers reopen"
+    );
 
     let malformed = api.send(Method::POST, "/tickets", None).await;
-    assert_eq!((malformed.status, malformed.error_code().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
-    let garbled = api.http.post(format!("{}/tickets", api.base_url)).header("authorization", format!("Bearer {}", api.token.as_deref().unwrap()))
-        .header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(
+        (malformed.status, malformed.error_code().as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    let garbled = api
+        .http
+        .post(format!("{}/tickets", api.base_url))
+        .header("authorization", format!("Bearer {}", api.token.as_deref().unwrap()))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
     let unknown = api.get("/nothing/here").await;
     assert_eq!((unknown.status, unknown.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
@@ -315,7 +350,10 @@ async fn staff_work_tickets_through_the_api(app: TestApp) {
     let unknown_field = api.patch(&path, json!({ "colour": "red" })).await;
     assert!(unknown_field.field_error("colour").is_some(), "{}", unknown_field.text);
     assert_eq!(api.get(&format!("/tickets/WRONG-{number}")).await.status, StatusCode::NOT_FOUND, "only the ticket's own prefix");
-    let lower_case = api.http.get(format!("{}/users/me", api.base_url)).header("authorization", format!("bearer {}", api.token.as_deref().unwrap()));
+    let lower_case = api
+        .http
+        .get(format!("{}/users/me", api.base_url))
+        .header("authorization", format!("bearer {}", api.token.as_deref().unwrap()));
     assert_eq!(lower_case.send().await.unwrap().status(), StatusCode::OK, "the scheme is case-insensitive");
 }
 
@@ -344,7 +382,10 @@ async fn reports_count_tickets_per_period(app: TestApp) {
         let periods = report["periods"].as_array().unwrap();
         assert_eq!(periods.len(), 12);
         let current = periods.last().unwrap();
-        assert_eq!((current["created"].as_i64(), current["resolved"].as_i64(), current["closed"].as_i64()), (Some(2), Some(1), Some(1)));
+        assert_eq!(
+            (current["created"].as_i64(), current["resolved"].as_i64(), current["closed"].as_i64()),
+            (Some(2), Some(1), Some(1))
+        );
         assert_eq!(current["first_response_average_minutes"].as_i64(), Some(2));
         assert!(periods[..11].iter().all(|p| p["created"] == 0), "earlier periods are empty");
     }
@@ -381,8 +422,13 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
     assert!(document["openapi"].as_str().unwrap().starts_with("3."));
     let paths = document["paths"].as_object().unwrap();
     for (path, methods) in API_ROUTES {
-        let described: Vec<&str> =
-            paths[path].as_object().unwrap_or_else(|| panic!("{path} is described")).keys().map(String::as_str).filter(|key| *key != "parameters").collect();
+        let described: Vec<&str> = paths[path]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} is described"))
+            .keys()
+            .map(String::as_str)
+            .filter(|key| *key != "parameters")
+            .collect();
         assert_eq!(described, methods.to_vec(), "{path}");
     }
     assert_eq!(paths.len(), API_ROUTES.len(), "and nothing else: {:?}", paths.keys().collect::<Vec<_>>());

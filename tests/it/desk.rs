@@ -1,11 +1,11 @@
 //! The staff desk: queue views, filters, search, the workspace, concurrency, merge, bulk.
 
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::users::User;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
-use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, SearchLimits, Sort, View};
 use helpdesk::domain::tickets::{Priority, Status, TicketNumber};
-use helpdesk::domain::accounts::users::User;
 use reqwest::StatusCode;
 
 use crate::harness::{Browser, PASSWORD, Page, TestApp};
@@ -117,7 +117,15 @@ async fn pending_stops_the_sla_clock(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(number).await, &me, Status::Pending, app.now()).await.unwrap();
     app.clock.advance(5 * 3600);
     assert!(subjects(&browser.get("/desk?view=overdue").await).is_empty(), "pending is never overdue");
-    helpdesk::domain::conversation::customer::reply(&app.db, &app.ticket(number).await, &customer, &helpdesk::domain::conversation::customer::Reply::parse("here").unwrap(), app.now()).await.unwrap();
+    helpdesk::domain::conversation::customer::reply(
+        &app.db,
+        &app.ticket(number).await,
+        &customer,
+        &helpdesk::domain::conversation::customer::Reply::parse("here").unwrap(),
+        app.now(),
+    )
+    .await
+    .unwrap();
     let ticket = app.ticket(number).await;
     assert_eq!(ticket.status, Status::Open);
     // 30 min of the hour were used before the pause; 30 remain.
@@ -135,9 +143,16 @@ async fn filters_narrow_the_queue(app: TestApp) {
     app.clock.advance(86_400 * 2);
     let urgent = app.create_ticket_with(&ada, "urgent one", "x", "urgent").await;
     let high = app.create_ticket_with(&ada, "high one", "x", "high").await;
-    staff::update(&app.db, &app.ticket(high).await, &me, &Changes { group_id: Some(other_group), assignee: Some(Some(me.id)), ..Changes::default() }, None, app.now())
-        .await
-        .unwrap();
+    staff::update(
+        &app.db,
+        &app.ticket(high).await,
+        &me,
+        &Changes { group_id: Some(other_group), assignee: Some(Some(me.id)), ..Changes::default() },
+        None,
+        app.now(),
+    )
+    .await
+    .unwrap();
     let _ = low;
 
     assert_eq!(subjects(&browser.get("/desk?priority=urgent").await), ["urgent one"]);
@@ -153,7 +168,11 @@ async fn filters_narrow_the_queue(app: TestApp) {
     assert_eq!(by_priority.texts(".desk-list td.subject a"), ["urgent one", "high one", "low one"]);
     staff::set_status(&app.db, &app.ticket(urgent).await, &me, Status::Pending, app.now()).await.unwrap();
     let by_due = browser.get("/desk?sort=due").await;
-    assert_eq!(by_due.texts(".desk-list td.subject a"), ["low one", "high one", "urgent one"], "no due date (pending) last, on both databases");
+    assert_eq!(
+        by_due.texts(".desk-list td.subject a"),
+        ["low one", "high one", "urgent one"],
+        "no due date (pending) last, on both databases"
+    );
     let due_first = browser.get("/desk?view=due_today").await;
     assert_eq!(due_first.text_of("#f-sort option[value='']"), "Due", "the due views put the most overdue first");
     assert_eq!(due_first.texts("#f-sort option").iter().filter(|label| *label == "Due").count(), 1, "named once");
@@ -220,10 +239,15 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     }
     let ranked_page = browser.get("/desk?q=toner").await;
     assert_eq!(ranked_page.text_of("#f-sort option[value='']"), "Best match", "three matches are ranked");
-    let numbers = |page: helpdesk::domain::paging::Paged<queue::QueueRow>| page.items.iter().map(|row| row.number).collect::<Vec<_>>();
+    let numbers =
+        |page: helpdesk::domain::paging::Paged<queue::QueueRow>| page.items.iter().map(|row| row.number).collect::<Vec<_>>();
     assert_eq!(numbers(queue::list(&app.db, &me, &ranked, app.now()).await.unwrap()), [third, first], "best match first");
     let ranked_by_update = QueueQuery { sort: Some(Sort::Updated), ..ranked };
-    assert_eq!(numbers(queue::list(&app.db, &me, &ranked_by_update, app.now()).await.unwrap()), [first, third], "a chosen order is kept");
+    assert_eq!(
+        numbers(queue::list(&app.db, &me, &ranked_by_update, app.now()).await.unwrap()),
+        [first, third],
+        "a chosen order is kept"
+    );
 }
 
 async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
@@ -245,7 +269,12 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
     let note = [("body", "Probably the SSD"), ("visibility", "internal"), ("time_spent", "10")];
     browser.post(&format!("{path}/replies"), &note).await.assert_redirect(&path);
     assert_eq!(app.ticket(number).await.first_response_at, None, "a note is not a response");
-    let reply = [("body", "Please hold the power button for 10 s."), ("visibility", "public"), ("status", "pending"), ("time_spent", "5")];
+    let reply = [
+        ("body", "Please hold the power button for 10 s."),
+        ("visibility", "public"),
+        ("status", "pending"),
+        ("time_spent", "5"),
+    ];
     browser.post(&format!("{path}/replies"), &reply).await.assert_redirect(&path);
     let ticket = app.ticket(number).await;
     assert_eq!(ticket.status, Status::Pending);
@@ -278,7 +307,8 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(closed, "auto-closed after the window");
-    let events: Vec<String> = sqlx::query_scalar("SELECT event FROM messages WHERE kind = 'event' ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM messages WHERE kind = 'event' ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(events.last().map(String::as_str), Some("auto_close"));
     let mails: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
     // Assigning the ticket to oneself mails nobody.
@@ -398,10 +428,11 @@ async fn agents_open_tickets_for_customers(app: TestApp) {
         }
     };
     post(form("New.Person@Example.com")("Phone call")).await.assert_redirect("/desk/tickets/1001");
-    let requester: (String, String) = sqlx::query_as("SELECT u.email, u.role FROM tickets t JOIN users u ON u.id = t.requester_id WHERE t.number = 1001")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let requester: (String, String) =
+        sqlx::query_as("SELECT u.email, u.role FROM tickets t JOIN users u ON u.id = t.requester_id WHERE t.number = 1001")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(requester, ("new.person@example.com".to_string(), "customer".to_string()));
     browser.get("/desk/tickets/new").await;
     post(form("known@example.com")("Walk-in")).await.assert_redirect("/desk/tickets/1002");
@@ -413,10 +444,11 @@ async fn agents_open_tickets_for_customers(app: TestApp) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text_of("#requester-error").contains("email"));
     assert_eq!(bad.text_of("#subject-error"), "Subject is required.");
-    let audit_actor: Option<i64> = sqlx::query_scalar("SELECT actor_id FROM audit_log WHERE action = 'ticket.create' AND object_id = '1002'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let audit_actor: Option<i64> =
+        sqlx::query_scalar("SELECT actor_id FROM audit_log WHERE action = 'ticket.create' AND object_id = '1002'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(audit_actor, Some(agent.id));
 }
 
@@ -428,10 +460,16 @@ async fn canned_responses_are_kept_and_inserted(app: TestApp) {
     let invalid = browser.post("/desk/canned", &[("title", ""), ("body", "x")]).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invalid.text_of("#title-error"), "Title is required.");
-    browser.post("/desk/canned", &[("title", "Reset link"), ("body", "Use the reset link <here>.")]).await.assert_redirect("/desk/canned");
+    browser
+        .post("/desk/canned", &[("title", "Reset link"), ("body", "Use the reset link <here>.")])
+        .await
+        .assert_redirect("/desk/canned");
     let id: i64 = sqlx::query_scalar("SELECT id FROM canned_responses").fetch_one(app.db.pool()).await.unwrap();
     browser.get(&format!("/desk/canned/{id}")).await;
-    browser.post(&format!("/desk/canned/{id}"), &[("title", "Reset link"), ("body", "Use the reset link.")]).await.assert_redirect("/desk/canned");
+    browser
+        .post(&format!("/desk/canned/{id}"), &[("title", "Reset link"), ("body", "Use the reset link.")])
+        .await
+        .assert_redirect("/desk/canned");
     let workspace = browser.get(&format!("/desk/tickets/{number}?canned={id}")).await;
     assert_eq!(workspace.text_of("#body"), "Use the reset link.");
     assert_eq!(workspace.attribute("#canned option", "data-body").as_deref(), Some("Use the reset link."));
@@ -444,7 +482,9 @@ async fn canned_responses_are_kept_and_inserted(app: TestApp) {
 async fn customers_get_404_on_every_desk_route(app: TestApp) {
     let (customer, user) = app.signed_in(Role::Customer, "cus@example.com").await;
     let number = app.create_ticket(&user, "Mine", "x").await;
-    for path in ["/desk", "/desk?view=mine", "/desk/tickets/new", &format!("/desk/tickets/{number}"), "/desk/canned", "/desk/canned/1"] {
+    for path in
+        ["/desk", "/desk?view=mine", "/desk/tickets/new", &format!("/desk/tickets/{number}"), "/desk/canned", "/desk/canned/1"]
+    {
         assert_eq!(customer.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     customer.get("/tickets").await;
@@ -459,7 +499,14 @@ async fn customers_get_404_on_every_desk_route(app: TestApp) {
         "/desk/canned/1".to_string(),
         "/desk/canned/1/delete".to_string(),
     ] {
-        let fields = [("tickets", n.as_str()), ("status", "closed"), ("body", "x"), ("visibility", "public"), ("into", "1"), ("title", "t")];
+        let fields = [
+            ("tickets", n.as_str()),
+            ("status", "closed"),
+            ("body", "x"),
+            ("visibility", "public"),
+            ("into", "1"),
+            ("title", "t"),
+        ];
         assert_eq!(customer.post(&path, &fields).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     let ticket = app.ticket(number).await;
@@ -485,7 +532,16 @@ async fn a_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {
     };
     for index in 0..3 {
         let number = app.create_ticket(&customer, &format!("t{index}"), "x").await;
-        staff::update(&app.db, &app.ticket(number).await, &agent, &Changes { assignee: Some(Some(agent.id)), ..Changes::default() }, None, app.now()).await.unwrap();
+        staff::update(
+            &app.db,
+            &app.ticket(number).await,
+            &agent,
+            &Changes { assignee: Some(Some(agent.id)), ..Changes::default() },
+            None,
+            app.now(),
+        )
+        .await
+        .unwrap();
     }
     let (few, rows) = measure().await;
     assert_eq!(rows, 3);
@@ -510,10 +566,20 @@ mod demo_data {
         let options = DemoOptions { tickets: 300, password: "demo-password".into(), force: false };
         let summary = demo::seed(&app.db, &options, app.now()).await.unwrap();
         assert_eq!(summary.tickets, 300);
-        let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM tickets ORDER BY status").fetch_all(app.db.pool()).await.unwrap();
+        let statuses: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT status FROM tickets ORDER BY status").fetch_all(app.db.pool()).await.unwrap();
         assert_eq!(statuses, ["closed", "new", "on_hold", "open", "pending", "resolved"]);
-        assert!(app.count(&format!("SELECT COUNT(*) FROM tickets WHERE due_at < {} AND status NOT IN ('resolved', 'closed')", app.now())).await > 0, "some overdue");
-        let per_ticket: Vec<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM messages GROUP BY ticket_id").fetch_all(app.db.pool()).await.unwrap();
+        assert!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM tickets WHERE due_at < {} AND status NOT IN ('resolved', 'closed')",
+                app.now()
+            ))
+            .await
+                > 0,
+            "some overdue"
+        );
+        let per_ticket: Vec<i64> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM messages GROUP BY ticket_id").fetch_all(app.db.pool()).await.unwrap();
         assert_eq!(per_ticket.len(), 300);
         assert!(per_ticket.iter().all(|count| (1..=10).contains(count)));
         assert!(demo::seed(&app.db, &options, app.now()).await.is_err(), "refuses a database with tickets");
@@ -527,7 +593,8 @@ mod demo_data {
         let customer = app.browser();
         customer.sign_in("customer1@demo.test", "demo-password").await.assert_redirect("/tickets");
         customer.get("/tickets/new").await;
-        let group: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'").fetch_one(app.db.pool()).await.unwrap();
+        let group: i64 =
+            sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'").fetch_one(app.db.pool()).await.unwrap();
         customer
             .post("/tickets", &[("subject", "After the demo"), ("group", &group.to_string()), ("message", "x")])
             .await
@@ -556,7 +623,8 @@ mod demo_data {
 
         // The API pages on the same way.
         let agent_id = app.count("SELECT id FROM users WHERE email = 'agent1@demo.test'").await;
-        let token = helpdesk::domain::accounts::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
+        let token =
+            helpdesk::domain::accounts::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
         for (page, more) in [(21, true), (last_page, false)] {
             let answer = reqwest::Client::new()
                 .get(format!("{}/api/v1/tickets?view=all&page={page}", app.base_url))

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use helpdesk::App;
 use helpdesk::config::Config;
 use helpdesk::db::Db;
-use helpdesk::domain::clock::{Clock, ManualClock};
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::users::{self, NewUser, User};
+use helpdesk::domain::clock::{Clock, ManualClock};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use scraper::{Html, Selector};
@@ -176,14 +176,7 @@ impl TestApp {
         let task = tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self {
-            db,
-            clock,
-            base_url: format!("http://{address}"),
-            config,
-            server: Some(RunningServer { stop, task }),
-            database,
-        }
+        Self { db, clock, base_url: format!("http://{address}"), config, server: Some(RunningServer { stop, task }), database }
     }
 
     /// Stops the server gracefully and starts a new one on the same database, as a
@@ -223,12 +216,13 @@ impl TestApp {
 
     /// A new group (internal unless `public`), with these members.
     pub async fn create_group(&self, name: &str, public: bool, members: &[&User]) -> i64 {
-        let id: i64 = sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, 0, 0) RETURNING id")
-            .bind(name)
-            .bind(public)
-            .fetch_one(self.db.pool())
-            .await
-            .expect("group created");
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, 0, 0) RETURNING id")
+                .bind(name)
+                .bind(public)
+                .fetch_one(self.db.pool())
+                .await
+                .expect("group created");
         for member in members {
             sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
                 .bind(id)
@@ -443,9 +437,12 @@ impl TestApp {
             .fetch_one(self.db.pool())
             .await
             .expect("the General group");
-        let new_ticket = NewTicket::parse(subject, helpdesk::domain::input::WholeNumber::Sent(general), priority, message, "").expect("valid fixture ticket");
+        let new_ticket = NewTicket::parse(subject, helpdesk::domain::input::WholeNumber::Sent(general), priority, message, "")
+            .expect("valid fixture ticket");
         let settings = Settings::load(&self.db).await.expect("settings");
-        tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now()).await.expect("fixture ticket created")
+        tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now())
+            .await
+            .expect("fixture ticket created")
     }
 
     /// An agent's reply or note, through the domain layer.

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
 use helpdesk::domain::mail::outbox;
-use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::tickets::Status;
 use helpdesk::mail::{self, Mailer};
 use reqwest::StatusCode;
@@ -51,7 +51,10 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
     let fields = [("subject", "Printer on fire"), ("group", general.as_str()), ("priority", "high"), ("message", "It smokes.")];
     customer_browser.post("/tickets", &fields).await.assert_redirect("/tickets/1001");
     let created = smtp.wait_for(2).await;
-    assert_eq!(BTreeSet::from_iter(recipients(&created)), BTreeSet::from(["carla@example.com".into(), "team@support.example".into()]));
+    assert_eq!(
+        BTreeSet::from_iter(recipients(&created)),
+        BTreeSet::from(["carla@example.com".into(), "team@support.example".into()])
+    );
     let to_customer = created.iter().find(|mail| mail.recipients == ["carla@example.com"]).unwrap();
     assert_eq!(to_customer.subject(), "[TCK-1001] Printer on fire");
     assert_eq!(to_customer.header("From").as_deref(), Some("Helpdesk <help@support.example>"));
@@ -100,7 +103,8 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
     let ids: BTreeSet<String> = all.iter().map(|mail| mail.header("Message-ID").unwrap()).collect();
     assert_eq!(ids.len(), 7, "each mail has its own Message-ID");
     assert!(ids.iter().all(|id| id.ends_with("@support.example>")));
-    let stored: Vec<String> = sqlx::query_scalar("SELECT rfc_message_id FROM outbox WHERE status = 'sent'").fetch_all(app.db.pool()).await.unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT rfc_message_id FROM outbox WHERE status = 'sent'").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(BTreeSet::from_iter(stored), ids, "the outbox remembers what it sent, for threading replies");
 }
 
@@ -179,7 +183,11 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = 1").await, 1, "a 5xx is not retried");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = 1").await,
+        1,
+        "a 5xx is not retried"
+    );
 
     let (admin, _) = app.signed_in(Role::Admin, "admin@example.com").await;
     assert!(admin.get("/admin").await.text_of(".admin-cards").contains("1 notification could not be delivered"));
@@ -203,11 +211,16 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
     let (browser, customer) = app.signed_in(Role::Customer, "carla@example.com").await;
     let agent = app.create_user(Role::Agent, "agent@example.com", "Andy").await;
     let page = browser.get("/profile").await;
-    let offered: Vec<String> = page.html().select(&scraper::Selector::parse("input[name=notify]").unwrap())
+    let offered: Vec<String> = page
+        .html()
+        .select(&scraper::Selector::parse("input[name=notify]").unwrap())
         .map(|input| input.value().attr("value").unwrap().to_owned())
         .collect();
     assert_eq!(offered, ["ticket_created", "agent_replied", "resolved", "closed"]);
-    browser.post("/profile", &[("notify", "ticket_created"), ("notify", "resolved"), ("notify", "assigned")]).await.assert_redirect("/profile");
+    browser
+        .post("/profile", &[("notify", "ticket_created"), ("notify", "resolved"), ("notify", "assigned")])
+        .await
+        .assert_redirect("/profile");
     let page = browser.get("/profile").await;
     assert_eq!(page.attribute("input[value=agent_replied]", "checked"), None);
     assert_eq!(page.attribute("input[value=ticket_created]", "checked").as_deref(), Some(""));

@@ -4,14 +4,14 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use helpdesk::domain::conversation::staff;
 use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::conversation::staff;
 use helpdesk::domain::tickets::{Status, TicketNumber};
 use reqwest::StatusCode;
 
+use crate::for_both_backends;
 use crate::harness::{Backend, TestApp};
 use crate::smtp::SmtpServer;
-use crate::for_both_backends;
 
 for_both_backends!(
     replies_by_mail_join_their_ticket_and_notify_the_assignee,
@@ -189,6 +189,12 @@ async fn the_http_ingest_needs_its_token(backend: Backend) {
 
     // Without a configured token the route does not exist.
     let closed = TestApp::spawn(backend).await;
-    let response = http.post(format!("{}/mail/inbound", closed.base_url)).bearer_auth("inbound-secret").body(fixture("bulk.eml")).send().await.unwrap();
+    let response = http
+        .post(format!("{}/mail/inbound", closed.base_url))
+        .bearer_auth("inbound-secret")
+        .body(fixture("bulk.eml"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

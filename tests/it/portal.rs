@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::customer::RATING_WINDOW_AFTER_CLOSE;
 use helpdesk::domain::conversation::staff::{self, Visibility};
-use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::tickets::Status;
 use reqwest::StatusCode;
 
@@ -44,7 +44,10 @@ async fn customer_submits_a_ticket_and_follows_it(app: TestApp) {
     assert_eq!(form.attribute("#priority option[selected]", "value").as_deref(), Some("medium"));
     let group = general_group(&app).await;
     let created = browser
-        .post("/tickets", &[("subject", "Printer jams"), ("group", &group), ("priority", "high"), ("message", "It jams.\nEvery time.")])
+        .post(
+            "/tickets",
+            &[("subject", "Printer jams"), ("group", &group), ("priority", "high"), ("message", "It jams.\nEvery time.")],
+        )
         .await;
     created.assert_redirect("/tickets/1001");
 
@@ -72,7 +75,8 @@ async fn customer_submits_a_ticket_and_follows_it(app: TestApp) {
             .await
             .unwrap();
     assert_eq!(stored, (customer.id, "new".into(), "TCK-".into(), 1));
-    let outbox: Vec<(String, String)> = sqlx::query_as("SELECT kind, recipient_email FROM outbox").fetch_all(app.db.pool()).await.unwrap();
+    let outbox: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, recipient_email FROM outbox").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(outbox, [("ticket_created".to_string(), "carla@example.com".to_string())]);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.create' AND object_id = '1001'").await, 1);
 }
@@ -82,9 +86,8 @@ async fn a_bad_submission_is_shown_again_and_nothing_is_stored(app: TestApp) {
     browser.get("/tickets/new").await;
     let group = general_group(&app).await;
     let long = "s".repeat(201);
-    let page = browser
-        .post("/tickets", &[("subject", &long), ("group", &group), ("priority", "extreme"), ("message", "  \n ")])
-        .await;
+    let page =
+        browser.post("/tickets", &[("subject", &long), ("group", &group), ("priority", "extreme"), ("message", "  \n ")]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text_of("#subject-error").contains("at most 200"));
     assert_eq!(page.text_of("#priority-error"), "Choose low, medium, high or urgent.");
@@ -123,7 +126,14 @@ async fn customers_cannot_submit_to_internal_groups_or_set_hidden_fields(app: Te
     browser
         .post(
             "/tickets",
-            &[("subject", "Hi"), ("group", &group), ("message", "x"), ("status", "closed"), ("assignee", &assignee), ("requester", "1")],
+            &[
+                ("subject", "Hi"),
+                ("group", &group),
+                ("message", "x"),
+                ("status", "closed"),
+                ("assignee", &assignee),
+                ("requester", "1"),
+            ],
         )
         .await
         .assert_redirect("/tickets/1001");
@@ -220,7 +230,10 @@ async fn internal_notes_never_reach_a_customer_page(app: TestApp) {
     assert_eq!(page.texts(".entry-message .entry-body"), ["Please check my invoice", "We are looking at it."]);
     assert_eq!(page.text_of(".entry-staff .badge"), "Support team");
     // The first agent action opened the ticket; the customer sees that event.
-    assert_eq!(page.text_of(".entry-event"), format!("Agent Smith changed the status from New to Open · {}", page.text_of(".entry-event time")));
+    assert_eq!(
+        page.text_of(".entry-event"),
+        format!("Agent Smith changed the status from New to Open · {}", page.text_of(".entry-event time"))
+    );
     for path in ["/tickets", "/tickets?status=all", "/tickets?q=watch"] {
         assert!(!browser.get(path).await.body.contains("watch list"), "{path}");
     }
@@ -234,7 +247,10 @@ async fn user_text_is_escaped_and_links_are_safe(app: TestApp) {
     let group = general_group(&app).await;
     let subject = "<script>alert('s')</script>";
     let message = "<img src=x onerror=alert(1)> see https://example.com/a?b=<c> and javascript:alert(2)";
-    browser.post("/tickets", &[("subject", subject), ("group", &group), ("message", message)]).await.assert_redirect("/tickets/1001");
+    browser
+        .post("/tickets", &[("subject", subject), ("group", &group), ("message", message)])
+        .await
+        .assert_redirect("/tickets/1001");
     let page = browser.get("/tickets/1001").await;
     assert_eq!(page.text_of(".ticket-head h1"), subject);
     assert!(page.texts("main script").is_empty());
@@ -269,7 +285,8 @@ async fn concurrent_submissions_get_consecutive_numbers(app: TestApp) {
     for submission in submissions {
         assert_eq!(submission.await.unwrap(), StatusCode::SEE_OTHER);
     }
-    let numbers: Vec<i64> = sqlx::query_scalar("SELECT number FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
+    let numbers: Vec<i64> =
+        sqlx::query_scalar("SELECT number FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(numbers, (1001..=1050).collect::<Vec<_>>());
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 50);
 }
@@ -298,8 +315,12 @@ async fn a_reply_reopens_waiting_tickets_and_is_refused_on_resolved_or_closed(ap
     assert_eq!(after.updated_at, before.updated_at + 120);
     let page = browser.get(&path).await;
     assert_eq!(page.text_of(".flash"), "Reply sent.");
-    assert!(page.text_of(".entry-event").contains("Mia") || page.text_of(".entry-event").contains("changed the status from Pending to Open"));
-    let assignee_mail = app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'customer_replied' AND recipient_email = 'agent@example.com'").await;
+    assert!(
+        page.text_of(".entry-event").contains("Mia")
+            || page.text_of(".entry-event").contains("changed the status from Pending to Open")
+    );
+    let assignee_mail =
+        app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'customer_replied' AND recipient_email = 'agent@example.com'").await;
     assert_eq!(assignee_mail, 2);
 
     let empty = browser.post(&format!("{path}/replies"), &[("body", " ")]).await;
@@ -424,7 +445,10 @@ async fn a_closed_ticket_offers_a_linked_follow_up(app: TestApp) {
     let group = general_group(&app).await;
     let follow_up = number.to_string();
     browser
-        .post("/tickets", &[("subject", "Follow-up: Email setup"), ("group", &group), ("message", "Again"), ("follow_up", &follow_up)])
+        .post(
+            "/tickets",
+            &[("subject", "Follow-up: Email setup"), ("group", &group), ("message", "Again"), ("follow_up", &follow_up)],
+        )
         .await
         .assert_redirect(&format!("/tickets/{}", number.get() + 1));
     let page = browser.get(&format!("/tickets/{}", number.get() + 1)).await;
@@ -434,10 +458,11 @@ async fn a_closed_ticket_offers_a_linked_follow_up(app: TestApp) {
     let foreign = browser.get(&format!("/tickets/new?follow_up={theirs}")).await;
     assert_eq!(foreign.attribute("input[name=follow_up]", "value").as_deref(), Some(""));
     let theirs_text = theirs.to_string();
-    browser
-        .post("/tickets", &[("subject", "Sneaky"), ("group", &group), ("message", "x"), ("follow_up", &theirs_text)])
-        .await;
-    let link: Option<i64> = sqlx::query_scalar("SELECT follow_up_of_id FROM tickets WHERE subject = 'Sneaky'").fetch_one(app.db.pool()).await.unwrap();
+    browser.post("/tickets", &[("subject", "Sneaky"), ("group", &group), ("message", "x"), ("follow_up", &theirs_text)]).await;
+    let link: Option<i64> = sqlx::query_scalar("SELECT follow_up_of_id FROM tickets WHERE subject = 'Sneaky'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(link, None);
 }
 
@@ -494,10 +519,14 @@ async fn search_and_subjects_take_odd_characters(app: TestApp) {
     assert_eq!(browser.get("/tickets?q=%E2%80%AE%C3%A9").await.status, StatusCode::OK);
     browser.get("/tickets/new").await;
     let group = general_group(&app).await;
-    browser.post("/tickets", &[("subject", "Tab\there"), ("group", &group), ("message", "col1\tcol2")]).await.assert_redirect("/tickets/1001");
-    let stored: (String, String) = sqlx::query_as("SELECT t.subject, m.body FROM tickets t JOIN messages m ON m.ticket_id = t.id")
-        .fetch_one(app.db.pool())
+    browser
+        .post("/tickets", &[("subject", "Tab\there"), ("group", &group), ("message", "col1\tcol2")])
         .await
-        .unwrap();
+        .assert_redirect("/tickets/1001");
+    let stored: (String, String) =
+        sqlx::query_as("SELECT t.subject, m.body FROM tickets t JOIN messages m ON m.ticket_id = t.id")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(stored, ("Tab here".to_string(), "col1\tcol2".to_string()));
 }

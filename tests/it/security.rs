@@ -112,7 +112,9 @@ async fn oversized_bodies_are_refused_and_the_server_stays_up(app: TestApp) {
     // still writing may see the close instead of the answer: ask until the answer is read.
     let mut answer = None;
     for _ in 0..10 {
-        if let Ok(page) = browser.try_post("/register", &[("name", &huge), ("email", "v@example.com"), ("password", PASSWORD)]).await {
+        if let Ok(page) =
+            browser.try_post("/register", &[("name", &huge), ("email", "v@example.com"), ("password", PASSWORD)]).await
+        {
             answer = Some(page.status);
             break;
         }

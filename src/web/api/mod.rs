@@ -2,6 +2,7 @@
 //! on success, `{"error": {"code", "message", "fields"}}` on failure. It calls the same
 //! domain functions as the pages; only the envelope differs.
 
+mod conversation;
 mod directory;
 mod reports;
 mod tickets;
@@ -30,9 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
-        .route("/tickets/{id}/messages", get(tickets::messages).post(tickets::add_message))
-        .route("/tickets/{id}/reopen", post(tickets::reopen))
-        .route("/tickets/{id}/rating", post(tickets::rate))
+        .route("/tickets/{id}/messages", get(conversation::messages).post(conversation::add_message))
+        .route("/tickets/{id}/reopen", post(conversation::reopen))
+        .route("/tickets/{id}/rating", post(conversation::rate))
         .route("/users/me", get(directory::me))
         .route("/agents", get(directory::agents))
         .route("/groups", get(directory::groups))

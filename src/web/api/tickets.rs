@@ -11,9 +11,8 @@ use serde_json::json;
 use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
-use crate::domain::conversation::customer::{self, Rating, Reopen};
-use crate::domain::conversation::staff::{self, Changes, Reply};
-use crate::domain::conversation::{self, Audience, TimelineEntry};
+use crate::domain::conversation::customer::{self};
+use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
 use crate::domain::paging::{Paged, page_number};
 use crate::domain::tickets::TicketNumber;
@@ -186,7 +185,7 @@ pub async fn list(
 
 /// The ticket `{id}` (`1001`, or with its own prefix: `TCK-1001`) names, if the caller may
 /// see it.
-async fn ticket_for(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
+pub(super) async fn ticket_for(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
     let number = TicketNumber::parse(id).ok_or_else(ApiError::not_found)?;
     let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
     let prefix = id.trim().trim_end_matches(|c: char| c.is_ascii_digit());
@@ -196,7 +195,7 @@ async fn ticket_for(state: &AppState, caller: &User, id: &str) -> ApiResult<Tick
     Ok(ticket)
 }
 
-async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
+pub(super) async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
     let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
     Ok(data(status, ticket_json(ticket, caller)))
 }
@@ -312,133 +311,6 @@ pub async fn update(
         }
         customer::close(&state.db, &ticket, &caller, now).await?;
     }
-    ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
-}
-
-fn entry_json(entry: TimelineEntry) -> serde_json::Value {
-    let author_is_staff = entry.author_is_staff();
-    json!({
-        "id": entry.id,
-        "kind": entry.kind.as_str(),
-        "author": entry.author_name.map(|name| json!({ "name": name, "staff": author_is_staff })),
-        "body": entry.body,
-        "event": entry.event,
-        "old_value": entry.old_value,
-        "new_value": entry.new_value,
-        "created_at": moment(entry.created_at),
-    })
-}
-
-fn audience(caller: &User) -> Audience {
-    if caller.role.is_staff() { Audience::Staff } else { Audience::Customer }
-}
-
-pub async fn messages(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
-    let ticket = ticket_for(&state, &caller, &id).await?;
-    let entries = conversation::timeline(&state.db, ticket.id, audience(&caller)).await?;
-    Ok(data(StatusCode::OK, entries.into_iter().map(entry_json).collect::<Vec<_>>()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MessageBody {
-    #[serde(default)]
-    body: String,
-    /// Staff: `public` (the default) or `internal`.
-    visibility: Option<String>,
-    /// Staff: a status to set in the same step.
-    status: Option<String>,
-    /// Staff: minutes spent.
-    time_spent: Option<i64>,
-}
-
-impl TryFrom<&MessageBody> for Reply {
-    type Error = Error;
-
-    fn try_from(body: &MessageBody) -> Result<Self, Error> {
-        let visibility = body.visibility.as_deref().unwrap_or("public");
-        Reply::parse(&body.body, visibility, body.status.as_deref().unwrap_or_default(), body.time_spent.into())
-    }
-}
-
-pub async fn add_message(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<MessageBody>,
-) -> ApiResult {
-    let ticket = ticket_for(&state, &caller, &id).await?;
-    let now = state.now();
-    let message_id = if caller.role.is_staff() {
-        staff::reply(&state.db, &ticket, &caller, &Reply::try_from(&body)?, now).await?
-    } else {
-        let mut errors = FieldErrors::new();
-        if body.visibility.as_deref().is_some_and(|visibility| visibility != "public") {
-            errors.add("visibility", "Your messages are always public.");
-        }
-        for (field, given) in [("status", body.status.is_some()), ("time_spent", body.time_spent.is_some())] {
-            if given {
-                errors.add(field, "Only staff set this.");
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(&errors));
-        }
-        customer::reply(&state.db, &ticket, &caller, &customer::Reply::parse(&body.body)?, now).await?
-    };
-    let entry = conversation::timeline(&state.db, ticket.id, audience(&caller))
-        .await?
-        .into_iter()
-        .find(|entry| entry.id == message_id)
-        .ok_or(Error::NotFound)?;
-    Ok(data(StatusCode::CREATED, entry_json(entry)))
-}
-
-/// A customer's own ticket: reopening and rating are theirs alone (as in the portal).
-async fn own_ticket(state: &AppState, caller: &User, id: &str) -> ApiResult<Ticket> {
-    if caller.role.is_staff() {
-        return Err(ApiError::not_found());
-    }
-    ticket_for(state, caller, id).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReopenBody {
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn reopen(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<ReopenBody>,
-) -> ApiResult {
-    let ticket = own_ticket(&state, &caller, &id).await?;
-    let settings = Settings::load(&state.db).await?;
-    customer::reopen(&state.db, &settings, &ticket, &caller, &Reopen::parse(&body.reason)?, state.now()).await?;
-    ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RatingBody {
-    rating: Option<i64>,
-    #[serde(default)]
-    comment: String,
-}
-
-pub async fn rate(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<RatingBody>,
-) -> ApiResult {
-    let ticket = own_ticket(&state, &caller, &id).await?;
-    let settings = Settings::load(&state.db).await?;
-    let rating = Rating::parse(body.rating.into(), &body.comment)?;
-    customer::rate(&state.db, &settings, &ticket, &caller, &rating, state.now()).await?;
     ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
 }
 

@@ -1,18 +1,18 @@
-//! The customer portal: a customer's own requests, and everything they can do on them.
+//! The portal's ticket page: the public conversation, and the customer's reply, close,
+//! reopen and rating.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::accounts::users::User;
-use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::{self, Audience};
 use crate::domain::input::WholeNumber;
-use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
-use crate::domain::tickets::{Priority, Status, TicketNumber};
+use crate::domain::tickets::{self, Ticket};
+use crate::domain::tickets::{Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
@@ -21,201 +21,7 @@ use crate::web::format::{Moment, span};
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
-use crate::web::views::{EntryView, Pager, PriorityView, StatusView, page_number};
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    q: String,
-    page: Option<String>,
-}
-
-pub struct TabView {
-    label: &'static str,
-    href: String,
-    current: bool,
-}
-
-pub struct TicketRow {
-    number: TicketNumber,
-    reference: String,
-    subject: String,
-    status: StatusView,
-    priority: PriorityView,
-    group: String,
-    updated: Moment,
-}
-
-#[derive(Template)]
-#[template(path = "portal/tickets.html")]
-pub struct MyTicketsPage {
-    ctx: PageContext,
-    tabs: Vec<TabView>,
-    tab_label: &'static str,
-    status: &'static str,
-    q: String,
-    rows: Vec<TicketRow>,
-    pager: Pager,
-}
-
-pub async fn my_tickets(
-    State(state): State<AppState>,
-    Customer(customer): Customer,
-    ctx: PageContext,
-    Query(query): Query<ListQuery>,
-) -> Result<Response> {
-    let tab = query.status.parse().unwrap_or_default();
-    let paged = tickets::list_for_requester(&state.db, customer.id, tab, &query.q, page_number(query.page.as_deref())).await?;
-    let now = state.now();
-    let tabs = CustomerTab::ALL
-        .iter()
-        .map(|&each| TabView { label: each.label(), href: format!("/tickets?status={}", each.as_str()), current: each == tab })
-        .collect();
-    let pager = Pager::new(&paged, "/tickets", &[("status", tab.as_str()), ("q", query.q.trim())]);
-    let rows = paged
-        .items
-        .into_iter()
-        .map(|summary| TicketRow {
-            number: summary.number,
-            reference: summary.reference(),
-            subject: summary.subject,
-            status: summary.status.into(),
-            priority: summary.priority.into(),
-            group: summary.group_name,
-            updated: Moment::new(summary.updated_at, now),
-        })
-        .collect();
-    ok(&MyTicketsPage { ctx, tabs, tab_label: tab.label(), status: tab.as_str(), q: query.q.trim().to_owned(), rows, pager })
-}
-
-#[derive(Deserialize, Default)]
-pub struct NewTicketForm {
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    follow_up: String,
-}
-
-#[derive(Template)]
-#[template(path = "portal/new.html")]
-pub struct NewTicketPage {
-    ctx: PageContext,
-    form: NewTicketForm,
-    errors: FieldErrors,
-    groups: Vec<Group>,
-    priorities: &'static [Priority],
-    follow_up_reference: Option<String>,
-}
-
-impl NewTicketPage {
-    fn is_selected_group(&self, group: &Group) -> bool {
-        self.form.group == group.id.to_string() || (self.form.group.is_empty() && self.groups.len() == 1)
-    }
-
-    fn is_selected_priority(&self, priority: &Priority) -> bool {
-        self.form.priority == priority.as_str() || (self.form.priority.is_empty() && *priority == Priority::default())
-    }
-}
-
-#[derive(Deserialize)]
-pub struct NewTicketQuery {
-    follow_up: Option<String>,
-}
-
-/// The ticket a follow-up continues, if it is the customer's own.
-async fn follow_up_of(state: &AppState, customer: &User, raw: &str) -> Result<Option<Ticket>> {
-    let Some(number) = TicketNumber::parse(raw) else {
-        return Ok(None);
-    };
-    match tickets::find_for_viewer(&state.db, number, customer).await {
-        Ok(ticket) => Ok(Some(ticket)),
-        Err(domain::Error::NotFound) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-pub async fn new_ticket_form(
-    State(state): State<AppState>,
-    Customer(customer): Customer,
-    ctx: PageContext,
-    Query(query): Query<NewTicketQuery>,
-) -> Result<Response> {
-    let mut form = NewTicketForm::default();
-    let previous = follow_up_of(&state, &customer, query.follow_up.as_deref().unwrap_or_default()).await?;
-    if let Some(previous) = &previous {
-        form.follow_up = previous.number.to_string();
-        form.subject = format!("Follow-up: {}", previous.subject).chars().take(tickets::SUBJECT_MAX).collect();
-        form.group = previous.group_id.to_string();
-        form.message = format!("This continues {}.\n\n", previous.reference());
-    }
-    let page = NewTicketPage {
-        ctx,
-        form,
-        errors: FieldErrors::new(),
-        groups: groups::public_groups(&state.db).await?,
-        priorities: Priority::ALL,
-        follow_up_reference: previous.map(|ticket| ticket.reference()),
-    };
-    ok(&page)
-}
-
-impl TryFrom<&NewTicketForm> for NewTicket {
-    type Error = domain::Error;
-
-    fn try_from(form: &NewTicketForm) -> domain::Result<Self> {
-        NewTicket::parse(&form.subject, WholeNumber::Typed(&form.group), &form.priority, &form.message, &form.follow_up)
-    }
-}
-
-pub async fn create_ticket(
-    State(state): State<AppState>,
-    Customer(customer): Customer,
-    ctx: PageContext,
-    session: AppSession,
-    CsrfForm(form): CsrfForm<NewTicketForm>,
-) -> Result<Response> {
-    let settings = Settings::load(&state.db).await?;
-    let created = match NewTicket::try_from(&form) {
-        Ok(new_ticket) => {
-            tickets::create(
-                &state.db,
-                &settings,
-                &customer,
-                &customer,
-                &new_ticket,
-                state.config.notify_email.as_deref(),
-                state.now(),
-            )
-            .await
-        }
-        Err(error) => Err(error),
-    };
-    let done = |number| {
-        let reference = format!("{}{number}", settings.ticket_prefix);
-        done(format!("Request {reference} sent. We will answer here and by email."), format!("/tickets/{number}"))
-    };
-    after_post(&session, created, done, |refused| async move {
-        let (errors, _) = refused.into_form_messages();
-        let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());
-        Ok(NewTicketPage {
-            ctx,
-            form,
-            errors,
-            groups: groups::public_groups(&state.db).await?,
-            priorities: Priority::ALL,
-            follow_up_reference,
-        })
-    })
-    .await
-}
+use crate::web::views::{EntryView, PriorityView, StatusView};
 
 /// What the customer typed into the ticket page's forms, and what went wrong with it.
 #[derive(Default)]
