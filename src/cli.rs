@@ -17,8 +17,8 @@ use crate::domain::accounts::setup;
 use crate::domain::accounts::users::{self, NewUser};
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::{Clock, SystemClock};
-use crate::domain::mail::intake::{self, IngestError, Ingested, OwnMail};
-use crate::mail::{self, Mailer};
+use crate::domain::mail::intake::{self, IngestError, Ingested};
+use crate::mail::Mailer;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -64,7 +64,7 @@ async fn ingest_mail(config: &Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url).await.map_err(TemporaryFailure)?;
     db.migrate().await.map_err(TemporaryFailure)?;
     let settings = Settings::load(&db).await.map_err(|error| TemporaryFailure(error.into()))?;
-    let own = OwnMail { address: mailer.from_address(), domain: mailer.domain(), reply_marker: mail::REPLY_MARKER };
+    let own = mailer.own_mail(config);
     let outcome = intake::ingest(&db, &settings, &own, config.notify_email.as_deref(), &raw, SystemClock.now()).await;
     match outcome {
         Ok(Ingested::Added(number)) => println!("Added to ticket {number}."),

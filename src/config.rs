@@ -50,9 +50,22 @@ pub struct Config {
     /// Where attachments are kept.
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
+    /// The `authserv-id` our own mail server writes in `Authentication-Results`: only its
+    /// results are believed (it must remove any such header a sender wrote).
+    #[arg(long, env = "MAIL_AUTHSERV_ID", global = true)]
+    pub mail_authserv_id: Option<String>,
+    /// `1`: refuse customer mail whose sender is not proven, instead of marking it.
+    #[arg(long, env = "MAIL_REQUIRE_AUTH", global = true, default_value = "false", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub mail_require_auth: bool,
 }
 
 impl Config {
+    /// The secret of `POST /mail/inbound`; an empty one is no secret, and leaves the route off.
+    pub fn mail_ingest_token(&self) -> Option<&str> {
+        self.mail_ingest_token.as_deref().map(str::trim).filter(|token| !token.is_empty())
+    }
+
     /// A configuration with every default, for the given database.
     pub fn for_database(database_url: &str) -> Self {
         let mut config = Cli::parse_from(["helpdesk"]).config;

@@ -4,6 +4,7 @@
 
 mod flag;
 pub mod search;
+mod server_secret;
 mod stored_enum;
 
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct Db {
     /// Connections handed out so far: one per statement run on the pool, one per
     /// transaction. Benchmarks and tests read it to see how many round trips a page takes.
     checkouts: Arc<AtomicU64>,
+    /// The installation's Message-ID key, read once (see `server_secret.rs`).
+    message_id_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Db {
@@ -104,7 +107,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-        Ok(Self { pool, backend, checkouts })
+        Ok(Self { pool, backend, checkouts, message_id_key: Arc::default() })
     }
 
     /// How many times a connection has been taken from the pool and given back.

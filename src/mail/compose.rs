@@ -4,11 +4,14 @@
 use askama::Template;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 
 use super::Mailer;
 use crate::domain::admin::settings::Settings;
-use crate::domain::mail::outbox::{Claimed, MailContent, Notification};
+use crate::domain::mail::account_mail::AccountMail;
+use crate::domain::mail::content::{AccountContent, MailContent};
+use crate::domain::mail::notification::Notification;
+use crate::domain::mail::outbox::Claimed;
 
 /// Everything a reply quotes below this line is cut off when it comes back.
 pub const REPLY_MARKER: &str = "## Reply above this line ##";
@@ -30,6 +33,8 @@ pub struct MailView {
     /// Whether replying to the mail adds to the ticket.
     reply_by_mail: bool,
     marker: &'static str,
+    /// For a customer with no password yet: where to set one.
+    password_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -44,7 +49,7 @@ struct HtmlBody<'a> {
     mail: &'a MailView,
 }
 
-fn view(mailer: &Mailer, content: &MailContent, settings: &Settings) -> MailView {
+fn view(mailer: &Mailer, content: &MailContent, settings: &Settings, password_link: Option<String>) -> MailView {
     let reference = format!("{}{}", content.ticket_prefix, content.ticket_number);
     let intro = match content.kind {
         Notification::TicketCreated => {
@@ -74,11 +79,20 @@ fn view(mailer: &Mailer, content: &MailContent, settings: &Settings) -> MailView
         link: format!("{}/{path}/{}", mailer.base_url, content.ticket_number),
         reply_by_mail: !matches!(content.kind, Notification::Assigned | Notification::NewTicketAlert),
         marker: REPLY_MARKER,
+        password_link,
     }
 }
 
-pub fn message(mailer: &Mailer, mail: &Claimed, content: &MailContent, settings: &Settings) -> anyhow::Result<Message> {
-    let view = view(mailer, content, settings);
+/// A ticket notification, with its signed Message-ID and its place in the ticket's thread.
+pub fn message(
+    mailer: &Mailer,
+    mail: &Claimed,
+    message_id: &str,
+    content: &MailContent,
+    settings: &Settings,
+    password_link: Option<String>,
+) -> anyhow::Result<Message> {
+    let view = view(mailer, content, settings, password_link);
     let text = TextBody { mail: &view }.render()?;
     let html = HtmlBody { mail: &view }.render()?;
     let tag = format!("[{}{}]", content.ticket_prefix, content.ticket_number);
@@ -88,17 +102,118 @@ pub fn message(mailer: &Mailer, mail: &Claimed, content: &MailContent, settings:
         }
         _ => format!("Re: {tag} {}", content.ticket_subject),
     };
-    let from = Mailbox::new(Some(settings.organisation_name.clone()), mailer.from.email.clone());
     let root = thread_root_id(content.ticket_number, &mailer.domain);
+    Ok(envelope(mailer, mail, message_id, settings, subject)?
+        .in_reply_to(root.clone())
+        .references(root)
+        .multipart(MultiPart::alternative_plain_html(text, html))?)
+}
+
+/// What both bodies of an account mail show.
+pub struct AccountView {
+    organisation: String,
+    subject: &'static str,
+    greeting: String,
+    intro: String,
+    link: Option<String>,
+    link_note: String,
+    closing: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account.txt")]
+struct AccountText<'a> {
+    mail: &'a AccountView,
+}
+
+#[derive(Template)]
+#[template(path = "email/account.html")]
+struct AccountHtml<'a> {
+    mail: &'a AccountView,
+}
+
+/// A mail about the recipient's account, with its one-time link if it has one.
+pub fn account_message(
+    mailer: &Mailer,
+    mail: &Claimed,
+    message_id: &str,
+    content: &AccountContent,
+    settings: &Settings,
+    link: Option<String>,
+) -> anyhow::Result<Message> {
+    let organisation = &settings.organisation_name;
+    let (intro, closing) = match content.kind {
+        AccountMail::VerifyEmail => (
+            format!("Thank you for registering with {organisation}. Open this link to confirm that this address is yours:"),
+            "If you did not register, ignore this mail: nothing happens without the link.",
+        ),
+        AccountMail::PasswordReset => (
+            "Someone (we hope you) asked to reset your password. Open this link to choose a new one:".to_owned(),
+            "If you did not ask, ignore this mail: your password stays as it is.",
+        ),
+        AccountMail::Invitation => (
+            format!("An account at {organisation} was made for you. Open this link to choose your password:"),
+            "Your sign-in is this address and the password you choose.",
+        ),
+        AccountMail::AccountExists => (
+            format!(
+                "Someone tried to register at {organisation} with this address, which already has an account. \
+                 If it was you, sign in with your password, or open this link to choose a new one:"
+            ),
+            "If it was not you, ignore this mail: nothing changed.",
+        ),
+        AccountMail::SignInAttempts => (
+            format!(
+                "Someone has been trying wrong passwords to sign in to your account at {organisation}. Your password \
+                 still works from your own devices; further attempts from theirs are refused for a while."
+            ),
+            "If that was not you, choose a strong password you use nowhere else, and turn on two-factor sign-in.",
+        ),
+    };
+    let view = AccountView {
+        organisation: organisation.clone(),
+        subject: content.kind.label(),
+        greeting: format!("Hello {},", content.recipient_name),
+        intro,
+        link,
+        link_note: content
+            .kind
+            .link_purpose()
+            .map(|purpose| format!("The link works once, for {}.", span_words(purpose.lifetime())))
+            .unwrap_or_default(),
+        closing,
+    };
+    let text = AccountText { mail: &view }.render()?;
+    let html = AccountHtml { mail: &view }.render()?;
+    Ok(envelope(mailer, mail, message_id, settings, content.kind.label().to_owned())?
+        .multipart(MultiPart::alternative_plain_html(text, html))?)
+}
+
+/// "1 hour", "24 hours", "7 days".
+fn span_words(seconds: i64) -> String {
+    match seconds / 3600 {
+        1 => "1 hour".into(),
+        hours if hours <= 24 => format!("{hours} hours"),
+        hours => format!("{} days", hours / 24),
+    }
+}
+
+/// What every mail we send carries: our name and address, the recipient, the subject, its
+/// own Message-ID, and `Auto-Submitted` so that auto-responders stay quiet.
+fn envelope(
+    mailer: &Mailer,
+    mail: &Claimed,
+    message_id: &str,
+    settings: &Settings,
+    subject: String,
+) -> anyhow::Result<MessageBuilder> {
+    let from = Mailbox::new(Some(settings.organisation_name.clone()), mailer.from.email.clone());
     let auto_submitted = HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_owned());
     Ok(Message::builder()
         .from(from.clone())
         .reply_to(from)
         .to(mail.recipient_email.parse()?)
         .subject(subject)
-        .message_id(Some(mail.rfc_message_id.clone()))
-        .in_reply_to(root.clone())
-        .references(root)
-        .raw_header(auto_submitted)
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+        .message_id(Some(message_id.to_owned()))
+        .raw_header(auto_submitted))
 }

@@ -13,10 +13,14 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::accounts::account_tokens::{self, Purpose};
 use crate::domain::accounts::tokens;
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Clock;
+use crate::domain::mail::content::{self, Content};
+use crate::domain::mail::intake::OwnMail;
 use crate::domain::mail::outbox::{self, Claimed};
+use crate::domain::mail::sender_trust;
 
 pub use compose::{REPLY_MARKER, thread_root_id};
 
@@ -55,12 +59,15 @@ impl Mailer {
         Ok(Self { transport, from, domain, base_url })
     }
 
-    pub fn from_address(&self) -> &str {
-        self.from.email.as_ref()
-    }
-
-    pub fn domain(&self) -> &str {
-        &self.domain
+    /// Our sending identity and what incoming mail must prove, for mail intake.
+    pub fn own_mail<'a>(&'a self, config: &'a Config) -> OwnMail<'a> {
+        OwnMail {
+            address: self.from.email.as_ref(),
+            domain: &self.domain,
+            reply_marker: REPLY_MARKER,
+            authserv_id: config.mail_authserv_id.as_deref(),
+            require_auth: config.mail_require_auth,
+        }
     }
 }
 
@@ -86,11 +93,20 @@ pub async fn run_worker(db: Db, clock: Arc<dyn Clock>, mailer: Mailer, mut stop:
 
 /// Claims and delivers one due mail. `false` when none is due.
 pub async fn deliver_next(db: &Db, mailer: &Mailer, worker: &str, now: i64) -> anyhow::Result<bool> {
-    let message_id = format!("<{}@{}>", tokens::random_text(20), mailer.domain);
-    let Some(mail) = outbox::claim_next(db, worker, &message_id, now).await? else {
+    let Some(mail) = outbox::claim_next(db, worker, now).await? else {
         return Ok(false);
     };
-    match deliver(db, mailer, &mail).await {
+    // Given once, on the first attempt, signed for its recipient and ticket, and kept for
+    // every retry so that a mail sent twice is still one mail to the recipient's client.
+    let message_id = match &mail.rfc_message_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = sender_trust::message_id(db.message_id_key().await?, &mail.recipient_email, mail.ticket_id, &mailer.domain);
+            outbox::set_message_id(db, mail.id, &id).await?;
+            id
+        }
+    };
+    match deliver(db, mailer, &mail, &message_id, now).await {
         Ok(()) => outbox::mark_sent(db, mail.id, worker, now).await?,
         Err(failure) => {
             tracing::warn!(mail = mail.id, to = %mail.recipient_email, error = %failure.reason, permanent = failure.permanent, "mail not delivered");
@@ -112,13 +128,34 @@ impl Failure {
     }
 }
 
-async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed) -> Result<(), Failure> {
+async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now: i64) -> Result<(), Failure> {
     let transient = |error: &dyn std::fmt::Display| Failure { reason: error.to_string(), permanent: false };
-    let Some(content) = outbox::content(db, mail).await.map_err(|error| transient(&error))? else {
-        return Err(Failure::permanent("its ticket no longer exists"));
+    let Some(content) = content::content(db, mail).await.map_err(|error| transient(&error))? else {
+        return Err(Failure::permanent("what it was about (its ticket or account) no longer exists"));
     };
     let settings = Settings::load(db).await.map_err(|error| transient(&error))?;
-    let message = compose::message(mailer, mail, &content, &settings).map_err(|error| Failure::permanent(error.to_string()))?;
+    // A one-time link is made now, for this mail alone: its secret is never stored.
+    let link = |purpose: Purpose, user_id: i64| async move {
+        let secret = account_tokens::issue(db, user_id, purpose, now).await.map_err(|error| transient(&error))?;
+        Ok::<_, Failure>(format!("{}{}?token={secret}", mailer.base_url, purpose.path()))
+    };
+    let composed = match &content {
+        Content::Ticket(notification) => {
+            let password_link = match mail.recipient_id.filter(|_| notification.recipient_needs_password) {
+                Some(user_id) => Some(link(Purpose::Invite, user_id).await?),
+                None => None,
+            };
+            compose::message(mailer, mail, message_id, notification, &settings, password_link)
+        }
+        Content::Account(account) => {
+            let link = match account.kind.link_purpose() {
+                Some(purpose) => Some(link(purpose, account.user_id).await?),
+                None => None,
+            };
+            compose::account_message(mailer, mail, message_id, account, &settings, link)
+        }
+    };
+    let message = composed.map_err(|error| Failure::permanent(error.to_string()))?;
     match &mailer.transport {
         Some(transport) => transport
             .send(message)

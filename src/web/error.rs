@@ -27,6 +27,9 @@ pub enum AppError {
     /// Not an error to show: an anonymous visitor asked for a page that needs an account.
     #[error("sign-in required")]
     SignInRequired { next: String },
+    /// Not an error to show either: staff who must set up two-factor before working.
+    #[error("two-factor set-up required")]
+    TwoFactorSetUpRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -79,7 +82,7 @@ pub struct ErrorPage {
 impl AppError {
     fn describe(&self) -> (StatusCode, &'static str, String, &'static str) {
         match self {
-            Self::NotFound | Self::SignInRequired { .. } => (
+            Self::NotFound | Self::SignInRequired { .. } | Self::TwoFactorSetUpRequired => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "There is nothing here, or it is not yours to see.".into(),
@@ -134,6 +137,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::SignInRequired { next } = &self {
             return Redirect::to(&format!("/login?next={}", encode_query_value(next))).into_response();
+        }
+        if let Self::TwoFactorSetUpRequired = &self {
+            return Redirect::to("/profile/two-factor").into_response();
         }
         if let Self::Internal(cause) = &self {
             tracing::error!(error = ?cause, "internal error");

@@ -47,9 +47,21 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-async fn require_role(parts: &mut Parts, state: &AppState, allowed: fn(Role) -> bool) -> Result<User, AppError> {
+/// The signed-in user, if `allowed`. Staff pages also wait until two-factor is set up where
+/// the admins require it (`enrolment_first`); the profile stays open for setting it up.
+async fn require_role(
+    parts: &mut Parts,
+    state: &AppState,
+    allowed: fn(Role) -> bool,
+    enrolment_first: bool,
+) -> Result<User, AppError> {
     match Viewer::from_request_parts(parts, state).await?.0 {
-        Some(user) if allowed(user.role) => Ok(user),
+        Some(user) if allowed(user.role) => {
+            if enrolment_first && AppSession::from_request_parts(parts, state).await?.must_enrol().await? {
+                return Err(AppError::TwoFactorSetUpRequired);
+            }
+            Ok(user)
+        }
         Some(_) => Err(AppError::NotFound),
         None => {
             let next = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/").to_owned();
@@ -61,7 +73,7 @@ async fn require_role(parts: &mut Parts, state: &AppState, allowed: fn(Role) -> 
 /// Declares a guard: the signed-in user, if their role is allowed. An anonymous visitor is
 /// sent to sign in; a signed-in user of another role gets 404, as if the page did not exist.
 macro_rules! role_guard {
-    ($(#[$doc:meta])* $name:ident, $allowed:expr) => {
+    ($(#[$doc:meta])* $name:ident, $allowed:expr, $enrolment_first:expr) => {
         $(#[$doc])*
         pub struct $name(pub User);
 
@@ -69,7 +81,7 @@ macro_rules! role_guard {
             type Rejection = AppError;
 
             async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-                require_role(parts, state, $allowed).await.map($name)
+                require_role(parts, state, $allowed, $enrolment_first).await.map($name)
             }
         }
     };
@@ -78,22 +90,26 @@ macro_rules! role_guard {
 role_guard!(
     /// Any signed-in user.
     SignedIn,
-    |_| true
+    |_| true,
+    false
 );
 role_guard!(
     /// A customer: the portal is theirs alone.
     Customer,
-    |role| role == Role::Customer
+    |role| role == Role::Customer,
+    false
 );
 role_guard!(
     /// An agent or an admin: the desk.
     Agent,
-    Role::is_staff
+    Role::is_staff,
+    true
 );
 role_guard!(
     /// An admin: users, groups and settings.
     Admin,
-    |role| role == Role::Admin
+    |role| role == Role::Admin,
+    true
 );
 
 /// A role guard that yields its user.

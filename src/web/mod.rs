@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{admin, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
+use handlers::{accounts, admin, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
 use session_store::DbSessionStore;
 pub use state::AppState;
 
@@ -35,6 +35,7 @@ pub const SESSION_COOKIE: &str = "helpdesk_session";
 const SESSION_LIFETIME: Duration = Duration::days(14);
 
 pub fn router(state: AppState) -> Router {
+    let secure_cookies = state.config.secure_cookies();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -49,7 +50,12 @@ pub fn router(state: AppState) -> Router {
         // accounts
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
-        .route("/register", get(auth::register_form).post(auth::register))
+        .route("/login/two-factor", get(auth::second_factor_form).post(auth::second_factor))
+        .route("/register", get(accounts::register_form).post(accounts::register))
+        .route("/verify", get(accounts::verify))
+        .route("/verify/resend", post(accounts::resend_verification))
+        .route("/password/forgot", get(accounts::forgot_form).post(accounts::forgot))
+        .route("/password/reset", get(accounts::reset_form).post(accounts::reset))
         .route("/setup", get(auth::setup_form).post(auth::setup))
         // customer portal
         .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
@@ -92,8 +98,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         // everyone signed in
         .route("/profile", get(profile::show).post(profile::update))
+        .route("/profile/password", get(profile::password_form).post(profile::change_password))
+        .route("/profile/two-factor", get(profile::two_factor_form).post(profile::enable_two_factor))
+        .route("/profile/two-factor/disable", post(profile::disable_two_factor))
         .fallback(error::not_found)
         .layer(sessions)
+        .layer(middleware::from_fn(move |request, next| session::form_token(request, next, secure_cookies)))
         .layer(CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.").into_response()
         }))

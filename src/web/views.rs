@@ -54,6 +54,8 @@ pub struct EntryView {
     pub moment: Moment,
     pub body: Vec<Segment>,
     pub event_text: String,
+    /// Came by mail without proof of its sender.
+    pub sender_unverified: bool,
 }
 
 fn status_label(stored: Option<&str>) -> String {
@@ -108,6 +110,7 @@ impl EntryView {
             kind: entry.kind.as_str(),
             author,
             author_is_staff: entry.author_is_staff(),
+            sender_unverified: !entry.sender_verified,
             moment: Moment::new(entry.created_at, now),
             body: segments(&entry.body),
             event_text,

@@ -12,13 +12,19 @@ use helpdesk::config::Config;
 use helpdesk::db::Db;
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::users::{self, NewUser, User};
+use helpdesk::domain::admin::groups::{self, GroupInput};
+use helpdesk::domain::admin::settings::Settings;
 use helpdesk::domain::clock::{Clock, ManualClock};
+use helpdesk::domain::conversation::Visibility;
+use helpdesk::domain::conversation::staff::{self, Reply};
+use helpdesk::domain::input::WholeNumber;
+use helpdesk::domain::tickets::{self, NewTicket, Priority, Ticket, TicketNumber};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use scraper::{Html, Selector};
 use sqlx::Connection;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -151,6 +157,8 @@ pub struct TestApp {
     pub config: Config,
     server: Option<RunningServer>,
     pub database: Arc<TestDatabase>,
+    /// The admin fixtures act as, made on first use and kept across a restart.
+    fixture_admin: Arc<OnceCell<User>>,
 }
 
 impl TestApp {
@@ -164,10 +172,15 @@ impl TestApp {
         let mut config = Config::for_database(&database.url);
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp()));
-        Self::start(config, clock, database).await
+        Self::start(config, clock, database, Arc::default()).await
     }
 
-    async fn start(config: Config, clock: Arc<ManualClock>, database: Arc<TestDatabase>) -> Self {
+    async fn start(
+        config: Config,
+        clock: Arc<ManualClock>,
+        database: Arc<TestDatabase>,
+        fixture_admin: Arc<OnceCell<User>>,
+    ) -> Self {
         let app = App::new(config.clone(), clock.clone()).await.expect("application starts");
         let db = app.db().clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -176,14 +189,15 @@ impl TestApp {
         let task = tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { db, clock, base_url: format!("http://{address}"), config, server: Some(RunningServer { stop, task }), database }
+        let server = Some(RunningServer { stop, task });
+        Self { db, clock, base_url: format!("http://{address}"), config, server, database, fixture_admin }
     }
 
     /// Stops the server gracefully and starts a new one on the same database, as a
     /// deployment or a crash-and-restart would.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        Self::start(self.config.clone(), self.clock.clone(), self.database.clone()).await
+        Self::start(self.config.clone(), self.clock.clone(), self.database.clone(), self.fixture_admin.clone()).await
     }
 
     pub async fn stop(&mut self) {
@@ -201,37 +215,22 @@ impl TestApp {
         self.clock.now()
     }
 
-    pub async fn create_user(&self, role: Role, email: &str, name: &str) -> User {
-        let new_user = NewUser::parse(name, email, PASSWORD, role).expect("valid fixture user");
-        users::create(&self.db, &new_user, None, self.now()).await.expect("fixture user created")
+    /// A new user of `role`, made through the domain layer; see [`UserBuilder`].
+    pub fn user(&self, role: Role) -> UserBuilder<'_> {
+        UserBuilder { app: self, role, email: None, name: None }
     }
 
-    /// A browser signed in as a new user of `role`.
-    pub async fn signed_in(&self, role: Role, email: &str) -> (Browser, User) {
-        let user = self.create_user(role, email, &format!("Test {}", role.label())).await;
-        let browser = self.browser();
-        browser.sign_in(email, PASSWORD).await;
-        (browser, user)
+    /// A new group, made through the domain layer by an admin; see [`GroupBuilder`].
+    pub fn group(&self, name: &str) -> GroupBuilder<'_> {
+        GroupBuilder { app: self, name: name.to_owned(), public: false, member_ids: Vec::new(), actor: None }
     }
 
-    /// A new group (internal unless `public`), with these members.
-    pub async fn create_group(&self, name: &str, public: bool, members: &[&User]) -> i64 {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO groups (name, public, created_at, updated_at) VALUES ($1, $2, 0, 0) RETURNING id")
-                .bind(name)
-                .bind(public)
-                .fetch_one(self.db.pool())
-                .await
-                .expect("group created");
-        for member in members {
-            sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(member.id)
-                .execute(self.db.pool())
-                .await
-                .expect("member added");
-        }
-        id
+    /// A real admin for fixtures to act as (`fixture-admin@example.com`), made the first
+    /// time one is needed: one more user in the database from then on.
+    pub async fn fixture_admin(&self) -> &User {
+        self.fixture_admin
+            .get_or_init(|| self.user(Role::Admin).email("fixture-admin@example.com").name("Fixture Admin").create())
+            .await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -418,48 +417,157 @@ impl Page {
     }
 }
 
-/// Fixtures for tickets, made through the domain layer as the application itself would.
-impl TestApp {
-    pub async fn create_ticket(&self, requester: &User, subject: &str, message: &str) -> helpdesk::domain::tickets::TicketNumber {
-        self.create_ticket_with(requester, subject, message, "medium").await
+/// A user in the making: `app.user(Role::Agent).email("ann@example.com").name("Ann").create()`.
+/// Unless given, the name is the role's ("Test Agent") and the address is one of its own.
+pub struct UserBuilder<'a> {
+    app: &'a TestApp,
+    role: Role,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl UserBuilder<'_> {
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
     }
 
-    pub async fn create_ticket_with(
-        &self,
-        requester: &User,
-        subject: &str,
-        message: &str,
-        priority: &str,
-    ) -> helpdesk::domain::tickets::TicketNumber {
-        use helpdesk::domain::admin::settings::Settings;
-        use helpdesk::domain::tickets::{self, NewTicket};
-        let general: i64 = sqlx::query_scalar("SELECT id FROM groups WHERE name = 'General'")
-            .fetch_one(self.db.pool())
-            .await
-            .expect("the General group");
-        let new_ticket = NewTicket::parse(subject, helpdesk::domain::input::WholeNumber::Sent(general), priority, message, "")
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub async fn create(self) -> User {
+        static COUNTER: AtomicU32 = AtomicU32::new(1);
+        let email = self
+            .email
+            .unwrap_or_else(|| format!("{}-{}@example.com", self.role.as_str(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+        let name = self.name.unwrap_or_else(|| format!("Test {}", self.role.label()));
+        let new_user = NewUser::parse(&name, &email, PASSWORD, self.role).expect("valid fixture user");
+        users::create(&self.app.db, &new_user, None, self.app.now()).await.expect("fixture user created")
+    }
+
+    /// The new user, and a browser signed in as them.
+    pub async fn signed_in(self) -> (Browser, User) {
+        let app = self.app;
+        let user = self.create().await;
+        let browser = app.browser();
+        browser.sign_in(&user.email, PASSWORD).await;
+        (browser, user)
+    }
+}
+
+/// A group in the making: `app.group("Sales").public().members(&[&agent]).create()`.
+/// Internal and empty unless told otherwise, made by the fixture admin unless `by` another.
+pub struct GroupBuilder<'a> {
+    app: &'a TestApp,
+    name: String,
+    public: bool,
+    member_ids: Vec<String>,
+    actor: Option<&'a User>,
+}
+
+impl<'a> GroupBuilder<'a> {
+    /// Customers may submit to it.
+    pub fn public(mut self) -> Self {
+        self.public = true;
+        self
+    }
+
+    pub fn members(mut self, members: &[&User]) -> Self {
+        self.member_ids = members.iter().map(|member| member.id.to_string()).collect();
+        self
+    }
+
+    /// Made by this admin rather than the fixture admin.
+    pub fn by(mut self, admin: &'a User) -> Self {
+        self.actor = Some(admin);
+        self
+    }
+
+    pub async fn create(self) -> i64 {
+        let input = GroupInput::parse(&self.name, self.public, &self.member_ids).expect("valid fixture group");
+        let actor_id = match self.actor {
+            Some(admin) => admin.id,
+            None => self.app.fixture_admin().await.id,
+        };
+        groups::create(&self.app.db, &input, actor_id, self.app.now()).await.expect("fixture group created")
+    }
+}
+
+/// A ticket in the making, as its requester submits it:
+/// `app.ticket_for(&customer).subject("Printer jams").priority(Priority::High).create()`.
+/// Unless given: "Printer jams", "It jams on every page.", medium, in the General group.
+pub struct TicketBuilder<'a> {
+    app: &'a TestApp,
+    requester: &'a User,
+    subject: String,
+    message: String,
+    priority: Priority,
+    group_id: Option<i64>,
+}
+
+impl TicketBuilder<'_> {
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = subject.into();
+        self
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    pub fn group(mut self, group_id: i64) -> Self {
+        self.group_id = Some(group_id);
+        self
+    }
+
+    pub async fn create(self) -> TicketNumber {
+        let app = self.app;
+        let group_id = match self.group_id {
+            Some(id) => id,
+            None => {
+                let all = groups::all_groups(&app.db).await.expect("groups");
+                all.into_iter().find(|group| group.name == "General").expect("the General group").id
+            }
+        };
+        let new_ticket = NewTicket::parse(&self.subject, WholeNumber::Sent(group_id), self.priority.as_str(), &self.message, "")
             .expect("valid fixture ticket");
-        let settings = Settings::load(&self.db).await.expect("settings");
-        tickets::create(&self.db, &settings, requester, requester, &new_ticket, None, self.now())
+        let settings = Settings::load(&app.db).await.expect("settings");
+        tickets::create(&app.db, &settings, self.requester, self.requester, &new_ticket, None, app.now())
             .await
             .expect("fixture ticket created")
     }
+}
+
+/// Fixtures for tickets, made through the domain layer as the application itself would.
+impl TestApp {
+    /// A new ticket from `requester`; see [`TicketBuilder`].
+    pub fn ticket_for<'a>(&'a self, requester: &'a User) -> TicketBuilder<'a> {
+        TicketBuilder {
+            app: self,
+            requester,
+            subject: "Printer jams".into(),
+            message: "It jams on every page.".into(),
+            priority: Priority::Medium,
+            group_id: None,
+        }
+    }
 
     /// An agent's reply or note, through the domain layer.
-    pub async fn agent_writes(
-        &self,
-        ticket: &helpdesk::domain::tickets::Ticket,
-        agent: &User,
-        body: &str,
-        visibility: helpdesk::domain::conversation::Visibility,
-    ) -> i64 {
-        use helpdesk::domain::conversation::staff::{self, Reply};
+    pub async fn agent_writes(&self, ticket: &Ticket, agent: &User, body: &str, visibility: Visibility) -> i64 {
         let reply = Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0, mail: None };
         staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
     }
 
-    pub async fn ticket(&self, number: helpdesk::domain::tickets::TicketNumber) -> helpdesk::domain::tickets::Ticket {
-        let staff = User { id: 0, email: String::new(), name: String::new(), role: Role::Admin, active: true };
-        helpdesk::domain::tickets::find_for_viewer(&self.db, number, &staff).await.expect("ticket exists")
+    /// The ticket as staff see it, read by the fixture admin.
+    pub async fn ticket(&self, number: TicketNumber) -> Ticket {
+        tickets::find_for_viewer(&self.db, number, self.fixture_admin().await).await.expect("ticket exists")
     }
 }

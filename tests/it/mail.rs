@@ -42,9 +42,9 @@ fn recipients(mails: &[crate::smtp::Received]) -> Vec<String> {
 async fn every_notification_reaches_the_right_people_in_one_thread(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let app = mail_app(backend, &smtp.url()).await;
-    let (customer_browser, _) = app.signed_in(Role::Customer, "carla@example.com").await;
-    let agent = app.create_user(Role::Agent, "agent@example.com", "Andy Agent").await;
-    let admin = app.create_user(Role::Admin, "admin@example.com", "Ada Admin").await;
+    let (customer_browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    let agent = app.user(Role::Agent).email("agent@example.com").name("Andy Agent").create().await;
+    let admin = app.user(Role::Admin).email("admin@example.com").name("Ada Admin").create().await;
 
     customer_browser.get("/tickets/new").await;
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
@@ -111,8 +111,8 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
 async fn mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_returns(backend: Backend) {
     let address = SmtpServer::free_address().await;
     let app = mail_app(backend, &format!("smtp://{address}")).await;
-    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
-    app.create_ticket(&customer, "Nobody hears me", "Hello?").await;
+    let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
+    app.ticket_for(&customer).subject("Nobody hears me").message("Hello?").create().await;
     let attempted = "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND status = 'pending' AND last_error IS NOT NULL";
     for _ in 0..100 {
         if app.count(attempted).await == 1 {
@@ -139,12 +139,12 @@ async fn two_workers_on_one_database_never_send_a_mail_twice(backend: Backend) {
     // The application's own worker sends nowhere useful; two more race over the queue.
     let smtp = SmtpServer::start().await;
     let app = mail_app(backend, &smtp.url()).await;
-    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
+    let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     let mut config = app.config.clone();
     config.smtp_url = Some(smtp.url());
     let mailer = Mailer::from_config(&config).unwrap();
     for number in 0..20 {
-        app.create_ticket(&customer, &format!("Ticket {number}"), "Hello").await;
+        app.ticket_for(&customer).subject(format!("Ticket {number}")).message("Hello").create().await;
     }
     let workers: Vec<_> = ["worker-a", "worker-b"]
         .into_iter()
@@ -175,8 +175,8 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
     let smtp = SmtpServer::start().await;
     smtp.refuse("carla@example.com");
     let app = mail_app(backend, &smtp.url()).await;
-    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
-    app.create_ticket(&customer, "Bounce", "Hello").await;
+    let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
+    app.ticket_for(&customer).subject("Bounce").message("Hello").create().await;
     for _ in 0..100 {
         if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await == 1 {
             break;
@@ -189,7 +189,7 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
         "a 5xx is not retried"
     );
 
-    let (admin, _) = app.signed_in(Role::Admin, "admin@example.com").await;
+    let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     assert!(admin.get("/admin").await.text_of(".admin-cards").contains("1 notification could not be delivered"));
     let page = admin.get("/admin/mail").await;
     assert!(page.text_of("tbody").contains("carla@example.com"), "{}", page.text_of("main"));
@@ -201,15 +201,15 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
     assert_eq!(delivered[0].recipients, ["carla@example.com"]);
     assert_eq!(admin.get("/admin/mail").await.text_of(".empty"), "Every notification was delivered or is still being tried.");
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'mail.retry'").await, 1);
-    let (agent, _) = app.signed_in(Role::Agent, "agent@example.com").await;
+    let (agent, _) = app.user(Role::Agent).email("agent@example.com").signed_in().await;
     assert_eq!(agent.get("/admin/mail").await.status, StatusCode::NOT_FOUND);
 }
 
 async fn users_can_turn_notification_kinds_off(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let app = mail_app(backend, &smtp.url()).await;
-    let (browser, customer) = app.signed_in(Role::Customer, "carla@example.com").await;
-    let agent = app.create_user(Role::Agent, "agent@example.com", "Andy").await;
+    let (browser, customer) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    let agent = app.user(Role::Agent).email("agent@example.com").name("Andy").create().await;
     let page = browser.get("/profile").await;
     let offered: Vec<String> = page
         .html()
@@ -225,7 +225,7 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
     assert_eq!(page.attribute("input[value=agent_replied]", "checked"), None);
     assert_eq!(page.attribute("input[value=ticket_created]", "checked").as_deref(), Some(""));
 
-    let number = app.create_ticket(&customer, "Quiet please", "Hello").await;
+    let number = app.ticket_for(&customer).subject("Quiet please").message("Hello").create().await;
     app.agent_writes(&app.ticket(number).await, &agent, "An answer you asked not to be mailed.", Visibility::Public).await;
     staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
     let mails = smtp.wait_for(2).await;
@@ -236,8 +236,8 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
 }
 
 async fn without_smtp_mail_is_logged_and_marked_sent(app: TestApp) {
-    let customer = app.create_user(Role::Customer, "carla@example.com", "Carla").await;
-    app.create_ticket(&customer, "Logged", "Hello").await;
+    let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
+    app.ticket_for(&customer).subject("Logged").message("Hello").create().await;
     for _ in 0..100 {
         if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await == 1 {
             break;
@@ -245,6 +245,6 @@ async fn without_smtp_mail_is_logged_and_marked_sent(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 1, "written to the log, not dropped");
-    let (admin, _) = app.signed_in(Role::Admin, "admin@example.com").await;
+    let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     assert!(admin.get("/admin/mail").await.text_of(".hint").contains("No SMTP_URL is set"));
 }

@@ -1,6 +1,10 @@
-//! Limits password guessing: after `MAX_FAILURES` failed sign-ins for one account or from
-//! one client address within `WINDOW_SECONDS`, further attempts are refused until the
-//! window has passed. Kept in the database so that every app instance counts the same.
+//! Limits password guessing without handing anyone a way to lock the owner out: after
+//! `MAX_FAILURES` failed attempts from one client address within `WINDOW_SECONDS`, that
+//! address is refused until the window has passed — whichever accounts it tried. An account
+//! that many addresses guess at is never locked: its owner, signing in from their own
+//! address, still gets in, and is mailed once per window that someone is guessing. The same
+//! counters limit what anyone can make us mail (registrations, reset links) per address.
+//! Kept in the database so that every app instance counts the same.
 
 use std::net::IpAddr;
 
@@ -41,16 +45,53 @@ pub async fn record_attempt(db: &Db, keys: &AttemptKeys, now: Timestamp) -> sqlx
     }
     // Each attempt counts only those that came before it, so of a burst exactly the
     // first ones within the limit go on to the password check.
-    let mut over_limit = false;
-    for (key, id) in [&keys.account, &keys.address].into_iter().zip(&ids) {
-        over_limit |= count_up_to(db, key, *id, now).await? > MAX_FAILURES;
-    }
-    Ok(Attempt { ids, over_limit })
+    let over_limit = count_up_to(db, &keys.address, ids[1], now).await? > MAX_FAILURES;
+    let under_attack = count_up_to(db, &keys.account, ids[0], now).await? > MAX_FAILURES;
+    Ok(Attempt { ids, over_limit, under_attack })
 }
 
 pub struct Attempt {
     ids: Vec<i64>,
+    /// This address has used up its attempts: refuse before checking anything.
     pub over_limit: bool,
+    /// The account has failed more than the limit, from wherever: its owner should know.
+    under_attack: bool,
+}
+
+impl AttemptKeys {
+    fn alerted(&self) -> String {
+        format!("alerted:{}", self.account)
+    }
+}
+
+/// Whether the owner of an account under attack is to be mailed now: once per window.
+pub async fn owner_to_be_told(db: &Db, keys: &AttemptKeys, attempt: &Attempt, now: Timestamp) -> sqlx::Result<bool> {
+    if !attempt.under_attack {
+        return Ok(false);
+    }
+    let key = keys.alerted();
+    let told: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND failed_at > $2")
+        .bind(&key)
+        .bind(now - WINDOW_SECONDS)
+        .fetch_one(db.pool())
+        .await?;
+    if told > 0 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)").bind(&key).bind(now).execute(db.pool()).await?;
+    Ok(true)
+}
+
+/// Counts a request that makes us send mail or create an account (`action`: "register",
+/// "mail") from this address, and answers whether the address is over the limit.
+pub async fn record_request(db: &Db, action: &str, address: IpAddr, now: Timestamp) -> sqlx::Result<bool> {
+    let key = format!("{action}:{address}");
+    let id: i64 = sqlx::query_scalar("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2) RETURNING id")
+        .bind(&key)
+        .bind(now)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(count_up_to(db, &key, id, now).await? > MAX_FAILURES)
 }
 
 async fn count_up_to(db: &Db, key: &str, id: i64, now: Timestamp) -> sqlx::Result<i64> {

@@ -9,10 +9,13 @@ use serde_json::{Map, Value, json};
 use crate::db::{self, Db, Tx, search};
 use crate::domain::accounts::password::{self, Password};
 use crate::domain::accounts::role::Role;
-use crate::domain::accounts::users::{self, NewUser, User, parse_name};
+use crate::domain::accounts::users::{self, NewAccount, User, parse_name};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
+use crate::domain::conversation::staff;
 use crate::domain::email::Email;
+use crate::domain::mail::account_mail::{self, AccountMail};
+use crate::domain::mail::notification::Notification;
 use crate::domain::paging::{Paged, like_pattern};
 use crate::domain::{Error, FieldErrors, Result};
 
@@ -37,7 +40,7 @@ pub struct UserListRow {
 }
 
 /// A user's fields as an admin edits them. `password: None` keeps the current password
-/// (or, for a new account, generates one).
+/// (or, for a new account, mails its owner an invitation to choose one).
 #[derive(Debug)]
 pub struct UserInput {
     pub name: String,
@@ -46,10 +49,13 @@ pub struct UserInput {
     pub password: Option<Password>,
     /// Memberships are for staff; a customer's are dropped.
     pub group_ids: BTreeSet<i64>,
+    /// The admin vouches for the address (new accounts: always). Unticked changes nothing: a
+    /// verified address stays verified.
+    pub verified: bool,
 }
 
 impl UserInput {
-    pub fn parse(name: &str, email: &str, role: &str, password: &str, group_ids: &[String]) -> Result<Self> {
+    pub fn parse(name: &str, email: &str, role: &str, password: &str, group_ids: &[String], verified: bool) -> Result<Self> {
         let mut errors = FieldErrors::new();
         let name = errors.check("name", parse_name(name));
         let email = errors.check("email", Email::parse(email));
@@ -68,6 +74,7 @@ impl UserInput {
             role,
             password: password.expect("checked"),
             group_ids: if role.is_staff() { group_ids.expect("checked") } else { BTreeSet::new() },
+            verified,
         })
     }
 }
@@ -168,24 +175,28 @@ pub async fn group_ids_of(db: &Db, user_id: i64) -> Result<BTreeSet<i64>> {
     Ok(ids.into_iter().collect())
 }
 
-/// Creates an account with its memberships. Returns the password when it was generated,
-/// so that it can be shown once.
-pub async fn create(db: &Db, input: UserInput, actor: &User, now: Timestamp) -> Result<(User, Option<Password>)> {
-    let (password, generated) = match input.password {
-        Some(password) => (password, false),
-        None => (Password::generate(), true),
+/// Creates an account with its memberships, its address taken on the admin's word. Without
+/// a password, its owner is mailed an invitation to choose one: no password is ever shown
+/// to the admin or kept anywhere but as a hash.
+pub async fn create(db: &Db, input: UserInput, actor: &User, now: Timestamp) -> Result<User> {
+    let password_hash = match &input.password {
+        Some(password) => password::hash(password).await?,
+        None => String::new(),
     };
-    let password_hash = password::hash(&password).await?;
-    let new_user = NewUser { name: input.name, email: input.email, role: input.role, password };
     let mut tx = db.begin_write().await?;
-    let user = users::insert(&mut tx, &new_user, &password_hash, Some(actor.id), now).await?;
+    let account =
+        NewAccount { name: &input.name, email: &input.email, role: input.role, password_hash: &password_hash, verified: true };
+    let user = users::insert(&mut tx, account, Some(actor.id), now).await?;
     if !input.group_ids.is_empty() {
         set_groups(&mut tx, user.id, &BTreeSet::new(), &input.group_ids).await?;
         let entry = user_entry("user.groups", user.id, actor.id, json!({ "groups": [] }), json!({ "groups": input.group_ids }));
         audit::record(&mut tx, entry, now).await?;
     }
+    if input.password.is_none() {
+        account_mail::enqueue(&mut tx, AccountMail::Invitation, user.id, &user.email, now).await?;
+    }
     tx.commit().await?;
-    Ok((user, generated.then_some(new_user.password)))
+    Ok(user)
 }
 
 /// Changes an account's fields, memberships and (when given) password. A new password
@@ -202,15 +213,16 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
         return Err(last_admin(&user));
     }
     let updated = sqlx::query(
-        "UPDATE users SET name = $1, email = $2, role = $3, password_hash = COALESCE($4, password_hash), updated_at = $5 \
-         WHERE id = $6",
+        "UPDATE users SET name = $1, email = $2, role = $3, password_hash = COALESCE($4, password_hash), updated_at = $5, \
+         email_verified_at = CASE WHEN $7 THEN COALESCE(email_verified_at, $5) ELSE email_verified_at END WHERE id = $6",
     )
     .bind(&input.name)
     .bind(input.email.as_str())
-    .bind(input.role.as_str())
+    .bind(input.role)
     .bind(password_hash.as_deref())
     .bind(now)
     .bind(id)
+    .bind(input.verified)
     .execute(&mut *tx)
     .await;
     match updated {
@@ -233,6 +245,16 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
     if password_hash.is_some() && id != actor.id {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     }
+    if user.role.is_staff() && !input.role.is_staff() {
+        // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.
+        tx = staff::unassign_all(db, tx, id, actor.id, now).await?;
+        sqlx::query("DELETE FROM outbox WHERE recipient_id = $1 AND status = 'pending' AND kind IN ($2, $3)")
+            .bind(id)
+            .bind(Notification::Assigned)
+            .bind(Notification::CustomerReplied)
+            .execute(&mut *tx)
+            .await?;
+    }
 
     let mut old = Map::new();
     let mut new = Map::new();
@@ -246,6 +268,7 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
     compare("email", json!(user.email), json!(input.email.as_str()));
     compare("role", json!(user.role.as_str()), json!(input.role.as_str()));
     compare("groups", json!(groups_before), json!(input.group_ids));
+    compare("verified", json!(user.verified), json!(user.verified || input.verified));
     if password_hash.is_some() {
         // Only the fact: a hash in the audit log would help nobody but an attacker.
         compare("password", json!("(unchanged)"), json!("(changed)"));
@@ -369,15 +392,15 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_and_customers_keep_no_groups() {
-        let Err(Error::Invalid(errors)) = UserInput::parse(" ", "nope", "boss", "short", &["x".into()]) else {
+        let Err(Error::Invalid(errors)) = UserInput::parse(" ", "nope", "boss", "short", &["x".into()], true) else {
             panic!("invalid input accepted");
         };
         for field in ["name", "email", "role", "password", "groups"] {
             assert!(errors.get(field).is_some(), "{field} not reported");
         }
-        let customer = UserInput::parse("Cy", "cy@example.com", "customer", "", &["1".into()]).unwrap();
+        let customer = UserInput::parse("Cy", "cy@example.com", "customer", "", &["1".into()], false).unwrap();
         assert!(customer.group_ids.is_empty() && customer.password.is_none());
-        let agent = UserInput::parse("Ag", "ag@example.com", "agent", "", &["2".into(), "1".into()]).unwrap();
+        let agent = UserInput::parse("Ag", "ag@example.com", "agent", "", &["2".into(), "1".into()], true).unwrap();
         assert_eq!(agent.group_ids.into_iter().collect::<Vec<_>>(), vec![1, 2]);
     }
 }

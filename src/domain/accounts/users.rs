@@ -19,10 +19,17 @@ pub struct User {
     pub role: Role,
     #[sqlx(try_from = "Flag")]
     pub active: bool,
+    /// The owner proved the address is theirs (or an admin vouched for it).
+    #[sqlx(try_from = "Flag")]
+    pub verified: bool,
+    /// Signing in takes a second factor (a TOTP code or a recovery code).
+    #[sqlx(try_from = "Flag")]
+    pub two_factor: bool,
 }
 
 /// The columns a [`User`] is read from.
-pub const USER_COLUMNS: &str = "id, email, name, role, active";
+pub const USER_COLUMNS: &str = "id, email, name, role, active, (email_verified_at IS NOT NULL) AS verified, \
+     (totp_enabled_at IS NOT NULL) AS two_factor";
 
 /// A new account's fields, each parsed; every problem is reported at once.
 #[derive(Debug)]
@@ -83,8 +90,9 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option
         }
         Err(_) => None,
     };
+    // An account whose owner has not chosen a password yet has none to match.
     let (user, hash) = match account {
-        Some(account) => (Some(account.user), Some(account.password_hash)),
+        Some(account) => (Some(account.user), Some(account.password_hash).filter(|hash| !hash.is_empty())),
         None => (None, None),
     };
     let password_matches = password::verify(password, hash).await?;
@@ -94,19 +102,30 @@ pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<Option
     }
 }
 
-/// Creates an account inside the caller's transaction. The password is hashed by the
-/// caller beforehand, so the transaction never waits on argon2.
-pub async fn insert(tx: &mut Tx, new_user: &NewUser, password_hash: &str, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
+/// An account about to be stored.
+pub struct NewAccount<'a> {
+    pub name: &'a str,
+    pub email: &'a Email,
+    pub role: Role,
+    /// Empty while the owner has yet to choose a password (an invitation is mailed).
+    pub password_hash: &'a str,
+    pub verified: bool,
+}
+
+/// Creates an account inside the caller's transaction. A password is hashed by the caller
+/// beforehand, so the transaction never waits on argon2.
+pub async fn insert(tx: &mut Tx, account: NewAccount<'_>, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
     let inserted = sqlx::query_scalar(
-        "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at, email_verified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
     )
-    .bind(new_user.email.as_str())
-    .bind(&new_user.name)
-    .bind(new_user.role)
-    .bind(password_hash)
+    .bind(account.email.as_str())
+    .bind(account.name)
+    .bind(account.role)
+    .bind(account.password_hash)
     .bind(true)
     .bind(now)
+    .bind(account.verified.then_some(now))
     .fetch_one(&mut **tx)
     .await;
     let id: i64 = match inserted {
@@ -116,8 +135,15 @@ pub async fn insert(tx: &mut Tx, new_user: &NewUser, password_hash: &str, actor_
         }
         Err(error) => return Err(error.into()),
     };
-    let user =
-        User { id, email: new_user.email.as_str().to_owned(), name: new_user.name.clone(), role: new_user.role, active: true };
+    let user = User {
+        id,
+        email: account.email.as_str().to_owned(),
+        name: account.name.to_owned(),
+        role: account.role,
+        active: true,
+        verified: account.verified,
+        two_factor: false,
+    };
     audit::record(
         tx,
         audit::Entry {
@@ -126,7 +152,7 @@ pub async fn insert(tx: &mut Tx, new_user: &NewUser, password_hash: &str, actor_
             object_type: "user",
             object_id: id.to_string(),
             before: None,
-            after: Some(json!({ "email": user.email, "name": user.name, "role": user.role.as_str() })),
+            after: Some(json!({ "email": user.email, "name": user.name, "role": user.role.as_str(), "verified": user.verified })),
         },
         now,
     )
@@ -134,11 +160,19 @@ pub async fn insert(tx: &mut Tx, new_user: &NewUser, password_hash: &str, actor_
     Ok(user)
 }
 
-/// Creates an account in its own transaction.
+/// Creates an account with its password, its address taken as verified (the command line
+/// and fixtures: whoever runs them vouches for it), in its own transaction.
 pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
     let password_hash = password::hash(&new_user.password).await?;
     let mut tx = db.begin_write().await?;
-    let user = insert(&mut tx, new_user, &password_hash, actor_id, now).await?;
+    let account = NewAccount {
+        name: &new_user.name,
+        email: &new_user.email,
+        role: new_user.role,
+        password_hash: &password_hash,
+        verified: true,
+    };
+    let user = insert(&mut tx, account, actor_id, now).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -153,9 +187,11 @@ pub async fn active_staff(db: &Db) -> Result<Vec<User>> {
     .await?)
 }
 
-/// The customer with this email, created (with a random password they can change later)
-/// when there is none yet — for tickets staff open on a customer's behalf. An existing
-/// account of another role is refused: tickets are requested by customers.
+/// The customer with this email, created when there is none yet — for tickets staff open
+/// on a customer's behalf and mail from people we know of. The new account has no password
+/// and an unverified address: its first notification carries a link to set a password,
+/// which proves the address. An existing account of another role is refused: tickets are
+/// requested by customers.
 pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: i64, now: Timestamp) -> Result<User> {
     if let Some(user) = find_by_email(db, email).await? {
         return if user.role == Role::Customer && user.active {
@@ -165,6 +201,9 @@ pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: i64, now:
         };
     }
     let name = email.as_str().split('@').next().unwrap_or("Customer").to_owned();
-    let new_user = NewUser { name, email: email.clone(), role: Role::Customer, password: Password::generate() };
-    create(db, &new_user, Some(actor_id), now).await
+    let mut tx = db.begin_write().await?;
+    let account = NewAccount { name: &name, email, role: Role::Customer, password_hash: "", verified: false };
+    let user = insert(&mut tx, account, Some(actor_id), now).await?;
+    tx.commit().await?;
+    Ok(user)
 }

@@ -14,6 +14,7 @@ use crate::domain::{FieldErrors, Result, text};
 pub const ORGANISATION_NAME: &str = "organisation_name";
 pub const TICKET_PREFIX: &str = "ticket_prefix";
 pub const AUTO_CLOSE_HOURS: &str = "auto_close_hours";
+pub const REQUIRE_TWO_FACTOR_STAFF: &str = "require_two_factor_staff";
 
 /// Hours allowed for the first answer and for the resolution of a ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct Settings {
     pub organisation_name: String,
     pub ticket_prefix: String,
     pub auto_close_hours: i64,
+    /// Agents and admins must set up two-factor sign-in before they work.
+    pub require_two_factor_staff: bool,
     sla: HashMap<Priority, SlaTarget>,
 }
 
@@ -42,6 +45,7 @@ impl Default for Settings {
             organisation_name: "Helpdesk".into(),
             ticket_prefix: "TCK-".into(),
             auto_close_hours: 72,
+            require_two_factor_staff: false,
             sla: sla.into_iter().collect(),
         }
     }
@@ -82,6 +86,7 @@ impl Settings {
         }
         let hours = |key: &str, default: i64| stored.get(key).and_then(|v| v.parse().ok()).unwrap_or(default);
         settings.auto_close_hours = hours(AUTO_CLOSE_HOURS, settings.auto_close_hours);
+        settings.require_two_factor_staff = stored.get(REQUIRE_TWO_FACTOR_STAFF).is_some_and(|value| value == "true");
         for target in settings.sla.iter_mut() {
             let (priority, target) = target;
             target.first_response_hours = hours(sla_first_response_key(*priority), target.first_response_hours);
@@ -100,6 +105,7 @@ impl Settings {
             (ORGANISATION_NAME, self.organisation_name.clone()),
             (TICKET_PREFIX, self.ticket_prefix.clone()),
             (AUTO_CLOSE_HOURS, self.auto_close_hours.to_string()),
+            (REQUIRE_TWO_FACTOR_STAFF, self.require_two_factor_staff.to_string()),
         ];
         for (priority, first_response_key, resolution_key) in SLA_KEYS {
             let target = self.sla(priority);
@@ -133,6 +139,8 @@ impl Settings {
             organisation_name: organisation_name.expect("checked"),
             ticket_prefix: ticket_prefix.expect("checked"),
             auto_close_hours: auto_close_hours.expect("checked"),
+            // A checkbox: any value is ticked.
+            require_two_factor_staff: !field(REQUIRE_TWO_FACTOR_STAFF).is_empty() && field(REQUIRE_TWO_FACTOR_STAFF) != "false",
             sla,
         })
     }

@@ -6,7 +6,8 @@ use super::timeline::EntryKind;
 use crate::db::{self, Db, Flag, Tx, search, stored_enum};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
-use crate::domain::mail::outbox::{self, Notification, Recipient};
+use crate::domain::mail::notification::{self, Notification, Recipient};
+use crate::domain::mail::received::ReceivedMail;
 use crate::domain::tickets::sla::Deadlines;
 use crate::domain::tickets::{ALREADY_RECEIVED, Priority, Status, TicketNumber};
 use crate::domain::{Error, Result};
@@ -68,14 +69,20 @@ pub(super) struct Change<'a> {
     pub now: Timestamp,
     seen_by_customer: bool,
     text_changed: bool,
-    /// The Message-ID of the mail the next message arrived in, if it came by mail.
-    received_mail: Option<String>,
+    /// The mail the next message arrived in, if it came by mail.
+    received_mail: Option<ReceivedMail>,
 }
 
 impl<'a> Change<'a> {
     /// Starts a change by `actor_id` (`None`: the system) with the ticket locked until commit.
     pub async fn begin(db: &'a Db, ticket_id: i64, actor_id: Option<i64>, now: Timestamp) -> Result<Self> {
-        let mut tx = db.begin_write().await?;
+        let tx = db.begin_write().await?;
+        Self::within(db, tx, ticket_id, actor_id, now).await
+    }
+
+    /// Starts a change inside a transaction that does more than change this ticket (see
+    /// [`Change::finish`]).
+    pub async fn within(db: &'a Db, mut tx: Tx, ticket_id: i64, actor_id: Option<i64>, now: Timestamp) -> Result<Self> {
         let ticket: Option<LockedTicket> = sqlx::query_as(&format!(
             "SELECT id, number, status, priority, group_id, requester_id, assignee_id, version, first_response_due_at, \
              resolution_due_at, first_response_at, sla_paused_at, resolved_at, closed_at FROM tickets WHERE id = $1{}",
@@ -92,9 +99,9 @@ impl<'a> Change<'a> {
         &mut self.tx
     }
 
-    /// Marks the next message as having arrived in the mail with this Message-ID.
-    pub fn received_by_mail(&mut self, mail: Option<&str>) {
-        self.received_mail = mail.map(str::to_owned);
+    /// Marks the next message as having arrived in this mail.
+    pub fn received_by_mail(&mut self, mail: Option<&ReceivedMail>) {
+        self.received_mail = mail.cloned();
     }
 
     /// A message or note on the timeline. A mail already received once is refused, so an
@@ -104,7 +111,7 @@ impl<'a> Change<'a> {
         let mail = self.received_mail.take();
         let inserted = sqlx::query_scalar(
             "INSERT INTO messages (ticket_id, kind, author_id, body, public, time_spent_minutes, ticket_version, created_at, \
-             source, email_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             source, email_message_id, sender_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(self.ticket.id)
         .bind(if public { EntryKind::Message } else { EntryKind::Note })
@@ -115,7 +122,8 @@ impl<'a> Change<'a> {
         .bind(self.ticket.version + 1)
         .bind(self.now)
         .bind(if mail.is_some() { "email" } else { "web" })
-        .bind(mail.as_deref())
+        .bind(mail.as_ref().and_then(|mail| mail.message_id.as_deref()))
+        .bind(mail.as_ref().is_none_or(|mail| mail.sender_verified))
         .fetch_one(&mut *self.tx)
         .await;
         let id = match inserted {
@@ -224,7 +232,7 @@ impl<'a> Change<'a> {
             sqlx::query_as("SELECT email, active FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *self.tx).await?;
         if let Some((email, Flag(true))) = account {
             let recipient = Recipient { user_id: Some(user_id), email: &email };
-            outbox::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;
+            notification::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;
         }
         Ok(())
     }
@@ -232,7 +240,14 @@ impl<'a> Change<'a> {
     /// Ends the change: `updated_at` and `version` move on (and the time the customer is
     /// shown, if they can see any of it), the search document follows new text, and it
     /// all commits. Returns the new version.
-    pub async fn commit(mut self, customer_wrote_last: Option<bool>) -> Result<i64> {
+    pub async fn commit(self, customer_wrote_last: Option<bool>) -> Result<i64> {
+        let version = self.ticket.version + 1;
+        self.finish(customer_wrote_last).await?.commit().await?;
+        Ok(version)
+    }
+
+    /// Like [`Change::commit`], but hands the transaction back uncommitted.
+    pub async fn finish(mut self, customer_wrote_last: Option<bool>) -> Result<Tx> {
         sqlx::query(
             "UPDATE tickets SET updated_at = $1, version = version + 1, \
              public_updated_at = CASE WHEN $2 THEN $1 ELSE public_updated_at END, \
@@ -247,7 +262,6 @@ impl<'a> Change<'a> {
         if self.text_changed {
             search::reindex(&mut self.tx, self.db.backend(), search::Documents::Ticket(self.ticket.id)).await?;
         }
-        self.tx.commit().await?;
-        Ok(self.ticket.version + 1)
+        Ok(self.tx)
     }
 }

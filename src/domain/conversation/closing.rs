@@ -6,7 +6,7 @@ use crate::db::Db;
 use crate::domain::Result;
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
-use crate::domain::mail::outbox::Notification;
+use crate::domain::mail::notification::Notification;
 use crate::domain::tickets::{Status, Ticket};
 
 /// Since when the ticket is final for its customer: closed, or resolved for longer than

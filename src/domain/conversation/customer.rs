@@ -7,7 +7,8 @@ use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
-use crate::domain::mail::outbox::Notification;
+use crate::domain::mail::notification::Notification;
+use crate::domain::mail::received::ReceivedMail;
 use crate::domain::tickets::Status;
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::{Error, FieldErrors, Result, text};
@@ -43,8 +44,8 @@ async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, now: Timest
 #[derive(Debug)]
 pub struct Reply {
     pub body: String,
-    /// The Message-ID of the mail it came in, when it was written by mail.
-    pub mail: Option<String>,
+    /// The mail it came in, when it was written by mail.
+    pub mail: Option<ReceivedMail>,
 }
 
 impl Reply {
@@ -58,8 +59,8 @@ impl Reply {
 #[derive(Debug)]
 pub struct Reopen {
     pub reason: String,
-    /// The Message-ID of the mail it came in, when it was written by mail.
-    pub mail: Option<String>,
+    /// The mail it came in, when it was written by mail.
+    pub mail: Option<ReceivedMail>,
 }
 
 impl Reopen {
@@ -78,7 +79,7 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
 /// message's id.
 pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
     let mut change = begin_own(db, ticket, customer, now).await?;
-    change.received_by_mail(reply.mail.as_deref());
+    change.received_by_mail(reply.mail.as_ref());
     match change.ticket.status {
         Status::Closed => {
             return Err(Error::Conflict(
@@ -120,7 +121,7 @@ pub async fn reopen(
     now: Timestamp,
 ) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, now).await?;
-    change.received_by_mail(reopen.mail.as_deref());
+    change.received_by_mail(reopen.mail.as_ref());
     let status = change.ticket.status;
     if change.closed_since(settings).is_some() || !status.customer_may_reopen() {
         return Err(Error::Conflict(if status.may_be_rated() {

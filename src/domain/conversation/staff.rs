@@ -4,12 +4,13 @@ use serde_json::json;
 
 pub use super::change::Visibility;
 use super::change::{Change, StatusEvent};
-use crate::db::{Db, Flag};
+use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
-use crate::domain::mail::outbox::Notification;
+use crate::domain::mail::notification::Notification;
+use crate::domain::mail::received::ReceivedMail;
 use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::{Error, FieldErrors, Result};
@@ -25,8 +26,8 @@ pub struct Reply {
     /// A status to set in the same step ("reply and mark pending").
     pub status: Option<Status>,
     pub time_spent_minutes: i64,
-    /// The Message-ID of the mail it came in, when it was written by mail.
-    pub mail: Option<String>,
+    /// The mail it came in, when it was written by mail.
+    pub mail: Option<ReceivedMail>,
 }
 
 impl Reply {
@@ -94,7 +95,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
             "This ticket is closed, so the customer cannot be answered here; add an internal note instead.".into(),
         ));
     }
-    change.received_by_mail(reply.mail.as_deref());
+    change.received_by_mail(reply.mail.as_ref());
     let message_id = change.add_message(agent.id, &reply.body, reply.visibility, reply.time_spent_minutes).await?;
     if reply.time_spent_minutes > 0 {
         sqlx::query("UPDATE tickets SET time_spent_minutes = time_spent_minutes + $1 WHERE id = $2")
@@ -279,6 +280,22 @@ pub async fn bulk_update(db: &Db, numbers: &[TicketNumber], agent: &User, change
         }
     }
     Ok(changed)
+}
+
+/// Takes every ticket away from `agent_id` (no longer staff), each an ordinary change —
+/// timeline event, audit row, new version — inside the caller's transaction.
+pub async fn unassign_all(db: &Db, mut tx: Tx, agent_id: i64, actor_id: i64, now: Timestamp) -> Result<Tx> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE assignee_id = $1 ORDER BY id")
+        .bind(agent_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let nobody = Changes { assignee: Some(None), ..Changes::default() };
+    for id in ids {
+        let mut change = Change::within(db, tx, id, Some(actor_id), now).await?;
+        apply(&mut change, &nobody).await?;
+        tx = change.finish(None).await?;
+    }
+    Ok(tx)
 }
 
 /// Merges `source` into `target`: the source is closed with a link to the survivor, the

@@ -1,6 +1,6 @@
 //! A ticket's timeline as each side may read it.
 
-use crate::db::{Db, stored_enum};
+use crate::db::{Db, Flag, stored_enum};
 use crate::domain::Result;
 use crate::domain::accounts::role::Role;
 use crate::domain::clock::Timestamp;
@@ -32,6 +32,9 @@ pub struct TimelineEntry {
     /// The ticket's version this entry produced: what changed since version `v` is every
     /// entry above it.
     pub ticket_version: i64,
+    /// False for a mailed-in message whose sender did not prove who they are.
+    #[sqlx(try_from = "Flag")]
+    pub sender_verified: bool,
 }
 
 impl TimelineEntry {
@@ -56,7 +59,7 @@ pub async fn timeline(db: &Db, ticket_id: i64, audience: Audience) -> Result<Vec
     };
     Ok(sqlx::query_as(&format!(
         "SELECT m.id, m.kind, u.name AS author_name, u.role AS author_role, m.body, m.event, m.old_value, m.new_value, \
-         m.created_at, m.ticket_version \
+         m.created_at, m.ticket_version, m.sender_verified \
          FROM messages m LEFT JOIN users u ON u.id = m.author_id \
          WHERE m.ticket_id IN (SELECT $1 UNION ALL SELECT id FROM tickets WHERE merged_into_id = $1){visibility} \
          ORDER BY m.created_at, m.id"

@@ -10,11 +10,14 @@ use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::{Visibility, customer, staff};
 use crate::domain::email::Email;
+use crate::domain::mail::received::ReceivedMail;
+use crate::domain::mail::sender_trust;
 use crate::domain::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
 use crate::domain::tickets::{Status, TicketNumber};
 use crate::domain::{Error, Result};
 
-/// Our own sending identity, so that our mail coming back is recognised.
+/// Our own sending identity (so that our mail coming back is recognised) and what we take
+/// as proof of a sender (see [`sender_trust`]).
 pub struct OwnMail<'a> {
     /// The address notifications are sent from.
     pub address: &'a str,
@@ -22,7 +25,49 @@ pub struct OwnMail<'a> {
     pub domain: &'a str,
     /// The line our mails ask replies to be written above.
     pub reply_marker: &'a str,
+    /// The mail server whose `Authentication-Results` we believe (`MAIL_AUTHSERV_ID`).
+    pub authserv_id: Option<&'a str>,
+    /// Refuse customer mail without proof of its sender (`MAIL_REQUIRE_AUTH`) rather than
+    /// marking it.
+    pub require_auth: bool,
 }
+
+/// What the mail proves about its sender.
+struct Proof {
+    /// Tickets whose notifications, sent to the sender, the mail answers.
+    tickets: Vec<i64>,
+    /// Our mail server vouches for the From domain.
+    authenticated: bool,
+}
+
+impl Proof {
+    fn of(mail: &Message<'_>, key: &str, from: &str, own: &OwnMail<'_>) -> Self {
+        let tickets = sender_trust::proven_tickets(key, replied_to(mail), from);
+        let from_domain = from.rsplit('@').next().unwrap_or_default();
+        let authenticated = own.authserv_id.is_some_and(|server| {
+            mail.headers_raw()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+                .any(|(_, value)| sender_trust::authenticated(&value.replace(['\r', '\n'], " "), server, from_domain))
+        });
+        Self { tickets, authenticated }
+    }
+
+    fn covers(&self, ticket_id: i64) -> bool {
+        self.authenticated || self.tickets.contains(&ticket_id)
+    }
+}
+
+/// The Message-IDs a mail answers, newest last.
+fn replied_to<'m>(mail: &'m Message<'_>) -> Vec<&'m str> {
+    let mut ids: Vec<&str> = Vec::new();
+    for header in [mail.in_reply_to(), mail.references()] {
+        ids.extend(header.as_text_list().unwrap_or_default().iter().map(|id| id.as_ref()));
+    }
+    ids
+}
+
+/// What a refusal says about a ticket the sender may not write on, whether it exists or not.
+const NOT_YOURS: &str = "Refused: this mail answers no request its sender may write on.";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ingested {
@@ -67,6 +112,17 @@ pub async fn ingest(
         return refuse(reason);
     }
     let message_id = mail.message_id().map(|id| format!("<{id}>"));
+    if let Some(id) = &message_id {
+        // Only ids we issued are ours: a mail system sharing our domain is anyone else's.
+        let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE rfc_message_id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(Error::from)?;
+        if ours.is_some() {
+            return refuse("The mail carries one of our own Message-IDs.");
+        }
+    }
     let sender = match Email::parse(from) {
         Ok(address) => users::find_by_email(db, &address).await?,
         Err(_) => None,
@@ -83,8 +139,10 @@ pub async fn ingest(
         return refuse("The mail has no text above the quoted conversation.");
     }
 
-    let intake = Intake { db, settings, notify_email, message_id: message_id.as_deref(), now };
-    let outcome = match ticket_of(db, &mail, own).await? {
+    let proof = Proof::of(&mail, db.message_id_key().await.map_err(Error::from)?, from, own);
+    let intake =
+        Intake { db, settings, notify_email, message_id: message_id.as_deref(), proof, require_auth: own.require_auth, now };
+    let outcome = match ticket_of(db, &mail, own, &settings.ticket_prefix).await? {
         Some(number) => intake.add_to_ticket(&sender, number, &body).await,
         None => intake.open_ticket(&sender, &mail, &body).await,
     };
@@ -101,9 +159,6 @@ pub async fn ingest(
 fn automatic(mail: &Message<'_>, from: &str, own: &OwnMail<'_>) -> Option<String> {
     if from.eq_ignore_ascii_case(own.address) {
         return Some("The mail comes from our own address; it is one of our notifications.".into());
-    }
-    if mail.message_id().is_some_and(|id| id.ends_with(&format!("@{}", own.domain))) {
-        return Some("The mail carries one of our own Message-IDs.".into());
     }
     let header = |name: &str| mail.header_raw(name).map(|value| value.trim().to_ascii_lowercase());
     if let Some(value) = header("Auto-Submitted").filter(|value| value != "no") {
@@ -124,22 +179,21 @@ fn automatic(mail: &Message<'_>, from: &str, own: &OwnMail<'_>) -> Option<String
 }
 
 /// The ticket a mail answers: by `[PREFIX-1001]` in the subject, else by the
-/// Message-IDs it replies to — our notifications', the thread's, or an earlier mail's.
-async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>) -> Result<Option<TicketNumber>> {
+/// Message-IDs it replies to — our notifications', the thread's, or an earlier mail's. A
+/// tag with the prefix in force names its ticket whether or not it exists, so that what
+/// becomes of the mail (refused, either way, when it is not the sender's) tells nobody
+/// which numbers exist.
+async fn ticket_of(db: &Db, mail: &Message<'_>, own: &OwnMail<'_>, prefix_in_force: &str) -> Result<Option<TicketNumber>> {
     if let Some((prefix, number)) = mail.subject().and_then(tag_in_subject) {
         let stored: Option<String> = sqlx::query_scalar("SELECT prefix FROM tickets WHERE number = $1")
             .bind(number.get())
             .fetch_optional(db.pool())
             .await?;
-        if stored.is_some_and(|stored| stored.eq_ignore_ascii_case(&prefix)) {
+        if stored.is_some_and(|stored| stored.eq_ignore_ascii_case(&prefix)) || prefix.eq_ignore_ascii_case(prefix_in_force) {
             return Ok(Some(number));
         }
     }
-    let mut replied_to: Vec<&str> = Vec::new();
-    for header in [mail.in_reply_to(), mail.references()] {
-        replied_to.extend(header.as_text_list().unwrap_or_default().iter().map(|id| id.as_ref()));
-    }
-    for id in replied_to.iter().rev() {
+    for id in replied_to(mail).iter().rev() {
         let root = id.strip_prefix("ticket-").and_then(|rest| rest.strip_suffix(&format!("@{}", own.domain)));
         if let Some(number) = root.and_then(TicketNumber::parse) {
             return Ok(Some(number));
@@ -207,55 +261,75 @@ struct Intake<'a> {
     notify_email: Option<&'a str>,
     /// The mail's own Message-ID, stored with the message it becomes.
     message_id: Option<&'a str>,
+    proof: Proof,
+    require_auth: bool,
     now: Timestamp,
 }
 
 impl Intake<'_> {
+    /// The mail as stored with its message: its id, and whether it proved its sender for
+    /// this ticket (`None`: a new one). Without proof, a customer's mail is marked, or
+    /// refused where proof is required.
+    fn received(&self, ticket_id: Option<i64>) -> Result<ReceivedMail, IngestError> {
+        let sender_verified = match ticket_id {
+            Some(ticket_id) => self.proof.covers(ticket_id),
+            None => self.proof.authenticated,
+        };
+        if !sender_verified && self.require_auth {
+            return refuse("Refused: the sender could not be verified (no reply to our mail, no passing DMARC or DKIM).");
+        }
+        Ok(ReceivedMail { message_id: self.message_id.map(str::to_owned), sender_verified })
+    }
+
     async fn add_to_ticket(&self, sender: &User, number: TicketNumber, body: &str) -> Result<Ingested, IngestError> {
         let (db, now) = (self.db, self.now);
+        let ticket = match tickets::find_for_viewer(db, number, sender).await {
+            Ok(ticket) => ticket,
+            Err(Error::NotFound) => return refuse(NOT_YOURS),
+            Err(error) => return Err(error.into()),
+        };
         if sender.role.is_staff() {
-            let ticket = tickets::find_for_viewer(db, number, sender).await?;
+            // A staff reply goes to the customer from our own address: it must be the
+            // agent's, or anyone could write to customers in our name.
+            if !self.proof.covers(ticket.id) {
+                return refuse(NOT_YOURS);
+            }
             let reply = staff::Reply {
                 body: tickets::parse_body(body, "The reply").map_err(IngestError::Refused)?,
                 visibility: Visibility::Public,
                 status: None,
                 time_spent_minutes: 0,
-                mail: self.message_id.map(str::to_owned),
+                mail: Some(self.received(Some(ticket.id))?),
             };
             staff::reply(db, &ticket, sender, &reply, now).await?;
             return Ok(Ingested::Added(number));
         }
-        let ticket = match tickets::find_for_viewer(db, number, sender).await {
-            Ok(ticket) => ticket,
-            Err(Error::NotFound) => {
-                return refuse(format!("{} did not request ticket {number}.", sender.email));
-            }
-            Err(error) => return Err(error.into()),
-        };
         match ticket.status {
             Status::Closed => self.open_follow_up(sender, &ticket, body).await,
             Status::Resolved => match self.reopen(&ticket, sender, body).await {
                 Ok(()) => Ok(Ingested::Added(number)),
                 // Closed in effect (the auto-close window passed): a follow-up, as on the page.
-                Err(Error::Conflict(reason)) if reason != ALREADY_RECEIVED => self.open_follow_up(sender, &ticket, body).await,
-                Err(error) => Err(error.into()),
+                Err(IngestError::Failed(Error::Conflict(reason))) if reason != ALREADY_RECEIVED => {
+                    self.open_follow_up(sender, &ticket, body).await
+                }
+                Err(error) => Err(error),
             },
             _ => {
-                let reply = customer::Reply { mail: self.message_id.map(str::to_owned), ..customer::Reply::parse(body)? };
+                let reply = customer::Reply { mail: Some(self.received(Some(ticket.id))?), ..customer::Reply::parse(body)? };
                 customer::reply(db, &ticket, sender, &reply, now).await?;
                 Ok(Ingested::Added(number))
             }
         }
     }
 
-    async fn reopen(&self, ticket: &Ticket, customer: &User, body: &str) -> crate::domain::Result<()> {
-        let reopen = customer::Reopen { mail: self.message_id.map(str::to_owned), ..customer::Reopen::parse(body)? };
-        customer::reopen(self.db, self.settings, ticket, customer, &reopen, self.now).await
+    async fn reopen(&self, ticket: &Ticket, customer: &User, body: &str) -> Result<(), IngestError> {
+        let reopen = customer::Reopen { mail: Some(self.received(Some(ticket.id))?), ..customer::Reopen::parse(body)? };
+        Ok(customer::reopen(self.db, self.settings, ticket, customer, &reopen, self.now).await?)
     }
 
     async fn open_follow_up(&self, customer: &User, closed: &Ticket, body: &str) -> Result<Ingested, IngestError> {
         let subject = format!("Follow-up: {}", closed.subject);
-        self.new_ticket(customer, &subject, body, Some(closed.number)).await
+        self.new_ticket(customer, &subject, body, Some(closed)).await
     }
 
     async fn open_ticket(&self, sender: &User, mail: &Message<'_>, body: &str) -> Result<Ingested, IngestError> {
@@ -272,7 +346,7 @@ impl Intake<'_> {
         customer: &User,
         subject: &str,
         body: &str,
-        follow_up_of: Option<TicketNumber>,
+        follow_up_of: Option<&Ticket>,
     ) -> Result<Ingested, IngestError> {
         // The oldest public group takes mail: on a fresh installation, "General".
         let group_id: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE public = TRUE ORDER BY id LIMIT 1")
@@ -288,8 +362,8 @@ impl Intake<'_> {
             group_id,
             priority: Default::default(),
             message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
-            follow_up_of,
-            mail: self.message_id.map(str::to_owned),
+            follow_up_of: follow_up_of.map(|closed| closed.number),
+            mail: Some(self.received(follow_up_of.map(|closed| closed.id))?),
         };
         let number =
             tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;

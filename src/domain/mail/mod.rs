@@ -1,5 +1,11 @@
-//! Mail as the domain sees it: notifications waiting in the outbox, and incoming mail
-//! turned into replies and tickets. (Sending is `crate::mail`'s work.)
+//! Mail as the domain sees it: the outbox and what is queued in it (ticket notifications,
+//! account mail), what a queued mail says, who may send us mail that counts, and incoming
+//! mail turned into replies and tickets. (Sending is `crate::mail`'s work.)
 
+pub mod account_mail;
+pub mod content;
 pub mod intake;
+pub mod notification;
 pub mod outbox;
+pub mod received;
+pub mod sender_trust;

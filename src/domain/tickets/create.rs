@@ -13,7 +13,8 @@ use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::Email;
 use crate::domain::input::WholeNumber;
-use crate::domain::mail::outbox::{self, Notification, Recipient};
+use crate::domain::mail::notification::{self, Notification, Recipient};
+use crate::domain::mail::received::ReceivedMail;
 use crate::domain::{Error, FieldErrors, Result, text};
 
 pub const SUBJECT_MAX: usize = 200;
@@ -48,8 +49,8 @@ pub struct NewTicket {
     pub priority: Priority,
     pub message: String,
     pub follow_up_of: Option<TicketNumber>,
-    /// The Message-ID of the mail it came in, when it was sent by mail.
-    pub mail: Option<String>,
+    /// The mail it came in, when it was sent by mail.
+    pub mail: Option<ReceivedMail>,
 }
 
 impl NewTicket {
@@ -130,8 +131,8 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     let inserted = sqlx::query_scalar(
-        "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at, source, email_message_id) \
-         VALUES ($1, 'message', $2, $3, $4, 1, $5, $6, $7) RETURNING id",
+        "INSERT INTO messages (ticket_id, kind, author_id, body, public, ticket_version, created_at, source, email_message_id, \
+         sender_verified) VALUES ($1, 'message', $2, $3, $4, 1, $5, $6, $7, $8) RETURNING id",
     )
     .bind(ticket_id)
     .bind(requester.id)
@@ -139,7 +140,8 @@ pub async fn create(
     .bind(true)
     .bind(now)
     .bind(if new_ticket.mail.is_some() { "email" } else { "web" })
-    .bind(new_ticket.mail.as_deref())
+    .bind(new_ticket.mail.as_ref().and_then(|mail| mail.message_id.as_deref()))
+    .bind(new_ticket.mail.as_ref().is_none_or(|mail| mail.sender_verified))
     .fetch_one(&mut *tx)
     .await;
     let message_id: i64 = match inserted {
@@ -149,10 +151,10 @@ pub async fn create(
         other => other?,
     };
     let requester_recipient = Recipient { user_id: Some(requester.id), email: &requester.email };
-    outbox::enqueue(&mut tx, Notification::TicketCreated, ticket_id, Some(message_id), requester_recipient, now).await?;
+    notification::enqueue(&mut tx, Notification::TicketCreated, ticket_id, Some(message_id), requester_recipient, now).await?;
     if let Some(email) = notify_email {
         let alert = Recipient { user_id: None, email };
-        outbox::enqueue(&mut tx, Notification::NewTicketAlert, ticket_id, Some(message_id), alert, now).await?;
+        notification::enqueue(&mut tx, Notification::NewTicketAlert, ticket_id, Some(message_id), alert, now).await?;
     }
     audit::record(
         &mut tx,

@@ -30,6 +30,8 @@ impl CustomerTab {
 }
 
 pub const CUSTOMER_PAGE_SIZE: i64 = 25;
+/// What a customer's search reads of what was typed.
+pub const SEARCH_MAX_CHARS: usize = 200;
 
 /// The customer's own tickets, newest visible activity first. `q` matches the number, words of
 /// the subject, and the public messages.
@@ -40,8 +42,9 @@ pub async fn list_for_requester(
     query: &str,
     page: i64,
 ) -> Result<Paged<TicketSummary>> {
-    // Control characters cannot be in any stored text, and Postgres refuses NUL outright.
-    let query: String = query.trim().chars().filter(|c| !c.is_control()).collect();
+    // Control characters cannot be in any stored text, and Postgres refuses NUL outright. A
+    // search is a few words: beyond that SQLite refuses the LIKE pattern as too complex.
+    let query: String = query.trim().chars().filter(|c| !c.is_control()).take(SEARCH_MAX_CHARS).collect();
     let query = query.as_str();
     let mut condition = String::from("t.requester_id = $1");
     condition.push_str(tab.condition());

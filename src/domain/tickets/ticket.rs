@@ -2,7 +2,7 @@
 
 use super::number::TicketNumber;
 use super::status::{Priority, Status};
-use crate::db::Db;
+use crate::db::{Db, Flag};
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
 use crate::domain::{Error, Result};
@@ -18,6 +18,8 @@ pub struct Ticket {
     pub priority: Priority,
     pub group_id: i64,
     pub group_name: String,
+    #[sqlx(try_from = "Flag")]
+    pub group_public: bool,
     pub requester_id: i64,
     pub requester_name: String,
     pub requester_email: String,
@@ -44,10 +46,22 @@ impl Ticket {
     pub fn reference(&self) -> String {
         format!("{}{}", self.prefix, self.number)
     }
+
+    /// The group as its customer may see it: an internal group's name stays inside.
+    pub fn group_for_customer(&self) -> &str {
+        group_for_customer(&self.group_name, self.group_public)
+    }
+}
+
+/// What customers are shown for a group that is not public.
+pub const INTERNAL_GROUP_FOR_CUSTOMERS: &str = "Support";
+
+fn group_for_customer(name: &str, public: bool) -> &str {
+    if public { name } else { INTERNAL_GROUP_FOR_CUSTOMERS }
 }
 
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, \
-     g.name AS group_name, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+     g.name AS group_name, g.public AS group_public, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
      t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
      t.first_response_at, t.resolved_at, t.closed_at, t.time_spent_minutes, t.rating, t.rating_comment, \
      mt.number AS merged_into, ft.number AS follow_up_of \
@@ -88,6 +102,8 @@ pub struct TicketSummary {
     pub priority: Priority,
     pub group_id: i64,
     pub group_name: String,
+    #[sqlx(try_from = "Flag")]
+    pub group_public: bool,
     /// The last change the list's reader can see.
     pub updated_at: Timestamp,
 }
@@ -96,12 +112,19 @@ impl TicketSummary {
     pub fn reference(&self) -> String {
         format!("{}{}", self.prefix, self.number)
     }
+
+    pub fn group_for_customer(&self) -> &str {
+        group_for_customer(&self.group_name, self.group_public)
+    }
 }
 
 /// The columns of a [`TicketSummary`] from `t` (tickets) and `g` (groups), with the moment
 /// of the last change the reader can see.
 pub(super) fn summary_columns(updated_at: &str) -> String {
-    format!("t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, {updated_at} AS updated_at")
+    format!(
+        "t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, g.public AS group_public, \
+         {updated_at} AS updated_at"
+    )
 }
 
 /// The requester's latest other tickets, for the workspace's side panel.

@@ -67,13 +67,14 @@ struct TicketJson {
 
 fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
     let staff = viewer.role.is_staff();
+    let group_name = if staff { ticket.group_name.clone() } else { ticket.group_for_customer().to_owned() };
     TicketJson {
         id: ticket.number.get(),
         reference: ticket.reference(),
         subject: ticket.subject,
         status: ticket.status.as_str(),
         priority: ticket.priority.as_str(),
-        group: Named { id: ticket.group_id, name: ticket.group_name },
+        group: Named { id: ticket.group_id, name: group_name },
         requester: Person { id: ticket.requester_id, name: ticket.requester_name, email: ticket.requester_email },
         created_at: moment(ticket.created_at),
         // Internal notes move `updated_at`; a customer sees only what they can see change.
@@ -116,7 +117,7 @@ fn summary_json(summary: TicketSummary) -> serde_json::Value {
         "subject": summary.subject,
         "status": summary.status.as_str(),
         "priority": summary.priority.as_str(),
-        "group": Named { id: summary.group_id, name: summary.group_name },
+        "group": Named { id: summary.group_id, name: summary.group_for_customer().to_owned() },
         "updated_at": moment(summary.updated_at),
     })
 }

@@ -1,4 +1,4 @@
-//! Signing in and out, customer registration, and first-run setup.
+//! Signing in (password, then a second factor where set up) and out, and first-run setup.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::accounts::login_throttle::{self, AttemptKeys};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::setup;
-use crate::domain::accounts::users::{self, NewUser};
+use crate::domain::accounts::sign_in::{self, Outcome};
+use crate::domain::accounts::users::{NewUser, User};
+use crate::domain::admin::settings::Settings;
 use crate::domain::{self, FieldErrors};
 use crate::web::error::{AppError, Result};
 use crate::web::extract::{ClientAddress, CsrfForm, NoFields};
@@ -19,6 +20,8 @@ use crate::web::state::AppState;
 
 const WRONG_CREDENTIALS: &str = "The email or password is not right. Check both and try again.";
 const LOCKED_OUT: &str = "Too many failed sign-in attempts. Wait 15 minutes, then try again.";
+const UNVERIFIED: &str = "Confirm your email address first: open the link we mailed you when you registered.";
+const WRONG_CODE: &str = "That code is not right. Enter the 6 digits your app shows now, or one of your recovery codes.";
 
 /// `next` is only followed to a path on this site: never to another host (`//evil`,
 /// `https://…`, `/\evil`), which would make the login page an open redirect.
@@ -41,6 +44,8 @@ pub struct LoginPage {
     email: String,
     next: String,
     error: Option<&'static str>,
+    /// The password was right but the address is unconfirmed: offer a new link.
+    unverified: bool,
 }
 
 pub async fn login_form(ctx: PageContext, Query(query): Query<NextQuery>) -> Result<Response> {
@@ -48,7 +53,7 @@ pub async fn login_form(ctx: PageContext, Query(query): Query<NextQuery>) -> Res
         return Ok(Redirect::to(user.role.home()).into_response());
     }
     let next = query.next.as_deref().and_then(local_path).unwrap_or_default();
-    ok(&LoginPage { ctx, email: String::new(), next, error: None })
+    ok(&LoginPage { ctx, email: String::new(), next, error: None, unverified: false })
 }
 
 #[derive(Deserialize)]
@@ -68,23 +73,73 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response> {
-    let now = state.now();
-    let keys = AttemptKeys::new(&form.email, address);
     let next = local_path(&form.next);
-    let refuse = |status: StatusCode, error: &'static str| {
-        let page = LoginPage { ctx, email: form.email.clone(), next: next.clone().unwrap_or_default(), error: Some(error) };
+    let refuse = |status: StatusCode, error: &'static str, unverified: bool| {
+        let page =
+            LoginPage { ctx, email: form.email.clone(), next: next.clone().unwrap_or_default(), error: Some(error), unverified };
         render(status, &page)
     };
-    let attempt = login_throttle::record_attempt(&state.db, &keys, now).await?;
-    if attempt.over_limit {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT);
+    match sign_in::with_password(&state.db, &form.email, &form.password, address, state.now()).await? {
+        Outcome::Throttled => refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT, false),
+        Outcome::Refused => refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS, false),
+        Outcome::Unverified(_) => refuse(StatusCode::UNPROCESSABLE_ENTITY, UNVERIFIED, true),
+        Outcome::SecondFactor(user) => {
+            session.await_second_factor(user.id, next.as_deref().unwrap_or_default()).await?;
+            Ok(Redirect::to("/login/two-factor").into_response())
+        }
+        Outcome::SignedIn(user) => signed_in(&state, &session, &user, next.as_deref()).await,
     }
-    let Some(user) = users::authenticate(&state.db, &form.email, &form.password).await? else {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS);
-    };
-    login_throttle::record_success(&state.db, &keys, attempt).await?;
+}
+
+/// Where a completed sign-in leads: the page asked for, or the role's start page — or, for
+/// staff who must set up two-factor and have not, its set-up page first.
+async fn signed_in(state: &AppState, session: &AppSession, user: &User, next: Option<&str>) -> Result<Response> {
     session.sign_in(user.id).await?;
-    Ok(Redirect::to(next.as_deref().unwrap_or(user.role.home())).into_response())
+    let must_enrol = user.role.is_staff() && !user.two_factor && Settings::load(&state.db).await?.require_two_factor_staff;
+    if must_enrol {
+        session.set_must_enrol(true).await?;
+        session.flash(FlashKind::Error, "Set up two-factor sign-in to continue: it is required for staff here.").await?;
+        return Ok(Redirect::to("/profile/two-factor").into_response());
+    }
+    Ok(Redirect::to(next.filter(|next| !next.is_empty()).unwrap_or(user.role.home())).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "auth/two_factor.html")]
+pub struct SecondFactorPage {
+    ctx: PageContext,
+    error: Option<&'static str>,
+}
+
+pub async fn second_factor_form(session: AppSession, ctx: PageContext) -> Result<Response> {
+    if session.awaiting_second_factor().await?.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    ok(&SecondFactorPage { ctx, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    session: AppSession,
+    ClientAddress(address): ClientAddress,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response> {
+    let Some((user_id, next)) = session.awaiting_second_factor().await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let refuse = |status: StatusCode, error: &'static str| render(status, &SecondFactorPage { ctx, error: Some(error) });
+    match sign_in::with_code(&state.db, user_id, &form.code, address, state.now()).await? {
+        Outcome::Throttled => refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT),
+        Outcome::SignedIn(user) => signed_in(&state, &session, &user, Some(&next)).await,
+        _ => refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CODE),
+    }
 }
 
 pub async fn logout(session: AppSession, CsrfForm(NoFields {}): CsrfForm<NoFields>) -> Result<Redirect> {
@@ -98,52 +153,16 @@ pub struct AccountForm {
     #[serde(default)]
     token: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    email: String,
+    pub email: String,
     #[serde(default)]
     password: String,
 }
 
 impl AccountForm {
-    fn parse(&self, role: Role) -> domain::Result<NewUser> {
+    pub fn parse(&self, role: Role) -> domain::Result<NewUser> {
         NewUser::parse(&self.name, &self.email, &self.password, role)
-    }
-}
-
-#[derive(Template)]
-#[template(path = "auth/register.html")]
-pub struct RegisterPage {
-    ctx: PageContext,
-    form: AccountForm,
-    errors: FieldErrors,
-}
-
-pub async fn register_form(ctx: PageContext) -> Result<Response> {
-    if let Some(user) = &ctx.user {
-        return Ok(Redirect::to(user.role.home()).into_response());
-    }
-    ok(&RegisterPage { ctx, form: AccountForm::default(), errors: FieldErrors::new() })
-}
-
-pub async fn register(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    session: AppSession,
-    CsrfForm(form): CsrfForm<AccountForm>,
-) -> Result<Response> {
-    let created = match form.parse(Role::Customer) {
-        Ok(new_user) => users::create(&state.db, &new_user, None, state.now()).await,
-        Err(error) => Err(error),
-    };
-    match created {
-        Ok(user) => {
-            session.sign_in(user.id).await?;
-            session.flash(FlashKind::Success, format!("Welcome, {}! Your account is ready.", user.name)).await?;
-            Ok(Redirect::to(user.role.home()).into_response())
-        }
-        Err(domain::Error::Invalid(errors)) => render(StatusCode::UNPROCESSABLE_ENTITY, &RegisterPage { ctx, form, errors }),
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -158,7 +177,7 @@ pub struct SetupPage {
 #[derive(Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub token: String,
 }
 
 pub async fn setup_form(State(state): State<AppState>, ctx: PageContext, Query(query): Query<TokenQuery>) -> Result<Response> {

@@ -9,13 +9,12 @@ use serde_json::json;
 
 use crate::domain::accounts::tokens;
 use crate::domain::admin::settings::Settings;
-use crate::domain::mail::intake::{self, IngestError, Ingested, OwnMail};
-use crate::mail;
+use crate::domain::mail::intake::{self, IngestError, Ingested};
 use crate::web::error::{AppError, Result};
 use crate::web::state::AppState;
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Result<Response> {
-    let Some(secret) = state.config.mail_ingest_token.as_deref() else {
+    let Some(secret) = state.config.mail_ingest_token() else {
         return Err(AppError::NotFound);
     };
     let presented =
@@ -26,7 +25,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, raw: Byt
         return Ok((StatusCode::UNAUTHORIZED, axum::Json(error)).into_response());
     }
     let settings = Settings::load(&state.db).await?;
-    let own = OwnMail { address: state.mailer.from_address(), domain: state.mailer.domain(), reply_marker: mail::REPLY_MARKER };
+    let own = state.mailer.own_mail(&state.config);
     let outcome = intake::ingest(&state.db, &settings, &own, state.config.notify_email.as_deref(), &raw, state.now()).await;
     let (status, body) = match outcome {
         Ok(Ingested::Added(number)) => (StatusCode::OK, json!({ "data": { "outcome": "added", "ticket": number.get() } })),

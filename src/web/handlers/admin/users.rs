@@ -4,21 +4,21 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::domain::FieldErrors;
 use crate::domain::accounts::api_tokens;
-use crate::domain::accounts::password::Password;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::user_admin::{self, UserFilter, UserInput, UserListRow};
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, View};
+use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
 use crate::web::format::Moment;
-use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::page::{PageContext, after_post, done, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{Pager, StatusView, page_number};
@@ -82,7 +82,7 @@ pub async fn list(
     ok(&UsersPage { ctx, params, rows, pager, total: paged.total_items, roles: Role::ALL })
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct UserForm {
     #[serde(default)]
     name: String,
@@ -94,6 +94,16 @@ pub struct UserForm {
     password: String,
     #[serde(default)]
     groups: Vec<String>,
+    /// A checkbox: present when ticked.
+    verified: Option<String>,
+}
+
+impl TryFrom<&UserForm> for UserInput {
+    type Error = domain::Error;
+
+    fn try_from(form: &UserForm) -> domain::Result<Self> {
+        UserInput::parse(&form.name, &form.email, &form.role, &form.password, &form.groups, form.verified.is_some())
+    }
 }
 
 /// A group as a checkbox of the user form.
@@ -108,6 +118,11 @@ pub struct AssignedTicket {
     reference: String,
     subject: String,
     status: StatusView,
+}
+
+pub struct NewToken {
+    name: String,
+    secret: String,
 }
 
 #[derive(Template)]
@@ -126,6 +141,8 @@ pub struct UserFormPage {
     assigned_total: i64,
     agents: Vec<User>,
     tokens: Vec<TokenView>,
+    /// A token just made: its secret, shown in this one answer.
+    new_token: Option<NewToken>,
     /// The new token's name as typed, when it was refused.
     token_name: String,
 }
@@ -204,6 +221,7 @@ async fn form_page(
         assigned_total,
         agents,
         tokens,
+        new_token: None,
         token_name: String::new(),
     })
 }
@@ -220,17 +238,17 @@ pub async fn create(
     session: AppSession,
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<Response> {
-    let created = match UserInput::parse(&form.name, &form.email, &form.role, &form.password, &form.groups) {
+    // A new account's address is taken on the admin's word.
+    let created = match UserInput::try_from(&UserForm { verified: Some("on".into()), ..form.clone() }) {
         Ok(input) => user_admin::create(&state.db, input, &admin, state.now()).await,
         Err(error) => Err(error),
     };
-    let done = |(user, generated): (User, Option<Password>)| {
-        let message = match generated {
-            // Shown once, from the session, and never stored anywhere else.
-            Some(password) => {
-                format!("Created {} <{}>. Their password, shown only this once: {}", user.name, user.email, password.expose())
-            }
-            None => format!("Created {} <{}>.", user.name, user.email),
+    let invited = form.password.is_empty();
+    let done = |user: User| {
+        let message = if invited {
+            format!("Created {} <{}>. An invitation to choose a password is on its way to them.", user.name, user.email)
+        } else {
+            format!("Created {} <{}>.", user.name, user.email)
         };
         done(message, format!("/admin/users/{}", user.id))
     };
@@ -249,6 +267,7 @@ async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
         role: user.role.as_str().into(),
         password: String::new(),
         groups: user_admin::group_ids_of(&state.db, user.id).await?.iter().map(i64::to_string).collect(),
+        verified: user.verified.then(|| "on".to_owned()),
     })
 }
 
@@ -272,7 +291,7 @@ pub async fn update(
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    let updated = match UserInput::parse(&form.name, &form.email, &form.role, &form.password, &form.groups) {
+    let updated = match UserInput::try_from(&form) {
         Ok(input) => user_admin::update(&state.db, id, input, &admin, state.now()).await,
         Err(error) => Err(error),
     };
@@ -350,29 +369,33 @@ pub struct TokenForm {
     token_name: String,
 }
 
-/// Creates an API token for the user; its secret is shown once, in the confirmation.
+/// Creates an API token for the user; its secret is shown once, in the answer itself.
 pub async fn create_token(
     State(state): State<AppState>,
     Admin(admin): Admin,
     IdInPath(id): IdInPath,
     ctx: PageContext,
-    session: AppSession,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    let created = api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await;
-    let (name, to) = (form.token_name.trim().to_owned(), format!("/admin/users/{}", user.id));
-    // No fragment: the confirmation with the secret is at the top of the page.
-    let done = |secret| done(format!("Created the API token “{name}”. Copy it now; it is shown only this once: {secret}"), to);
-    after_post(&session, created, done, |refused| async move {
-        let (errors, conflict) = refused.into_form_messages();
-        let form_values = stored_form(&state, &user).await?;
-        let errors = if errors.is_empty() { errors } else { FieldErrors::single("token_name", errors.summary()) };
-        let mut page = form_page(&state, ctx, Some(user), form_values, errors, conflict).await?;
-        page.token_name = form.token_name;
-        Ok(page)
-    })
-    .await
+    let page =
+        |errors| async { form_page(&state, ctx, Some(user.clone()), stored_form(&state, &user).await?, errors, None).await };
+    match api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await {
+        // Shown in this answer only: kept in no session for a redirect, and not cached.
+        Ok(secret) => {
+            let mut page = page(FieldErrors::new()).await?;
+            page.new_token = Some(NewToken { name: form.token_name.trim().to_owned(), secret });
+            let mut response = ok(&page)?;
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        Err(domain::Error::Invalid(errors)) => {
+            let mut page = page(FieldErrors::single("token_name", errors.summary())).await?;
+            page.token_name = form.token_name;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 pub async fn revoke_token(

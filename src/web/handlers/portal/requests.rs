@@ -74,13 +74,14 @@ pub async fn my_tickets(
     let rows = paged
         .items
         .into_iter()
-        .map(|summary| TicketRow {
+        .map(|summary| (summary.group_for_customer().to_owned(), summary))
+        .map(|(group, summary)| TicketRow {
             number: summary.number,
             reference: summary.reference(),
             subject: summary.subject,
             status: summary.status.into(),
             priority: summary.priority.into(),
-            group: summary.group_name,
+            group,
             updated: Moment::new(summary.updated_at, now),
         })
         .collect();
