@@ -13,4 +13,5 @@ pub mod sign_in;
 pub mod tokens;
 pub mod two_factor;
 pub mod user_admin;
+pub mod user_list;
 pub mod users;

@@ -16,28 +16,7 @@ use crate::domain::conversation::staff;
 use crate::domain::email::Email;
 use crate::domain::mail::account_mail::{self, AccountMail};
 use crate::domain::mail::notification::Notification;
-use crate::domain::paging::{Paged, like_pattern};
 use crate::domain::{Error, FieldErrors, Result};
-
-pub const USERS_PAGE_SIZE: i64 = 50;
-
-/// What the user list is narrowed to; every field comes from the query string.
-#[derive(Clone, Debug, Default)]
-pub struct UserFilter {
-    /// Part of a name or an email address.
-    pub text: String,
-    pub role: Option<Role>,
-    pub active: Option<bool>,
-    pub page: i64,
-}
-
-/// A row of the user list.
-#[derive(Clone, Debug)]
-pub struct UserListRow {
-    pub user: User,
-    pub created_at: Timestamp,
-    pub group_names: Vec<String>,
-}
 
 /// A user's fields as an admin edits them. `password: None` keeps the current password
 /// (or, for a new account, mails its owner an invitation to choose one).
@@ -77,76 +56,6 @@ impl UserInput {
             verified,
         })
     }
-}
-
-pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
-    let mut condition = String::from("1 = 1");
-    let mut binds: Vec<String> = Vec::new();
-    if !filter.text.trim().is_empty() {
-        binds.push(like_pattern(filter.text.trim()));
-        condition.push_str(&format!(" AND (lower(name) LIKE ${0} ESCAPE '\\' OR email LIKE ${0} ESCAPE '\\')", binds.len()));
-    }
-    if let Some(role) = filter.role {
-        binds.push(role.as_str().to_owned());
-        condition.push_str(&format!(" AND role = ${}", binds.len()));
-    }
-    if let Some(active) = filter.active {
-        // A literal: the Any driver binds booleans as integers on SQLite and booleans on PostgreSQL.
-        condition.push_str(if active { " AND active = TRUE" } else { " AND active = FALSE" });
-    }
-    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {condition}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for bind in &binds {
-        count = count.bind(bind);
-    }
-    let total_items = count.fetch_one(db.pool()).await?;
-
-    let offset = (filter.page.max(1) - 1) * USERS_PAGE_SIZE;
-    let rows_sql = format!(
-        "SELECT {} , created_at FROM users WHERE {condition} ORDER BY lower(name), id LIMIT {USERS_PAGE_SIZE} OFFSET {offset}",
-        users::USER_COLUMNS
-    );
-    let mut rows = sqlx::query_as::<_, ListedUser>(&rows_sql);
-    for bind in &binds {
-        rows = rows.bind(bind);
-    }
-    let rows: Vec<(User, Timestamp)> =
-        rows.fetch_all(db.pool()).await?.into_iter().map(|row| (row.user, row.created_at)).collect();
-
-    let ids: Vec<i64> = rows.iter().map(|(user, _)| user.id).collect();
-    let memberships = group_names_of(db, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|(user, created_at)| {
-            let group_names =
-                memberships.iter().filter(|(user_id, _)| *user_id == user.id).map(|(_, name)| name.clone()).collect();
-            UserListRow { user, created_at, group_names }
-        })
-        .collect();
-    Ok(Paged::counted(items, filter.page.max(1), total_items, USERS_PAGE_SIZE))
-}
-
-#[derive(sqlx::FromRow)]
-struct ListedUser {
-    #[sqlx(flatten)]
-    user: User,
-    created_at: Timestamp,
-}
-
-/// `(user id, group name)` for each membership of these users, by group name.
-async fn group_names_of(db: &Db, user_ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if user_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The ids are integers read from the database: listing them inline is safe and keeps
-    // this one statement whatever the page size.
-    let ids = user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    Ok(sqlx::query_as(&format!(
-        "SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id \
-         WHERE m.user_id IN ({ids}) ORDER BY lower(g.name)"
-    ))
-    .fetch_all(db.pool())
-    .await?)
 }
 
 /// Active staff and active customers.

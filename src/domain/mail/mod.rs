@@ -7,5 +7,6 @@ pub mod content;
 pub mod intake;
 pub mod notification;
 pub mod outbox;
+pub mod quoting;
 pub mod received;
 pub mod sender_trust;

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::auth::{AccountForm, TokenQuery};
-use crate::domain::FieldErrors;
 use crate::domain::accounts::login_throttle;
 use crate::domain::accounts::password::Password;
 use crate::domain::accounts::recovery::{self, LINK_REFUSED};
 use crate::domain::accounts::registration;
 use crate::domain::accounts::role::Role;
+use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{ClientAddress, CsrfForm};
 use crate::web::page::{PageContext, after_post, done, ok, render};
@@ -90,20 +90,34 @@ pub struct EmailForm {
     email: String,
 }
 
+/// A request that makes us mail someone a link: limited per address, and answered the same
+/// whoever the address belongs to.
+async fn mail_a_link<F: Future<Output = domain::Result<()>>>(
+    state: &AppState,
+    session: &AppSession,
+    address: std::net::IpAddr,
+    send: impl FnOnce() -> F,
+    answer: &str,
+    back: &str,
+) -> Result<Response> {
+    if limited(state, "mail", address).await? {
+        session.flash(FlashKind::Error, TOO_MANY).await?;
+        return Ok(Redirect::to(back).into_response());
+    }
+    send().await?;
+    session.flash(FlashKind::Success, answer).await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
 pub async fn resend_verification(
     State(state): State<AppState>,
     session: AppSession,
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Result<Response> {
-    if limited(&state, "mail", address).await? {
-        session.flash(FlashKind::Error, TOO_MANY).await?;
-        return Ok(Redirect::to("/login").into_response());
-    }
-    registration::resend_verification(&state.db, &form.email, state.now()).await?;
-    let message = "If that address is waiting to be confirmed, a new link is on its way. It works for 24 hours.";
-    session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to("/login").into_response())
+    let answer = "If that address is waiting to be confirmed, a new link is on its way. It works for 24 hours.";
+    let send = || registration::resend_verification(&state.db, &form.email, state.now());
+    mail_a_link(&state, &session, address, send, answer, "/login").await
 }
 
 #[derive(Template)]
@@ -123,14 +137,9 @@ pub async fn forgot(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Result<Response> {
-    if limited(&state, "mail", address).await? {
-        session.flash(FlashKind::Error, TOO_MANY).await?;
-        return Ok(Redirect::to("/password/forgot").into_response());
-    }
-    recovery::request_reset(&state.db, &form.email, state.now()).await?;
-    let message = "If that address has an account, a link to choose a new password is on its way. It works once, for an hour.";
-    session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to("/login").into_response())
+    let answer = "If that address has an account, a link to choose a new password is on its way. It works once, for an hour.";
+    let send = || recovery::request_reset(&state.db, &form.email, state.now());
+    mail_a_link(&state, &session, address, send, answer, "/password/forgot").await
 }
 
 #[derive(Template)]
@@ -165,7 +174,7 @@ pub async fn reset(
 ) -> Result<Response> {
     let outcome = match Password::parse(&form.password) {
         Ok(password) => recovery::reset_password(&state.db, &form.token, &password, state.now()).await,
-        Err(message) => Err(crate::domain::Error::Invalid(FieldErrors::single("password", message))),
+        Err(message) => Err(domain::Error::Invalid(FieldErrors::single("password", message))),
     };
     let done = |_| done("Your new password is set. Sign in with it.", "/login");
     after_post(&session, outcome, done, |refused| async move {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod groups;
 pub mod mail;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
 use askama::Template;

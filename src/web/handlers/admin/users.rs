@@ -4,13 +4,14 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
+use super::tokens::NewToken;
 use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::role::Role;
-use crate::domain::accounts::user_admin::{self, UserFilter, UserInput, UserListRow};
+use crate::domain::accounts::user_admin::{self, UserInput};
+use crate::domain::accounts::user_list::{self, UserFilter, UserListRow};
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, View};
@@ -18,8 +19,8 @@ use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Admin, CsrfForm, IdInPath, NoFields};
 use crate::web::format::Moment;
-use crate::web::page::{PageContext, after_post, done, ok, render};
-use crate::web::session::{AppSession, FlashKind};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::views::{Pager, StatusView, page_number};
 
@@ -67,7 +68,7 @@ pub async fn list(
         },
         page: page_number(params.page.as_deref()),
     };
-    let paged = user_admin::list(&state.db, &filter).await?;
+    let paged = user_list::list(&state.db, &filter).await?;
     let pager = Pager::new(&paged, "/admin/users", &[("q", &params.q), ("role", &params.role), ("active", &params.active)]);
     let now = state.now();
     let rows = paged
@@ -120,11 +121,6 @@ pub struct AssignedTicket {
     status: StatusView,
 }
 
-pub struct NewToken {
-    name: String,
-    secret: String,
-}
-
 #[derive(Template)]
 #[template(path = "admin/user_form.html")]
 pub struct UserFormPage {
@@ -142,9 +138,9 @@ pub struct UserFormPage {
     agents: Vec<User>,
     tokens: Vec<TokenView>,
     /// A token just made: its secret, shown in this one answer.
-    new_token: Option<NewToken>,
+    pub(super) new_token: Option<NewToken>,
     /// The new token's name as typed, when it was refused.
-    token_name: String,
+    pub(super) token_name: String,
 }
 
 pub struct TokenView {
@@ -161,7 +157,7 @@ impl UserFormPage {
     }
 }
 
-async fn form_page(
+pub(super) async fn form_page(
     state: &AppState,
     ctx: PageContext,
     editing: Option<User>,
@@ -260,7 +256,7 @@ pub async fn create(
 }
 
 /// The form as the account stands.
-async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
+pub(super) async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
     Ok(UserForm {
         name: user.name.clone(),
         email: user.email.clone(),
@@ -361,51 +357,4 @@ async fn set_active(
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    token_name: String,
-}
-
-/// Creates an API token for the user; its secret is shown once, in the answer itself.
-pub async fn create_token(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    IdInPath(id): IdInPath,
-    ctx: PageContext,
-    CsrfForm(form): CsrfForm<TokenForm>,
-) -> Result<Response> {
-    let user = user_admin::find(&state.db, id).await?;
-    let page =
-        |errors| async { form_page(&state, ctx, Some(user.clone()), stored_form(&state, &user).await?, errors, None).await };
-    match api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await {
-        // Shown in this answer only: kept in no session for a redirect, and not cached.
-        Ok(secret) => {
-            let mut page = page(FieldErrors::new()).await?;
-            page.new_token = Some(NewToken { name: form.token_name.trim().to_owned(), secret });
-            let mut response = ok(&page)?;
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            Ok(response)
-        }
-        Err(domain::Error::Invalid(errors)) => {
-            let mut page = page(FieldErrors::single("token_name", errors.summary())).await?;
-            page.token_name = form.token_name;
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    IdInPath(token_id): IdInPath,
-    session: AppSession,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-) -> Result<Response> {
-    let user_id = api_tokens::revoke(&state.db, token_id, admin.id, state.now()).await?;
-    session.flash(FlashKind::Success, "Token revoked: it no longer works.").await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
 }
