@@ -83,6 +83,13 @@ fn view(mailer: &Mailer, content: &MailContent, settings: &Settings, password_li
     }
 }
 
+/// A mail ready to send, with its subject and text part as a person reads them.
+pub struct Composed {
+    pub message: Message,
+    pub subject: String,
+    pub text: String,
+}
+
 /// A ticket notification, with its signed Message-ID and its place in the ticket's thread.
 pub fn message(
     mailer: &Mailer,
@@ -91,7 +98,7 @@ pub fn message(
     content: &MailContent,
     settings: &Settings,
     password_link: Option<String>,
-) -> anyhow::Result<Message> {
+) -> anyhow::Result<Composed> {
     let view = view(mailer, content, settings, password_link);
     let text = TextBody { mail: &view }.render()?;
     let html = HtmlBody { mail: &view }.render()?;
@@ -103,10 +110,11 @@ pub fn message(
         _ => format!("Re: {tag} {}", content.ticket_subject),
     };
     let root = thread_root_id(content.ticket_number, &mailer.domain);
-    Ok(envelope(mailer, mail, message_id, settings, subject)?
+    let message = envelope(mailer, mail, message_id, settings, subject.clone())?
         .in_reply_to(root.clone())
         .references(root)
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+        .multipart(MultiPart::alternative_plain_html(text.clone(), html))?;
+    Ok(Composed { message, subject, text })
 }
 
 /// What both bodies of an account mail show.
@@ -140,7 +148,7 @@ pub fn account_message(
     content: &AccountContent,
     settings: &Settings,
     link: Option<String>,
-) -> anyhow::Result<Message> {
+) -> anyhow::Result<Composed> {
     let organisation = &settings.organisation_name;
     let (intro, closing) = match content.kind {
         AccountMail::VerifyEmail => (
@@ -185,8 +193,10 @@ pub fn account_message(
     };
     let text = AccountText { mail: &view }.render()?;
     let html = AccountHtml { mail: &view }.render()?;
-    Ok(envelope(mailer, mail, message_id, settings, content.kind.label().to_owned())?
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+    let subject = content.kind.label().to_owned();
+    let message = envelope(mailer, mail, message_id, settings, subject.clone())?
+        .multipart(MultiPart::alternative_plain_html(text.clone(), html))?;
+    Ok(Composed { message, subject, text })
 }
 
 /// "1 hour", "24 hours", "7 days".

@@ -155,16 +155,18 @@ async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now
             compose::account_message(mailer, mail, message_id, account, &settings, link)
         }
     };
-    let message = composed.map_err(|error| Failure::permanent(error.to_string()))?;
+    let composed = composed.map_err(|error| Failure::permanent(error.to_string()))?;
     match &mailer.transport {
         Some(transport) => transport
-            .send(message)
+            .send(composed.message)
             .await
             .map(drop)
             .map_err(|error| Failure { permanent: error.is_permanent(), reason: error.to_string() }),
         None => {
-            let text = String::from_utf8_lossy(&message.formatted()).into_owned();
-            tracing::info!(to = %mail.recipient_email, "no SMTP_URL set; this mail is logged instead of sent:\n{text}");
+            // The text as a person reads it (not quoted-printable), so a link in it can be
+            // copied from the log.
+            let (to, subject, text) = (&mail.recipient_email, &composed.subject, &composed.text);
+            tracing::info!(%to, %subject, "no SMTP_URL set; this mail is logged instead of sent:\n{text}");
             Ok(())
         }
     }
