@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::domain::accounts::role::Role;
 
@@ -66,9 +66,13 @@ impl Config {
         self.mail_ingest_token.as_deref().map(str::trim).filter(|token| !token.is_empty())
     }
 
-    /// A configuration with every default, for the given database.
+    /// A configuration with every default, for the given database — defaults only: nothing
+    /// is read from this machine's environment (`SMTP_URL`, `BASE_URL`, …), so tests and
+    /// benchmarks behave the same wherever they run.
     pub fn for_database(database_url: &str) -> Self {
-        let mut config = Cli::parse_from(["helpdesk"]).config;
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command.get_matches_from(["helpdesk"]);
+        let mut config = Cli::from_arg_matches(&matches).expect("the defaults parse").config;
         config.database_url = database_url.to_owned();
         config
     }
@@ -153,7 +157,11 @@ mod tests {
 
     #[test]
     fn base_url_defaults_to_the_bind_address() {
+        // The machine's own setting is not read by the defaults.
+        // SAFETY: no other test of this crate reads or writes BASE_URL.
+        unsafe { std::env::set_var("BASE_URL", "https://leaked.example") };
         let mut config = Config::for_database("sqlite://x.db");
+        unsafe { std::env::remove_var("BASE_URL") };
         assert_eq!(config.base_url(), "http://127.0.0.1:3000");
         assert!(!config.secure_cookies());
         config.bind = "0.0.0.0:8080".parse().unwrap();

@@ -90,10 +90,6 @@ pub struct TestDatabase {
     postgres_name: Option<String>,
 }
 
-fn postgres_server_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 impl TestDatabase {
     pub async fn create(backend: Backend) -> Self {
         match backend {
@@ -110,17 +106,16 @@ impl TestDatabase {
                     COUNTER.fetch_add(1, Ordering::SeqCst),
                     helpdesk::domain::accounts::tokens::random_text(6).to_lowercase()
                 );
-                let server = postgres_server_url();
-                let mut connection = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|error| {
+                let server = crate::postgres::server();
+                let maintenance = server.maintenance_url();
+                let mut connection = sqlx::PgConnection::connect(&maintenance).await.unwrap_or_else(|error| {
                     panic!(
-                        "PostgreSQL is not reachable at {server} ({error}). Start it with \
-                         `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-                         or point TEST_POSTGRES_URL at a server where user may create databases."
+                        "PostgreSQL is not reachable at {maintenance} ({error}). Unset TEST_POSTGRES_URL to let the \
+                         tests start a private server, or point it at one where the user may create databases."
                     )
                 });
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create database");
-                let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
-                Self { url: format!("{base}/{name}"), backend, _directory: None, postgres_name: Some(name) }
+                Self { url: server.database_url(&name), backend, _directory: None, postgres_name: Some(name) }
             }
         }
     }
@@ -133,7 +128,7 @@ impl Drop for TestDatabase {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
-                let mut connection = sqlx::PgConnection::connect(&postgres_server_url()).await?;
+                let mut connection = sqlx::PgConnection::connect(&crate::postgres::server().maintenance_url()).await?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await?;
                 Ok::<_, sqlx::Error>(())
             })

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 
 use crate::for_both_backends;
 use crate::harness::{Backend, Browser, PASSWORD, TestApp};
-use crate::smtp::{Received, SmtpServer};
+use crate::smtp::{Received, ReservedPort, SmtpServer};
 
 for_both_backends!(
     a_new_customer_confirms_their_address_then_signs_in,
@@ -302,8 +302,9 @@ async fn guessing_never_locks_the_owner_out_and_the_owner_is_told_once(backend: 
 
 async fn a_demoted_agent_loses_every_assignment_and_staff_mail(backend: Backend) {
     // No mail server answers, so the assignment mail waits in the outbox.
-    let nowhere = SmtpServer::free_address().await;
-    let app = TestApp::spawn_with(backend, move |config| config.smtp_url = Some(format!("smtp://{nowhere}"))).await;
+    let nowhere = ReservedPort::new();
+    let smtp_url = nowhere.url();
+    let app = TestApp::spawn_with(backend, move |config| config.smtp_url = Some(smtp_url)).await;
     let admin = app.user(Role::Admin).email("admin@example.com").create().await;
     let agent = app.user(Role::Agent).email("jo@example.com").name("Jo").create().await;
     let customer = app.user(Role::Customer).email("kim@example.com").create().await;

@@ -12,7 +12,7 @@ use helpdesk::mail::{self, Mailer};
 use reqwest::StatusCode;
 
 use crate::harness::{Backend, TestApp};
-use crate::smtp::SmtpServer;
+use crate::smtp::{ReservedPort, SmtpServer};
 use crate::{for_both_backends, on_both_databases};
 
 for_both_backends!(
@@ -109,8 +109,8 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
 }
 
 async fn mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_returns(backend: Backend) {
-    let address = SmtpServer::free_address().await;
-    let app = mail_app(backend, &format!("smtp://{address}")).await;
+    let port = ReservedPort::new();
+    let app = mail_app(backend, &port.url()).await;
     let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     app.ticket_for(&customer).subject("Nobody hears me").message("Hello?").create().await;
     let attempted = "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND status = 'pending' AND last_error IS NOT NULL";
@@ -122,7 +122,7 @@ async fn mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_returns(bac
     }
     assert_eq!(app.count(attempted).await, 1, "the mail was tried and kept for later");
 
-    let smtp = SmtpServer::start_at(address).await;
+    let smtp = SmtpServer::start_on(port).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(smtp.received().is_empty(), "nothing is tried again before its backoff");
     app.clock.advance(outbox::backoff_seconds(1));

@@ -11,6 +11,7 @@ mod mail;
 mod mail_in;
 mod mail_trust;
 mod portal;
+mod postgres;
 mod security;
 mod smtp;
 mod two_factor;

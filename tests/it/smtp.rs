@@ -53,18 +53,36 @@ pub struct SmtpServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// A loopback port held for a server that is not up yet: bound but not listening, so a
+/// client is refused at once — and no other test can take the port in the meantime.
+pub struct ReservedPort(socket2::Socket);
+
+impl ReservedPort {
+    pub fn new() -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+        socket.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).expect("a loopback port");
+        Self(socket)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.0.local_addr().unwrap().as_socket().unwrap()
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.address())
+    }
+}
+
 impl SmtpServer {
     pub async fn start() -> Self {
-        Self::start_at("127.0.0.1:0".parse().unwrap()).await
+        Self::start_on(ReservedPort::new()).await
     }
 
-    /// A free loopback port with nothing listening on it (yet).
-    pub async fn free_address() -> SocketAddr {
-        TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap()
-    }
-
-    pub async fn start_at(address: SocketAddr) -> Self {
-        let listener = TcpListener::bind(address).await.expect("SMTP port free");
+    /// The server comes up on a port held until now.
+    pub async fn start_on(port: ReservedPort) -> Self {
+        port.0.listen(128).expect("listen on the held port");
+        port.0.set_nonblocking(true).unwrap();
+        let listener = TcpListener::from_std(std::net::TcpListener::from(port.0)).expect("a listener");
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(Mutex::new(Vec::new()));
