@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::accounts::login_throttle;
+use crate::domain::accounts::{account_tokens, login_throttle};
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::conversation::closing;
@@ -109,6 +109,9 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(error) = login_throttle::forget_before(&state.db, now).await {
             tracing::warn!(%error, "could not delete old login failures");
+        }
+        if let Err(error) = account_tokens::forget_spent(&state.db, now).await {
+            tracing::warn!(%error, "could not delete spent account links");
         }
     }
 }

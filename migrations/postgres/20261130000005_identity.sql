@@ -10,13 +10,17 @@ UPDATE users SET email_verified_at = created_at;
 ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_enabled_at BIGINT;
 ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+-- When the pending secret was made: one left unconfirmed for long is made anew.
+ALTER TABLE users ADD COLUMN totp_created_at BIGINT;
 
 -- Links mailed to an account's owner (verify the address, reset or set a password).
--- Only a digest of each secret is stored; a link works once and until it expires.
+-- Only a digest of each secret is stored; a link works once, until it expires, and only
+-- while its account still has the address it was mailed to.
 CREATE TABLE account_tokens (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    TEXT   NOT NULL CHECK (purpose IN ('verify', 'reset', 'invite')),
+    email      TEXT   NOT NULL, -- the address it was mailed to: good only while it is the account's
     token_hash TEXT   NOT NULL UNIQUE,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,

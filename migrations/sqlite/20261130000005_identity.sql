@@ -10,13 +10,17 @@ UPDATE users SET email_verified_at = created_at;
 ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+-- When the pending secret was made: one left unconfirmed for long is made anew.
+ALTER TABLE users ADD COLUMN totp_created_at INTEGER;
 
 -- Links mailed to an account's owner (verify the address, reset or set a password).
--- Only a digest of each secret is stored; a link works once and until it expires.
+-- Only a digest of each secret is stored; a link works once, until it expires, and only
+-- while its account still has the address it was mailed to.
 CREATE TABLE account_tokens (
     id         INTEGER PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    TEXT    NOT NULL CHECK (purpose IN ('verify', 'reset', 'invite')),
+    email      TEXT    NOT NULL, -- the address it was mailed to: good only while it is the account's
     token_hash TEXT    NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,

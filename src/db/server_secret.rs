@@ -13,11 +13,15 @@ impl Db {
         let key = self
             .message_id_key
             .get_or_try_init(|| async {
+                // Made before any request's clock is at hand: the system's time is right here.
+                let made_at =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
                 sqlx::query(
-                    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, 0) ON CONFLICT (name) DO NOTHING",
+                    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(MESSAGE_ID_KEY)
                 .bind(tokens::secret())
+                .bind(made_at as i64)
                 .execute(self.pool())
                 .await?;
                 sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")

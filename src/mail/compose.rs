@@ -181,7 +181,12 @@ pub fn account_message(
     let view = AccountView {
         organisation: organisation.clone(),
         subject: content.kind.label(),
-        greeting: format!("Hello {},", content.recipient_name),
+        // Whoever registers chooses the name: a confirmation may reach someone else's
+        // mailbox, so it greets no one by a name they did not give.
+        greeting: match content.kind {
+            AccountMail::VerifyEmail => "Hello,".to_owned(),
+            _ => format!("Hello {},", content.recipient_name),
+        },
         intro,
         link,
         link_note: content

@@ -102,8 +102,7 @@ pub async fn deliver_next(db: &Db, mailer: &Mailer, worker: &str, now: i64) -> a
         Some(id) => id.clone(),
         None => {
             let id = sender_trust::message_id(db.message_id_key().await?, &mail.recipient_email, mail.ticket_id, &mailer.domain);
-            outbox::set_message_id(db, mail.id, &id).await?;
-            id
+            outbox::set_message_id(db, mail.id, &id).await?
         }
     };
     match deliver(db, mailer, &mail, &message_id, now).await {
@@ -136,20 +135,25 @@ async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now
     let settings = Settings::load(db).await.map_err(|error| transient(&error))?;
     // A one-time link is made now, for this mail alone: its secret is never stored.
     let link = |purpose: Purpose, user_id: i64| async move {
-        let secret = account_tokens::issue(db, user_id, purpose, now).await.map_err(|error| transient(&error))?;
-        Ok::<_, Failure>(format!("{}{}?token={secret}", mailer.base_url, purpose.path()))
+        let issued = account_tokens::issue(db, user_id, &mail.recipient_email, purpose, now).await;
+        let secret = issued.map_err(|error| transient(&error))?;
+        Ok::<_, Failure>(secret.map(|secret| format!("{}{}?token={secret}", mailer.base_url, purpose.path())))
     };
     let composed = match &content {
         Content::Ticket(notification) => {
             let password_link = match mail.recipient_id.filter(|_| notification.recipient_needs_password) {
-                Some(user_id) => Some(link(Purpose::Invite, user_id).await?),
+                Some(user_id) => link(Purpose::Invite, user_id).await?,
                 None => None,
             };
             compose::message(mailer, mail, message_id, notification, &settings, password_link)
         }
         Content::Account(account) => {
             let link = match account.kind.link_purpose() {
-                Some(purpose) => Some(link(purpose, account.user_id).await?),
+                // An account mail is its link: none for an address the account no longer has.
+                Some(purpose) => match link(purpose, account.user_id).await? {
+                    Some(link) => Some(link),
+                    None => return Err(Failure::permanent("the account no longer has this address")),
+                },
                 None => None,
             };
             compose::account_message(mailer, mail, message_id, account, &settings, link)

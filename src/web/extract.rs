@@ -15,6 +15,7 @@ use super::session::AppSession;
 use super::state::AppState;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
+use crate::domain::admin::settings::Settings;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::{self, Ticket};
 
@@ -48,7 +49,8 @@ impl FromRequestParts<AppState> for Viewer {
 }
 
 /// The signed-in user, if `allowed`. Staff pages also wait until two-factor is set up where
-/// the admins require it (`enrolment_first`); the profile stays open for setting it up.
+/// the admins require it (`enrolment_first`; read afresh on each request, so turning it off
+/// or a change of role counts at once); the profile stays open for setting it up.
 async fn require_role(
     parts: &mut Parts,
     state: &AppState,
@@ -57,7 +59,8 @@ async fn require_role(
 ) -> Result<User, AppError> {
     match Viewer::from_request_parts(parts, state).await?.0 {
         Some(user) if allowed(user.role) => {
-            if enrolment_first && AppSession::from_request_parts(parts, state).await?.must_enrol().await? {
+            let unenrolled = enrolment_first && user.role.is_staff() && !user.two_factor;
+            if unenrolled && Settings::load(&state.db).await?.require_two_factor_staff {
                 return Err(AppError::TwoFactorSetUpRequired);
             }
             Ok(user)

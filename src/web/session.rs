@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::error::AppError;
+use crate::domain::accounts::sign_in::Pending;
 use crate::domain::accounts::tokens;
 
 pub const USER_ID_KEY: &str = "user_id";
@@ -20,8 +21,6 @@ const CSRF_KEY: &str = "csrf_token";
 const FLASH_KEY: &str = "flash";
 /// Set between a right password and the second factor: who, and where to go after.
 const SECOND_FACTOR_KEY: &str = "second_factor";
-/// Set at sign-in when staff must set up two-factor before working.
-const MUST_ENROL_KEY: &str = "must_enrol_two_factor";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Flash {
@@ -48,6 +47,9 @@ impl FlashKind {
 /// The cookie that carries an anonymous visitor's form token: visitors who only look at a
 /// page with a form (the sign-in page) get no session stored for it.
 pub const FORM_COOKIE: &str = "helpdesk_form";
+/// Its name over https: a `__Host-` cookie, which no other host (a sibling subdomain) can
+/// set for us.
+const SECURE_FORM_COOKIE: &str = "__Host-helpdesk_form";
 
 /// This request's form token: from its cookie, or made now (`fresh`), in which case the
 /// answer sets the cookie if a page used it.
@@ -60,6 +62,7 @@ pub struct FormToken {
 
 /// Reads the form cookie, or makes a token for the answer to set.
 pub async fn form_token(request: Request, next: Next, secure: bool) -> Response {
+    let cookie_name = if secure { SECURE_FORM_COOKIE } else { FORM_COOKIE };
     let mut request = request;
     let existing = request
         .headers()
@@ -68,14 +71,14 @@ pub async fn form_token(request: Request, next: Next, secure: bool) -> Response 
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == FORM_COOKIE && value.len() == tokens::secret().len())
+        .find(|(name, value)| *name == cookie_name && value.len() == tokens::secret().len())
         .map(|(_, value)| value.to_owned());
     let token = FormToken { fresh: existing.is_none(), value: existing.unwrap_or_else(tokens::secret), used: Arc::default() };
     request.extensions_mut().insert(token.clone());
     let mut response = next.run(request).await;
     if token.fresh && token.used.load(Ordering::Relaxed) {
         let secure = if secure { "; Secure" } else { "" };
-        let cookie = format!("{FORM_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", token.value);
+        let cookie = format!("{cookie_name}={}; Path=/; HttpOnly; SameSite=Lax{secure}", token.value);
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -126,8 +129,12 @@ impl AppSession {
     pub async fn csrf_matches(&self, submitted: &str) -> Result<bool, AppError> {
         let expected = match self.session.get::<String>(CSRF_KEY).await? {
             Some(token) => Some(token),
-            // A cookie made for this very request was never shown in a form.
-            None => self.form.as_ref().filter(|form| !form.fresh).map(|form| form.value.clone()),
+            // Only for anonymous visitors; a cookie made for this very request was never
+            // shown in a form.
+            None if self.user_id().await?.is_none() => {
+                self.form.as_ref().filter(|form| !form.fresh).map(|form| form.value.clone())
+            }
+            None => None,
         };
         Ok(expected.is_some_and(|expected| tokens::constant_time_eq(&expected, submitted)))
     }
@@ -148,29 +155,15 @@ impl AppSession {
     }
 
     /// The password was right; the second factor is still to come. Not signed in yet.
-    pub async fn await_second_factor(&self, user_id: i64, next: &str) -> Result<(), AppError> {
+    pub async fn await_second_factor(&self, pending: &Pending, next: &str) -> Result<(), AppError> {
         self.session.cycle_id().await?;
-        self.session.insert(SECOND_FACTOR_KEY, (user_id, next.to_owned())).await?;
+        self.session.insert(SECOND_FACTOR_KEY, (pending, next.to_owned())).await?;
         Ok(())
     }
 
     /// Who is between their password and their second factor, and where they were going.
-    pub async fn awaiting_second_factor(&self) -> Result<Option<(i64, String)>, AppError> {
+    pub async fn awaiting_second_factor(&self) -> Result<Option<(Pending, String)>, AppError> {
         Ok(self.session.get(SECOND_FACTOR_KEY).await?)
-    }
-
-    /// Staff who must set up two-factor before anything else (the admin setting).
-    pub async fn set_must_enrol(&self, must: bool) -> Result<(), AppError> {
-        if must {
-            self.session.insert(MUST_ENROL_KEY, true).await?;
-        } else {
-            self.session.remove_value(MUST_ENROL_KEY).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn must_enrol(&self) -> Result<bool, AppError> {
-        Ok(self.session.get::<bool>(MUST_ENROL_KEY).await?.unwrap_or(false))
     }
 
     /// Ends the session: its data is deleted, and whatever the visitor does next happens

@@ -24,6 +24,8 @@ for_both_backends!(
     guessing_never_locks_the_owner_out_and_the_owner_is_told_once,
     a_demoted_agent_loses_every_assignment_and_staff_mail,
     small_leaks_are_closed,
+    links_mailed_earlier_stop_working_once_a_password_is_set,
+    a_link_works_only_while_the_account_has_the_address_it_was_mailed_to,
 );
 
 pub async fn mail_app(backend: Backend, smtp: &SmtpServer) -> TestApp {
@@ -337,7 +339,8 @@ async fn small_leaks_are_closed(backend: Backend) {
     assert_eq!(visitor.get("/login").await.status, StatusCode::OK);
     assert_eq!(visitor.get("/register").await.status, StatusCode::OK);
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
-    assert!(visitor.cookie("helpdesk_form").is_some() && visitor.session_id().is_none());
+    // Over https (as here) the form cookie is a `__Host-` one.
+    assert!(visitor.cookie("__Host-helpdesk_form").is_some() && visitor.session_id().is_none());
     // ...and its form still works, but not with another token.
     let forged = visitor.post_raw("/login", &[("csrf_token", "made-up"), ("email", "x@example.com"), ("password", "whatever")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -355,4 +358,47 @@ async fn small_leaks_are_closed(backend: Backend) {
     // A search of any length is an answer, not an error.
     let long = "ab".repeat(30_000);
     assert_eq!(customer_browser.get(&format!("/tickets?q={long}")).await.status, StatusCode::OK);
+}
+
+async fn links_mailed_earlier_stop_working_once_a_password_is_set(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    app.user(Role::Customer).email("pia@example.com").create().await;
+    let browser = app.browser();
+    for _ in 0..2 {
+        browser.get("/password/forgot").await;
+        browser.post("/password/forgot", &[("email", "pia@example.com")]).await;
+    }
+    let mails = smtp.wait_for(2).await;
+    let (first, second) = (link_in(&mails[0], "/password/reset"), link_in(&mails[1], "/password/reset"));
+    browser.get(&second).await;
+    browser.post("/password/reset", &[("token", second.split("token=").nth(1).unwrap()), ("password", "pia's new password")]).await.assert_redirect("/login");
+    assert_eq!(app.browser().get(&first).await.status, StatusCode::UNPROCESSABLE_ENTITY, "the older link died with the change");
+
+    // An invitation rides on the first mail only, and dies when the password is set.
+    let (agent_browser, agent) = app.user(Role::Agent).email("agent@example.com").signed_in().await;
+    agent_browser.get("/desk/tickets/new").await;
+    let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
+    let fields = [("requester", "rio@example.com"), ("subject", "Call"), ("group", general.as_str()), ("message", "Called.")];
+    agent_browser.post("/desk/tickets", &fields).await.assert_redirect("/desk/tickets/1001");
+    app.agent_writes(&app.ticket(helpdesk::domain::tickets::TicketNumber::parse("1001").unwrap()).await, &agent, "Fixed.", helpdesk::domain::conversation::Visibility::Public).await;
+    let mails = smtp.wait_for(4).await;
+    let to_rio: Vec<&Received> = mails.iter().filter(|mail| mail.recipients == ["rio@example.com"]).collect();
+    assert_eq!(to_rio.len(), 2);
+    assert!(to_rio[0].text().contains("/password/reset?token="));
+    assert!(!to_rio[1].text().contains("/password/reset?token="), "no second invitation while the first is good");
+}
+
+async fn a_link_works_only_while_the_account_has_the_address_it_was_mailed_to(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    let quinn = app.user(Role::Customer).email("quinn@example.com").name("Quinn").create().await;
+    let browser = app.browser();
+    browser.get("/password/forgot").await;
+    browser.post("/password/forgot", &[("email", "quinn@example.com")]).await;
+    let link = link_in(&smtp.wait_for(1).await[0], "/password/reset");
+    // An admin corrects the address: what was mailed to the old one is no key any more.
+    let corrected = user_admin::UserInput::parse("Quinn", "quinn@example.org", "customer", "", &[], false).unwrap();
+    user_admin::update(&app.db, quinn.id, corrected, app.fixture_admin().await, app.now()).await.unwrap();
+    assert_eq!(app.browser().get(&link).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

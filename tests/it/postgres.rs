@@ -81,10 +81,10 @@ fn command(program: &Path, account: Option<(u32, u32)>, die_with_us: bool) -> Co
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            if let Some((uid, gid)) = account {
-                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+            if let Some((uid, gid)) = account
+                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
+            {
+                return Err(std::io::Error::last_os_error());
             }
             // After the change of user, which would clear it: stop (fast) when we are gone.
             if die_with_us && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {

@@ -103,6 +103,13 @@ async fn two_factor_is_set_up_and_then_asked_for_at_sign_in(app: TestApp) {
     }
     assert_eq!(fourth.post("/login/two-factor", &[("code", &codes[4])]).await.status, StatusCode::TOO_MANY_REQUESTS);
 
+    // The wait for the code is short: after ten minutes, the password again.
+    app.clock.advance(login_window());
+    let (slow, _) = sign_in_with_password(&app, "mo@example.com").await;
+    app.clock.advance(11 * 60);
+    slow.post("/login/two-factor", &[("code", &totp(&key, app.now()))]).await.assert_redirect("/login");
+    assert_eq!(slow.get("/tickets").await.status, StatusCode::SEE_OTHER);
+
     // Turning it off takes the password.
     browser.get("/profile/two-factor").await;
     let refused = browser.post("/profile/two-factor/disable", &[("password", "not my password")]).await;

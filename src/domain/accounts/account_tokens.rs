@@ -39,19 +39,47 @@ impl Purpose {
     }
 }
 
-/// Makes a link's secret for `user_id` and stores its digest. The secret goes into the
-/// mail and nowhere else.
-pub async fn issue(db: &Db, user_id: i64, purpose: Purpose, now: Timestamp) -> Result<String> {
+/// Makes a link's secret for `user_id`, to be mailed to `email`, and stores its digest. The
+/// secret goes into the mail and nowhere else. `None` when the account no longer has that
+/// address (a mail queued before an admin changed it), or — for an invitation — when it has
+/// a password already or a live invitation (an invitation rides on the first mail only).
+pub async fn issue(db: &Db, user_id: i64, email: &str, purpose: Purpose, now: Timestamp) -> Result<Option<String>> {
     let secret = tokens::secret();
-    sqlx::query("INSERT INTO account_tokens (user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(user_id)
-        .bind(purpose)
-        .bind(tokens::digest(&secret))
+    let issued = sqlx::query(
+        "INSERT INTO account_tokens (user_id, purpose, email, token_hash, created_at, expires_at) \
+         SELECT u.id, $2, u.email, $4, $5, $6 FROM users u WHERE u.id = $1 AND u.email = $3 AND u.active = TRUE \
+         AND ($2 <> 'invite' OR (u.password_hash = '' AND NOT EXISTS (SELECT 1 FROM account_tokens o \
+             WHERE o.user_id = u.id AND o.purpose = 'invite' AND o.used_at IS NULL AND o.expires_at > $5)))",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(email)
+    .bind(tokens::digest(&secret))
+    .bind(now)
+    .bind(now + purpose.lifetime())
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok((issued == 1).then_some(secret))
+}
+
+/// Ends every open link of an account: its password was just set, or its address changed.
+pub async fn revoke_open(tx: &mut Tx, user_id: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)
-        .bind(now + purpose.lifetime())
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Purges links that can no longer be used, a day after they stopped being usable.
+pub async fn forget_spent(db: &Db, now: Timestamp) -> Result<u64> {
+    let gone = sqlx::query("DELETE FROM account_tokens WHERE expires_at < $1 OR used_at < $1")
+        .bind(now - 24 * 3600)
         .execute(db.pool())
         .await?;
-    Ok(secret)
+    Ok(gone.rows_affected())
 }
 
 /// A link that was good when it was used.
@@ -61,19 +89,24 @@ pub struct Redeemed {
     pub purpose: Purpose,
 }
 
-/// Spends the link with this secret, if it is one of `purposes`, unused and unexpired,
-/// inside the caller's transaction (so that it is spent only if what it allows is done).
-/// Two uses at once: one wins, the other finds it spent.
+/// What makes an unexpired, unused link of `t` good: its account still has the address it
+/// was mailed to, and an invitation is for an account without a password.
+const STILL_GOOD: &str = "EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.email = t.email \
+     AND (t.purpose <> 'invite' OR u.password_hash = ''))";
+
+/// Spends the link with this secret, if it is one of `purposes` and still good, inside the
+/// caller's transaction (so that it is spent only if what it allows is done). Two uses at
+/// once: one wins, the other finds it spent.
 pub async fn redeem(tx: &mut Tx, secret: &str, purposes: &[Purpose], now: Timestamp) -> Result<Option<Redeemed>> {
     let (first, second) = match purposes {
         [one] => (*one, *one),
         [one, two] => (*one, *two),
         _ => unreachable!("a link serves one or two purposes"),
     };
-    let spent: Option<(i64, Purpose)> = sqlx::query_as(
-        "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-         AND purpose IN ($3, $4) RETURNING user_id, purpose",
-    )
+    let spent: Option<(i64, Purpose)> = sqlx::query_as(&format!(
+        "UPDATE account_tokens AS t SET used_at = $1 WHERE t.token_hash = $2 AND t.used_at IS NULL AND t.expires_at > $1 \
+         AND t.purpose IN ($3, $4) AND {STILL_GOOD} RETURNING user_id, purpose"
+    ))
     .bind(now)
     .bind(tokens::digest(secret.trim()))
     .bind(first)
@@ -86,11 +119,13 @@ pub async fn redeem(tx: &mut Tx, secret: &str, purposes: &[Purpose], now: Timest
 /// Whether the secret names a link of one of `purposes` that is still good, without
 /// spending it (for showing the form it leads to).
 pub async fn is_good(db: &Db, secret: &str, purposes: &[Purpose], now: Timestamp) -> Result<bool> {
-    let purpose: Option<Purpose> =
-        sqlx::query_scalar("SELECT purpose FROM account_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(tokens::digest(secret.trim()))
-            .bind(now)
-            .fetch_optional(db.pool())
-            .await?;
+    let purpose: Option<Purpose> = sqlx::query_scalar(&format!(
+        "SELECT t.purpose FROM account_tokens t WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 \
+         AND {STILL_GOOD}"
+    ))
+    .bind(tokens::digest(secret.trim()))
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(purpose.is_some_and(|purpose| purposes.contains(&purpose)))
 }

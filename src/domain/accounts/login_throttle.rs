@@ -20,13 +20,28 @@ pub struct AttemptKeys {
     address: String,
 }
 
+/// The client an address stands for: one IPv4 address, or an IPv6 /64 — what one
+/// subscriber is handed, and can spread its requests over at will.
+fn client(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
+}
+
 impl AttemptKeys {
     /// `email` is taken as typed (trimmed, lower-cased), valid or not: guessing at a
     /// malformed address is still guessing.
     pub fn new(email: &str, address: IpAddr) -> Self {
         // A digest keeps the key short and storable whatever was typed (Postgres refuses NUL).
         let account = crate::domain::accounts::tokens::digest(&email.trim().to_lowercase());
-        Self { account: format!("account:{account}"), address: format!("address:{address}") }
+        Self { account: format!("account:{account}"), address: format!("address:{}", client(address)) }
     }
 }
 
@@ -69,23 +84,23 @@ pub async fn owner_to_be_told(db: &Db, keys: &AttemptKeys, attempt: &Attempt, no
     if !attempt.under_attack {
         return Ok(false);
     }
-    let key = keys.alerted();
-    let told: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND failed_at > $2")
-        .bind(&key)
-        .bind(now - WINDOW_SECONDS)
-        .fetch_one(db.pool())
-        .await?;
-    if told > 0 {
-        return Ok(false);
-    }
-    sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)").bind(&key).bind(now).execute(db.pool()).await?;
-    Ok(true)
+    // One statement, so that of attempts at once only one finds the owner untold.
+    let told = sqlx::query(
+        "INSERT INTO login_failures (key, failed_at) SELECT $1, $2 WHERE NOT EXISTS \
+         (SELECT 1 FROM login_failures WHERE key = $1 AND failed_at > $3)",
+    )
+    .bind(keys.alerted())
+    .bind(now)
+    .bind(now - WINDOW_SECONDS)
+    .execute(db.pool())
+    .await?;
+    Ok(told.rows_affected() == 1)
 }
 
 /// Counts a request that makes us send mail or create an account (`action`: "register",
 /// "mail") from this address, and answers whether the address is over the limit.
 pub async fn record_request(db: &Db, action: &str, address: IpAddr, now: Timestamp) -> sqlx::Result<bool> {
-    let key = format!("{action}:{address}");
+    let key = format!("{action}:{}", client(address));
     let id: i64 = sqlx::query_scalar("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2) RETURNING id")
         .bind(&key)
         .bind(now)
@@ -114,8 +129,31 @@ pub async fn record_success(db: &Db, keys: &AttemptKeys, attempt: Attempt) -> sq
     Ok(())
 }
 
+/// A right password that still awaits its second factor takes back its own attempt only:
+/// the account's earlier failures stand until the sign-in is complete.
+pub async fn take_back(db: &Db, attempt: Attempt) -> sqlx::Result<()> {
+    for id in attempt.ids {
+        sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(id).execute(db.pool()).await?;
+    }
+    Ok(())
+}
+
 pub async fn forget_before(db: &Db, now: Timestamp) -> sqlx::Result<u64> {
     let result =
         sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1").bind(now - WINDOW_SECONDS).execute(db.pool()).await?;
     Ok(result.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_client() {
+        let one = client("2001:db8:1:2:aaaa::1".parse().unwrap());
+        assert_eq!(one, client("2001:db8:1:2:ffff::9".parse().unwrap()));
+        assert_ne!(one, client("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(client("::ffff:203.0.113.7".parse().unwrap()), "203.0.113.7");
+        assert_eq!(client("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
 }

@@ -57,8 +57,16 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Each hash takes 19 MiB and a core for a while: at most this many at once, whoever asks,
+/// so a flood of sign-ins or registrations queues instead of exhausting memory.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get() * 2)))
+}
+
 pub async fn hash(password: &Password) -> anyhow::Result<String> {
     let password = password.0.clone();
+    let _slot = hashing_slots().acquire().await.context("password hashing slots closed")?;
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("password hashing task failed")?
 }
 
@@ -75,6 +83,7 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// wrong password.
 pub async fn verify(password: &str, stored_hash: Option<String>) -> anyhow::Result<bool> {
     let password = password.to_owned();
+    let _slot = hashing_slots().acquire().await.context("password hashing slots closed")?;
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match stored_hash {
             Some(hash) => (hash, true),

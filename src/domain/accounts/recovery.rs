@@ -38,6 +38,10 @@ pub const LINK_REFUSED: &str = "This link has been used or has expired. Ask for 
 /// Sets the password chosen through a reset or invitation link: the link is spent, the
 /// address counts as verified, and every session of the account ends.
 pub async fn reset_password(db: &Db, secret: &str, new_password: &Password, now: Timestamp) -> Result<User> {
+    // A bad link costs no hashing.
+    if !link_is_good(db, secret, now).await? {
+        return Err(Error::Invalid(FieldErrors::single("token", LINK_REFUSED)));
+    }
     let hash = password::hash(new_password).await?;
     let mut tx = db.begin_write().await?;
     let Some(redeemed) = account_tokens::redeem(&mut tx, secret, &[Purpose::Reset, Purpose::Invite], now).await? else {
@@ -92,6 +96,8 @@ async fn store_password(tx: &mut Tx, user_id: i64, hash: &str, keep: Option<&str
         .bind(keep.unwrap_or(""))
         .execute(&mut **tx)
         .await?;
+    // Links mailed before now must not set it again.
+    account_tokens::revoke_open(tx, user_id, now).await?;
     let entry = audit::Entry {
         actor_id: Some(user_id),
         action: "user.password",

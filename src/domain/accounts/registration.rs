@@ -20,14 +20,16 @@ use crate::domain::email::Email;
 use crate::domain::mail::account_mail::{self, AccountMail};
 
 /// Registers a customer. Answers the same whether the address was new or not; the
-/// address's owner finds out by mail. The duplicate check comes before the password is
-/// hashed, so a known address costs no hashing either.
+/// address's owner finds out by mail. The duplicate check comes first, so no account is
+/// touched by a second registration; the password is hashed either way, so that the time
+/// an answer takes tells nothing either.
 pub async fn register(db: &Db, new_user: &NewUser, now: Timestamp) -> Result<()> {
     debug_assert_eq!(new_user.role, Role::Customer);
-    if let Some(existing) = users::find_by_email(db, &new_user.email).await? {
+    let existing = users::find_by_email(db, &new_user.email).await?;
+    let password_hash = password::hash(&new_user.password).await?;
+    if let Some(existing) = existing {
         return tell_owner(db, &existing, now).await;
     }
-    let password_hash = password::hash(&new_user.password).await?;
     let mut tx = db.begin_write().await?;
     let account = NewAccount {
         name: &new_user.name,

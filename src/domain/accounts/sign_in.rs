@@ -22,8 +22,10 @@ pub enum Outcome {
     Refused,
     /// The right password, but the address is not confirmed yet.
     Unverified(User),
+    /// The wait for the second factor ran out (or the password changed meanwhile).
+    Expired,
     /// The right password; a second factor is still to come.
-    SecondFactor(User),
+    SecondFactor(Pending),
     SignedIn(User),
 }
 
@@ -40,22 +42,47 @@ pub async fn with_password(db: &Db, email: &str, password: &str, address: IpAddr
     let Some(user) = users::authenticate(db, email, password).await? else {
         return Ok(Outcome::Refused);
     };
+    if user.verified && user.two_factor {
+        // Not signed in yet: the account's failures stand until the code is right too.
+        login_throttle::take_back(db, attempt).await?;
+        return Ok(Outcome::SecondFactor(Pending { user_id: user.id, since: now, password: fingerprint(db, user.id).await? }));
+    }
     login_throttle::record_success(db, &keys, attempt).await?;
-    Ok(if !user.verified {
-        Outcome::Unverified(user)
-    } else if user.two_factor {
-        Outcome::SecondFactor(user)
-    } else {
-        Outcome::SignedIn(user)
-    })
+    Ok(if user.verified { Outcome::SignedIn(user) } else { Outcome::Unverified(user) })
 }
 
-/// Checks the second factor (a TOTP code or a recovery code) of `user_id`, whose password
-/// was right; counted like a password attempt.
-pub async fn with_code(db: &Db, user_id: i64, code: &str, address: IpAddr, now: Timestamp) -> Result<Outcome> {
-    let Some(user) = users::find_active(db, user_id).await? else { return Ok(Outcome::Refused) };
+/// Between a right password and the second factor: who, since when, and which password
+/// it was (so that a password changed meanwhile ends it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    pub user_id: i64,
+    pub since: Timestamp,
+    password: String,
+}
+
+/// How long the second factor may keep one waiting after the password.
+pub const PENDING_SECONDS: i64 = 10 * 60;
+
+/// A digest of the account's password hash: it changes when the password does.
+async fn fingerprint(db: &Db, user_id: i64) -> Result<String> {
+    let hash: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(db.pool()).await?;
+    Ok(crate::domain::accounts::tokens::digest(&hash.unwrap_or_default()))
+}
+
+/// Checks the second factor (a TOTP code or a recovery code) after a right password;
+/// counted like a password attempt. A wait of more than [`PENDING_SECONDS`], or a password
+/// changed meanwhile, is `Refused`: start again with the password.
+pub async fn with_code(db: &Db, pending: &Pending, code: &str, address: IpAddr, now: Timestamp) -> Result<Outcome> {
+    if now - pending.since > PENDING_SECONDS || fingerprint(db, pending.user_id).await? != pending.password {
+        return Ok(Outcome::Expired);
+    }
+    let Some(user) = users::find_active(db, pending.user_id).await? else { return Ok(Outcome::Refused) };
     let keys = AttemptKeys::new(&user.email, address);
     let attempt = login_throttle::record_attempt(db, &keys, now).await?;
+    if login_throttle::owner_to_be_told(db, &keys, &attempt, now).await? {
+        warn_owner(db, &user.email, now).await?;
+    }
     if attempt.over_limit {
         return Ok(Outcome::Throttled);
     }

@@ -21,6 +21,8 @@ const DIGITS: u32 = 6;
 /// Codes one step early or late still count: phones' clocks drift.
 const DRIFT_STEPS: i64 = 1;
 const RECOVERY_CODES: usize = 10;
+/// How long a key shown for setting up stays the one to confirm.
+const PENDING_KEY_SECONDS: i64 = 10 * 60;
 
 /// The code for time step `step` (RFC 4226's HOTP over the step count).
 fn code_at(secret: &[u8], step: i64) -> String {
@@ -74,21 +76,25 @@ pub struct Setup {
 
 /// The secret being set up for `user` (made on first call, kept until it is turned on, so a
 /// reload shows the code already scanned).
-pub async fn setup(db: &Db, user: &User, issuer: &str) -> Result<Setup> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1 AND totp_enabled_at IS NULL")
-        .bind(user.id)
-        .fetch_optional(db.pool())
-        .await?
-        .flatten();
+pub async fn setup(db: &Db, user: &User, issuer: &str, now: Timestamp) -> Result<Setup> {
+    // A key shown long ago may have been seen by someone else since: a fresh one then.
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1 AND totp_enabled_at IS NULL AND totp_created_at > $2")
+            .bind(user.id)
+            .bind(now - PENDING_KEY_SECONDS)
+            .fetch_optional(db.pool())
+            .await?
+            .flatten();
     let secret = match stored {
         Some(secret) => secret,
         None => {
             let mut bytes = [0u8; 20];
             OsRng.fill_bytes(&mut bytes);
             let secret = base32_encode(&bytes);
-            sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_enabled_at IS NULL")
+            sqlx::query("UPDATE users SET totp_secret = $1, totp_created_at = $3 WHERE id = $2 AND totp_enabled_at IS NULL")
                 .bind(&secret)
                 .bind(user.id)
+                .bind(now)
                 .execute(db.pool())
                 .await?;
             secret
@@ -126,7 +132,8 @@ pub async fn enable(db: &Db, user: &User, code: &str, now: Timestamp) -> Result<
         .fetch_optional(db.pool())
         .await?
         .flatten();
-    let Some(step) = secret.and_then(|secret| matching_step(&secret, code, now, None)) else {
+    let Some((secret, step)) = secret.and_then(|secret| matching_step(&secret, code, now, None).map(|step| (secret, step)))
+    else {
         return Err(Error::Invalid(FieldErrors::single(
             "code",
             "That code does not match. Enter the 6 digits the app shows now.",
@@ -135,12 +142,20 @@ pub async fn enable(db: &Db, user: &User, code: &str, now: Timestamp) -> Result<
     let part = || tokens::random_text(5).to_lowercase();
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| format!("{}-{}", part(), part())).collect();
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 AND totp_enabled_at IS NULL")
-        .bind(now)
-        .bind(step)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
+    // Only the key that matched, and only once: a second submit finds it on already.
+    let turned_on = sqlx::query(
+        "UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 AND totp_enabled_at IS NULL AND totp_secret = $4",
+    )
+    .bind(now)
+    .bind(step)
+    .bind(user.id)
+    .bind(&secret)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if turned_on != 1 {
+        return Err(Error::Conflict("Two-factor sign-in is on already.".into()));
+    }
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
     for code in &codes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use crate::db::{self, Db, Tx, search};
+use crate::domain::accounts::account_tokens;
 use crate::domain::accounts::password::{self, Password};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, NewAccount, User, parse_name};
@@ -153,6 +154,10 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
     set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;
     if password_hash.is_some() && id != actor.id {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    }
+    if password_hash.is_some() || user.email != input.email.as_str() {
+        // Links already mailed must not reset the new password, nor reach the old address.
+        account_tokens::revoke_open(&mut tx, id, now).await?;
     }
     if user.role.is_staff() && !input.role.is_staff() {
         // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.

@@ -67,6 +67,9 @@ fn replied_to<'m>(mail: &'m Message<'_>) -> Vec<&'m str> {
     ids
 }
 
+/// What a refusal says when proof of the sender is required and there is none.
+const UNVERIFIED: &str = "Refused: the sender could not be verified (no reply to our mail, no passing DMARC or DKIM).";
+
 /// What a refusal says about a ticket the sender may not write on, whether it exists or not.
 const NOT_YOURS: &str = "Refused: this mail answers no request its sender may write on.";
 
@@ -130,7 +133,8 @@ pub async fn ingest(
     };
     let sender = match sender {
         Some(user) if user.active => user,
-        Some(_) => return refuse(format!("{from} belongs to a deactivated account.")),
+        // The same words as for a stranger: a bounce tells nobody which addresses have accounts.
+        Some(_) => return refuse(format!("{from} is not a known user; only registered customers and staff can write in.")),
         None => {
             return refuse(format!("{from} is not a known user; only registered customers and staff can write in."));
         }
@@ -141,6 +145,11 @@ pub async fn ingest(
     }
 
     let proof = Proof::of(&mail, db.message_id_key().await.map_err(Error::from)?, from, own);
+    if own.require_auth && proof.tickets.is_empty() && !proof.authenticated {
+        // Nothing proven at all: refused before any ticket is looked at, so the answer tells
+        // nothing about whose ticket it is.
+        return refuse(UNVERIFIED);
+    }
     let intake =
         Intake { db, settings, notify_email, message_id: message_id.as_deref(), proof, require_auth: own.require_auth, now };
     let outcome = match ticket_of(db, &mail, own, &settings.ticket_prefix).await? {
@@ -236,7 +245,7 @@ impl Intake<'_> {
             None => self.proof.authenticated,
         };
         if !sender_verified && self.require_auth {
-            return refuse("Refused: the sender could not be verified (no reply to our mail, no passing DMARC or DKIM).");
+            return refuse(UNVERIFIED);
         }
         Ok(ReceivedMail { message_id: self.message_id.map(str::to_owned), sender_verified })
     }

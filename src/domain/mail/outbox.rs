@@ -79,14 +79,16 @@ pub async fn claim_next(db: &Db, worker: &str, now: Timestamp) -> Result<Option<
     Ok(sqlx::query_as(&sql).bind(worker).bind(now + LEASE_SECONDS).bind(now).fetch_optional(db.pool()).await?)
 }
 
-/// Gives a claimed mail its Message-ID, on its first delivery attempt.
-pub async fn set_message_id(db: &Db, id: i64, message_id: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET rfc_message_id = $1 WHERE id = $2 AND rfc_message_id IS NULL")
-        .bind(message_id)
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Gives a claimed mail its Message-ID on its first delivery attempt, and answers the one
+/// it has (another worker's, should one have set it first).
+pub async fn set_message_id(db: &Db, id: i64, message_id: &str) -> Result<String> {
+    Ok(sqlx::query_scalar(
+        "UPDATE outbox SET rfc_message_id = COALESCE(rfc_message_id, $1) WHERE id = $2 RETURNING rfc_message_id",
+    )
+    .bind(message_id)
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?)
 }
 
 pub async fn mark_sent(db: &Db, id: i64, worker: &str, now: Timestamp) -> Result<()> {

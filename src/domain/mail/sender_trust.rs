@@ -49,20 +49,21 @@ pub fn proven_tickets<'a>(key: &str, references: impl IntoIterator<Item = &'a st
 /// Whether an `Authentication-Results` header (RFC 8601) written by our mail server,
 /// `authserv_id`, vouches for `from_domain`: `dmarc=pass`, or `dkim=pass` with a signing
 /// domain equal to the From domain or a parent of it (relaxed alignment). Headers from
-/// any other server are ignored: anyone can write one.
+/// any other server are ignored: anyone can write one (the server must remove those that
+/// claim to be its own). Comments and quoted strings are read as RFC 8601 says, so text a
+/// sender controls inside them (a HELO name, an address) cannot pose as a result.
 pub fn authenticated(header: &str, authserv_id: &str, from_domain: &str) -> bool {
-    let mut statements = header.split(';');
-    let Some(server) = statements.next().and_then(|first| first.split_whitespace().next()) else { return false };
+    let statements = statements(header);
+    let Some(server) = statements.first().and_then(|first| first.first()) else { return false };
     if !server.eq_ignore_ascii_case(authserv_id) {
         return false;
     }
     let from_domain = from_domain.to_ascii_lowercase();
     let aligned = |domain: &str| {
-        let domain = domain.trim_matches(|c| c == '"' || c == '@').to_ascii_lowercase();
+        let domain = domain.trim_start_matches('@').to_ascii_lowercase();
         !domain.is_empty() && (from_domain == domain || from_domain.ends_with(&format!(".{domain}")))
     };
-    statements.any(|statement| {
-        let words: Vec<&str> = statement.split_whitespace().collect();
+    statements.iter().skip(1).any(|words| {
         let property = |name: &str| {
             words
                 .iter()
@@ -76,6 +77,43 @@ pub fn authenticated(header: &str, authserv_id: &str, from_domain: &str) -> bool
             _ => false,
         }
     })
+}
+
+/// The header's `;`-separated statements, each as its words, with comments — `(…)`,
+/// nested, with `\` escapes — left out and quoted strings kept whole (unquoted).
+fn statements(header: &str) -> Vec<Vec<String>> {
+    let mut statements = vec![Vec::new()];
+    let mut word = String::new();
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    let end_word = |word: &mut String, statements: &mut Vec<Vec<String>>| {
+        if !word.is_empty() {
+            statements.last_mut().expect("one statement at least").push(std::mem::take(word));
+        }
+    };
+    for character in header.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                word.push(character);
+            }
+            continue;
+        }
+        match character {
+            '\\' if quoted || depth > 0 => escaped = true,
+            '"' if depth == 0 => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            ';' if !quoted => {
+                end_word(&mut word, &mut statements);
+                statements.push(Vec::new());
+            }
+            c if c.is_whitespace() && !quoted => end_word(&mut word, &mut statements),
+            c => word.push(c),
+        }
+    }
+    end_word(&mut word, &mut statements);
+    statements
 }
 
 #[cfg(test)]
@@ -107,5 +145,20 @@ mod tests {
         assert!(authenticated(dkim, "mx.help.example", "mail.example.com"));
         assert!(!authenticated(dkim, "mx.help.example", "example.com.evil.example"));
         assert!(!authenticated("mx.help.example; spf=pass smtp.mailfrom=example.com", "mx.help.example", "example.com"));
+    }
+
+    #[test]
+    fn comments_and_quoted_strings_are_read_as_such() {
+        // OpenDKIM puts a `;` inside a comment before the signing domain.
+        let opendkim = "mx.help.example; dkim=pass (2048-bit key; unprotected) header.d=example.com header.i=@example.com";
+        assert!(authenticated(opendkim, "mx.help.example", "example.com"));
+        // A HELO name or an address the sender chose, inside a comment or a quoted string,
+        // cannot pose as a result of ours.
+        let helo = "mx.help.example; spf=none (helo=x; dmarc=pass header.from=example.com) smtp.helo=x";
+        assert!(!authenticated(helo, "mx.help.example", "example.com"));
+        let quoted = "mx.help.example; spf=pass smtp.mailfrom=\"x; dmarc=pass header.from=example.com\"@evil.example";
+        assert!(!authenticated(quoted, "mx.help.example", "example.com"));
+        let nested = "mx.help.example (our (nested) server); dmarc=pass (p=none \\) still a comment) header.from=example.com";
+        assert!(authenticated(nested, "mx.help.example", "example.com"));
     }
 }

@@ -21,10 +21,10 @@ use crate::web::page::{PageContext, after_post, done, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 
-const TOO_MANY: &str = "Too many requests from your address. Wait 15 minutes, then try again.";
+pub(super) const TOO_MANY: &str = "Too many requests from your address. Wait 15 minutes, then try again.";
 
 /// Refuses a request that would make us mail or register once this address has made too many.
-async fn limited(state: &AppState, action: &str, address: std::net::IpAddr) -> Result<bool> {
+pub(super) async fn limited(state: &AppState, action: &str, address: std::net::IpAddr) -> Result<bool> {
     Ok(login_throttle::record_request(&state.db, action, address, state.now()).await?)
 }
 
@@ -170,8 +170,14 @@ pub async fn reset(
     State(state): State<AppState>,
     ctx: PageContext,
     session: AppSession,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<Response> {
+    // Guessing at links, or making us hash passwords for nothing, is limited too.
+    if limited(&state, "reset", address).await? {
+        let page = ResetPage { ctx, token: form.token, errors: FieldErrors::single("password", TOO_MANY) };
+        return render(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
     let outcome = match Password::parse(&form.password) {
         Ok(password) => recovery::reset_password(&state.db, &form.token, &password, state.now()).await,
         Err(message) => Err(domain::Error::Invalid(FieldErrors::single("password", message))),

@@ -83,10 +83,11 @@ pub async fn login(
         Outcome::Throttled => refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT, false),
         Outcome::Refused => refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS, false),
         Outcome::Unverified(_) => refuse(StatusCode::UNPROCESSABLE_ENTITY, UNVERIFIED, true),
-        Outcome::SecondFactor(user) => {
-            session.await_second_factor(user.id, next.as_deref().unwrap_or_default()).await?;
+        Outcome::SecondFactor(pending) => {
+            session.await_second_factor(&pending, next.as_deref().unwrap_or_default()).await?;
             Ok(Redirect::to("/login/two-factor").into_response())
         }
+        Outcome::Expired => refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS, false),
         Outcome::SignedIn(user) => signed_in(&state, &session, &user, next.as_deref()).await,
     }
 }
@@ -97,7 +98,6 @@ async fn signed_in(state: &AppState, session: &AppSession, user: &User, next: Op
     session.sign_in(user.id).await?;
     let must_enrol = user.role.is_staff() && !user.two_factor && Settings::load(&state.db).await?.require_two_factor_staff;
     if must_enrol {
-        session.set_must_enrol(true).await?;
         session.flash(FlashKind::Error, "Set up two-factor sign-in to continue: it is required for staff here.").await?;
         return Ok(Redirect::to("/profile/two-factor").into_response());
     }
@@ -131,12 +131,17 @@ pub async fn second_factor(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response> {
-    let Some((user_id, next)) = session.awaiting_second_factor().await? else {
+    let Some((pending, next)) = session.awaiting_second_factor().await? else {
         return Ok(Redirect::to("/login").into_response());
     };
     let refuse = |status: StatusCode, error: &'static str| render(status, &SecondFactorPage { ctx, error: Some(error) });
-    match sign_in::with_code(&state.db, user_id, &form.code, address, state.now()).await? {
+    match sign_in::with_code(&state.db, &pending, &form.code, address, state.now()).await? {
         Outcome::Throttled => refuse(StatusCode::TOO_MANY_REQUESTS, LOCKED_OUT),
+        Outcome::Expired => {
+            session.sign_out().await?;
+            session.flash(FlashKind::Error, "That took too long, or your password changed: sign in again.").await?;
+            Ok(Redirect::to("/login").into_response())
+        }
         Outcome::SignedIn(user) => signed_in(&state, &session, &user, Some(&next)).await,
         _ => refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CODE),
     }

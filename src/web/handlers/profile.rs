@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::accounts::{TOO_MANY, limited};
 use crate::domain::accounts::recovery;
 use crate::domain::accounts::two_factor;
 use crate::domain::accounts::users::User;
@@ -14,7 +15,7 @@ use crate::domain::admin::settings::Settings;
 use crate::domain::mail::notification::{self, Notification};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
-use crate::web::extract::{CsrfForm, SignedIn};
+use crate::web::extract::{ClientAddress, CsrfForm, SignedIn};
 use crate::web::page::{PageContext, after_post, done, ok, render};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
@@ -96,8 +97,16 @@ pub async fn change_password(
     SignedIn(user): SignedIn,
     ctx: PageContext,
     session: AppSession,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response> {
+    // Each try checks the current password: limited like signing in.
+    if limited(&state, "password", address).await? {
+        return render(
+            StatusCode::TOO_MANY_REQUESTS,
+            &PasswordPage { ctx, errors: FieldErrors::single("current_password", TOO_MANY) },
+        );
+    }
     let session_id = session.id().unwrap_or_default();
     let changed =
         recovery::change_password(&state.db, &user, &form.current_password, &form.password, &session_id, state.now()).await;
@@ -123,14 +132,17 @@ async fn two_factor_page(state: &AppState, ctx: PageContext, user: User, errors:
         None
     } else {
         let issuer = Settings::load(&state.db).await?.organisation_name;
-        Some(two_factor::setup(&state.db, &user, &issuer).await?)
+        Some(two_factor::setup(&state.db, &user, &issuer, state.now()).await?)
     };
     let continue_to = user.role.home();
     Ok(TwoFactorPage { ctx, user, setup, recovery_codes: None, continue_to, errors })
 }
 
 pub async fn two_factor_form(State(state): State<AppState>, SignedIn(user): SignedIn, ctx: PageContext) -> Result<Response> {
-    ok(&two_factor_page(&state, ctx, user, FieldErrors::new()).await?)
+    // The page shows the key being set up: never kept by a cache.
+    let mut response = ok(&two_factor_page(&state, ctx, user, FieldErrors::new()).await?)?;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -145,12 +157,10 @@ pub async fn enable_two_factor(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     ctx: PageContext,
-    session: AppSession,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response> {
     match two_factor::enable(&state.db, &user, &form.code, state.now()).await {
         Ok(codes) => {
-            session.set_must_enrol(false).await?;
             let user = User { two_factor: true, ..user };
             let continue_to = user.role.home();
             let page =
@@ -177,8 +187,13 @@ pub async fn disable_two_factor(
     SignedIn(user): SignedIn,
     ctx: PageContext,
     session: AppSession,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<DisableForm>,
 ) -> Result<Response> {
+    if limited(&state, "password", address).await? {
+        let page = two_factor_page(&state, ctx, user, FieldErrors::single("password", TOO_MANY)).await?;
+        return render(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
     let disabled = two_factor::disable(&state.db, &user, &form.password, state.now()).await;
     let done = |()| done("Two-factor sign-in is off.", "/profile");
     after_post(&session, disabled, done, |refused| async move {

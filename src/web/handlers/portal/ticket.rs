@@ -102,7 +102,8 @@ async fn ticket_page(state: &AppState, ctx: PageContext, ticket: Ticket, forms: 
         created: Moment::new(ticket.created_at, now),
         updated: Moment::new(ticket.public_updated_at, now),
         next_step: next_step(&ticket, &settings, now),
-        entries: entries.iter().map(|entry| EntryView::new(entry, now)).collect(),
+        // Whether a mail proved its sender is for agents to weigh, not a mark on the customer's page.
+        entries: entries.iter().map(|entry| EntryView { sender_unverified: false, ..EntryView::new(entry, now) }).collect(),
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: ticket.status.customer_may_close(),
