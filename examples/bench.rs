@@ -122,7 +122,8 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{address}");
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let login = client.get(format!("{base}/login")).send().await?;
-    let cookie = session_cookie(&login).ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    // An anonymous form's token rides in a cookie of its own; the session starts at sign-in.
+    let cookie = cookie_named(&login, helpdesk::web::session::FORM_COOKIE).ok_or_else(|| anyhow::anyhow!("no form cookie"))?;
     let body = login.text().await?;
     let token = body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
     let signed_in = client
@@ -131,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
         .form(&[("csrf_token", token), ("email", "agent1@demo.test"), ("password", "demo-password")])
         .send()
         .await?;
-    let cookie = session_cookie(&signed_in).unwrap_or(cookie);
+    let cookie = cookie_named(&signed_in, helpdesk::web::SESSION_COOKIE).ok_or_else(|| anyhow::anyhow!("not signed in"))?;
     let number: i64 = sqlx::query_scalar("SELECT MAX(number) FROM tickets").fetch_one(db.pool()).await?;
 
     println!("\nWhole pages over HTTP (median of {RUNS}):");
@@ -162,13 +163,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+fn cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(helpdesk::web::SESSION_COOKIE))
+        .find(|value| value.starts_with(&format!("{name}=")))
         .and_then(|value| value.split(';').next())
         .map(str::to_owned)
 }

@@ -15,7 +15,6 @@ use super::session::AppSession;
 use super::state::AppState;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
-use crate::domain::admin::settings::Settings;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::{self, Ticket};
 
@@ -23,6 +22,10 @@ use crate::domain::tickets::{self, Ticket};
 /// deleted) is ended here, on the user's next request.
 #[derive(Clone)]
 pub struct Viewer(pub Option<User>);
+
+/// Whether the admins require staff to have two-factor sign-in, read with the viewer.
+#[derive(Clone, Copy)]
+struct TwoFactorRequired(bool);
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = AppError;
@@ -33,13 +36,16 @@ impl FromRequestParts<AppState> for Viewer {
         }
         let session = AppSession::from_request_parts(parts, state).await?;
         let user = match session.user_id().await? {
-            Some(id) => {
-                let user = users::find_active(&state.db, id).await?;
-                if user.is_none() {
-                    session.sign_out().await?;
+            Some(id) => match users::find_signed_in(&state.db, id).await? {
+                Some((user, two_factor_required)) => {
+                    parts.extensions.insert(TwoFactorRequired(two_factor_required));
+                    Some(user)
                 }
-                user
-            }
+                None => {
+                    session.sign_out().await?;
+                    None
+                }
+            },
             None => None,
         };
         let viewer = Viewer(user);
@@ -60,7 +66,7 @@ async fn require_role(
     match Viewer::from_request_parts(parts, state).await?.0 {
         Some(user) if allowed(user.role) => {
             let unenrolled = enrolment_first && user.role.is_staff() && !user.two_factor;
-            if unenrolled && Settings::load(&state.db).await?.require_two_factor_staff {
+            if unenrolled && parts.extensions.get::<TwoFactorRequired>().is_some_and(|required| required.0) {
                 return Err(AppError::TwoFactorSetUpRequired);
             }
             Ok(user)

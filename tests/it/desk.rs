@@ -38,7 +38,11 @@ fn view_count(page: &Page, label: &str) -> String {
         .unwrap_or_else(|| panic!("no view {label}"))
 }
 
+/// 2026-11-30 10:00 UTC: the views below are worked out from this moment.
+const MONDAY_TEN_AM: i64 = 1_796_032_800;
+
 async fn each_view_holds_its_tickets(app: TestApp) {
+    app.clock.set(MONDAY_TEN_AM);
     let (browser, me) = app.user(Role::Agent).email("me@example.com").name("Mia Me").signed_in().await;
     let other = app.user(Role::Agent).email("other@example.com").name("Otto Other").create().await;
     let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
@@ -60,8 +64,8 @@ async fn each_view_holds_its_tickets(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(resolved).await, &me, Status::Resolved, app.now()).await.unwrap();
     let closed = app.ticket_for(&customer).subject("closed").priority(Priority::Low).create().await;
     staff::set_status(&app.db, &app.ticket(closed).await, &me, Status::Closed, app.now()).await.unwrap();
-    // Two hours on: the urgent ones are past their 1 h first-response target, the low ones
-    // (24 h) are not; "due today" depends on where in the UTC day the clock stands.
+    // Noon: the urgent ones from ten are past their 1 h first-response target (11:00), the
+    // low ones (24 h: tomorrow 10:00) are not.
     app.clock.advance(2 * 3600);
     let due_today = app.ticket_for(&customer).subject("due soon").priority(Priority::Urgent).create().await;
     let _ = (unassigned, overdue, due_today);
@@ -71,12 +75,8 @@ async fn each_view_holds_its_tickets(app: TestApp) {
         wanted.sort();
         (view.to_string(), wanted)
     };
-    let end_of_day = helpdesk::domain::tickets::queue::end_of_day(app.now());
-    let due_soon_today = app.now() + 3600 < end_of_day;
-    let mut due_today_expected = vec!["overdue"];
-    if due_soon_today {
-        due_today_expected.push("due soon");
-    }
+    // "Due soon", urgent from noon, is due at 13:00: today, and not yet overdue.
+    let due_today_expected = ["overdue", "due soon"];
     for (view, wanted) in [
         expect("unassigned", &["unassigned", "overdue", "due soon", "pending"]),
         expect("mine", &["mine"]),
@@ -98,6 +98,13 @@ async fn each_view_holds_its_tickets(app: TestApp) {
     assert_eq!(view_count(&page, "Closed"), "1");
     let overdue_row = page.attribute("tr.overdue td[data-label=Subject] a", "href").unwrap();
     assert_eq!(overdue_row, format!("/desk/tickets/{overdue}"));
+
+    // Half past eleven at night: an urgent ticket now is due at half past midnight —
+    // tomorrow, so not "due today"; the earlier ones still are.
+    app.clock.set(MONDAY_TEN_AM + 13 * 3600 + 1800);
+    app.ticket_for(&customer).subject("due tomorrow").priority(Priority::Urgent).create().await;
+    let page = browser.get("/desk?view=due_today").await;
+    assert_eq!(subjects(&page), ["due soon", "overdue"]);
     assert!(page.text_of("tr.overdue .due-overdue").starts_with("overdue by"));
 }
 
@@ -305,8 +312,31 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
     let mails: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
     // Assigning the ticket to oneself mails nobody.
     assert_eq!(mails, ["ticket_created", "agent_replied", "customer_replied", "resolved", "closed"]);
-    let audits = app.count("SELECT COUNT(*) FROM audit_log WHERE object_type = 'ticket'").await;
-    assert!(audits >= 6, "every change is audited ({audits})");
+    // Every change is audited, by whom it was made: the customer, the agent, the system.
+    let audits: Vec<(String, Option<i64>, String)> = sqlx::query_as(
+        "SELECT action, actor_id, COALESCE(after_state, '') FROM audit_log WHERE object_type = 'ticket' ORDER BY id",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let audits: Vec<(&str, Option<i64>, &str)> =
+        audits.iter().map(|(action, actor, after)| (action.as_str(), *actor, after.as_str())).collect();
+    let status = |to: &str| format!(r#"{{"status":"{to}"}}"#);
+    let (open, pending, resolved, closed) = (status("open"), status("pending"), status("resolved"), status("closed"));
+    let assigned = format!(r#"{{"assignee_id":{}}}"#, me.id);
+    assert_eq!(audits[0].0, "ticket.create");
+    assert_eq!(audits[0].1, Some(customer.id));
+    assert_eq!(
+        audits[1..],
+        [
+            ("ticket.assignee", Some(me.id), assigned.as_str()),
+            ("ticket.status", Some(me.id), open.as_str()),
+            ("ticket.status", Some(me.id), pending.as_str()),
+            ("ticket.status", Some(customer.id), open.as_str()),
+            ("ticket.status", Some(me.id), resolved.as_str()),
+            ("ticket.status", None, closed.as_str()),
+        ]
+    );
 }
 
 async fn a_stale_version_is_refused_and_can_be_applied_again(app: TestApp) {
@@ -474,9 +504,12 @@ async fn canned_responses_are_kept_and_inserted(app: TestApp) {
 async fn customers_get_404_on_every_desk_route(app: TestApp) {
     let (customer, user) = app.user(Role::Customer).email("cus@example.com").signed_in().await;
     let number = app.ticket_for(&user).subject("Mine").create().await;
-    for path in
-        ["/desk", "/desk?view=mine", "/desk/tickets/new", &format!("/desk/tickets/{number}"), "/desk/canned", "/desk/canned/1"]
-    {
+    // A saved reply that exists, so that its 404 comes from the guard and not from a lookup.
+    let admin = app.fixture_admin().await;
+    let saved = helpdesk::domain::conversation::canned::CannedInput::parse("Reset", "Use the reset link.").unwrap();
+    let canned = helpdesk::domain::conversation::canned::create(&app.db, &saved, admin.id, app.now()).await.unwrap();
+    let canned_path = format!("/desk/canned/{canned}");
+    for path in ["/desk", "/desk?view=mine", "/desk/tickets/new", &format!("/desk/tickets/{number}"), "/desk/canned", &canned_path] {
         assert_eq!(customer.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     customer.get("/tickets").await;
@@ -488,8 +521,8 @@ async fn customers_get_404_on_every_desk_route(app: TestApp) {
         format!("/desk/tickets/{number}/replies"),
         format!("/desk/tickets/{number}/merge"),
         "/desk/canned".to_string(),
-        "/desk/canned/1".to_string(),
-        "/desk/canned/1/delete".to_string(),
+        canned_path.clone(),
+        format!("{canned_path}/delete"),
     ] {
         let fields = [
             ("tickets", n.as_str()),
@@ -503,6 +536,7 @@ async fn customers_get_404_on_every_desk_route(app: TestApp) {
     }
     let ticket = app.ticket(number).await;
     assert_eq!((ticket.status, ticket.version), (Status::New, 1));
+    assert_eq!(app.count("SELECT COUNT(*) FROM canned_responses").await, 1, "the saved reply is untouched");
 }
 
 async fn a_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::db::{self, Db, Flag, Tx};
 use crate::domain::accounts::password::{self, Password};
 use crate::domain::accounts::role::Role;
-use crate::domain::admin::audit;
+use crate::domain::admin::{audit, settings};
 use crate::domain::clock::Timestamp;
 use crate::domain::email::Email;
 use crate::domain::text;
@@ -63,6 +63,27 @@ pub async fn find_active(db: &Db, id: i64) -> Result<Option<User>> {
         .bind(true)
         .fetch_optional(db.pool())
         .await?)
+}
+
+/// The active account behind a signed-in session, and whether staff must have two-factor
+/// sign-in set up before they work — one statement for what every page asks first.
+pub async fn find_signed_in(db: &Db, id: i64) -> Result<Option<(User, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct SignedIn {
+        #[sqlx(flatten)]
+        user: User,
+        two_factor_required: Option<String>,
+    }
+    let found: Option<SignedIn> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS}, (SELECT value FROM settings WHERE key = $3) AS two_factor_required \
+         FROM users WHERE id = $1 AND active = $2"
+    ))
+    .bind(id)
+    .bind(true)
+    .bind(settings::REQUIRE_TWO_FACTOR_STAFF)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.map(|found| (found.user, found.two_factor_required.as_deref() == Some("true"))))
 }
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<User>> {
