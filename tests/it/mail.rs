@@ -35,6 +35,25 @@ async fn mail_app(backend: Backend, smtp_url: &str) -> TestApp {
     .await
 }
 
+/// Waits until `count` mails are marked sent: the worker marks each right after the SMTP
+/// server accepts it.
+async fn sent(app: &TestApp, count: i64) {
+    for _ in 0..200 {
+        if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, count);
+}
+
+/// Whether any mail is due now: a pass of a worker of our own finds none, so none can be
+/// sent before the clock moves (instead of waiting to see that nothing happens).
+async fn nothing_due(app: &TestApp) -> bool {
+    let mailer = Mailer::from_config(&app.config).unwrap();
+    !mail::deliver_next(&app.db, &mailer, "test-pass", app.now()).await.unwrap()
+}
+
 fn recipients(mails: &[crate::smtp::Received]) -> Vec<String> {
     mails.iter().flat_map(|mail| mail.recipients.clone()).collect()
 }
@@ -91,7 +110,9 @@ async fn every_notification_reaches_the_right_people_in_one_thread(backend: Back
     assert_eq!(recipients(&all[5..]), ["carla@example.com", "carla@example.com"]);
     assert!(all[5].text().contains("resolved") && all[6].text().contains("closed"));
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every mail queued is sent, and no other is waiting: nothing else can be sent.
+    sent(&app, 7).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 7);
     let all = smtp.received();
     assert_eq!(all.len(), 7, "nothing else was sent");
     for mail in &all {
@@ -123,13 +144,13 @@ async fn mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_returns(bac
     assert_eq!(app.count(attempted).await, 1, "the mail was tried and kept for later");
 
     let smtp = SmtpServer::start_on(port).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(smtp.received().is_empty(), "nothing is tried again before its backoff");
+    assert!(nothing_due(&app).await, "nothing is tried again before its backoff");
+    assert!(smtp.received().is_empty());
     app.clock.advance(outbox::backoff_seconds(1));
     let delivered = smtp.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sent(&app, 1).await;
     app.clock.advance(3600);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(nothing_due(&app).await, "a sent mail is never due again");
     assert_eq!(smtp.received().len(), 1, "exactly once");
     assert_eq!(recipients(&delivered), ["carla@example.com"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND attempts = 2").await, 1);
@@ -164,8 +185,12 @@ async fn two_workers_on_one_database_never_send_a_mail_twice(backend: Backend) {
         total += worker.await.unwrap();
     }
     let received = smtp.wait_for(20).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(smtp.received().len(), 20, "20 mails queued, 20 delivered (by the two workers: {total}, the rest by the app's)");
+    sent(&app, 20).await;
+    assert!(nothing_due(&app).await);
+    assert_eq!(smtp.received().len(), 20, "20 mails queued, 20 delivered");
+    // Three workers raced (the app's own too): together they sent each mail once.
+    let by_the_app = app.count("SELECT COUNT(*) FROM outbox WHERE locked_by NOT IN ('worker-a', 'worker-b')").await;
+    assert_eq!(total + by_the_app, 20, "the two workers sent {total}, the app's {by_the_app}");
     let ids: BTreeSet<String> = received.iter().map(|mail| mail.header("Message-ID").unwrap()).collect();
     assert_eq!(ids.len(), 20);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND attempts = 1").await, 20);
@@ -229,7 +254,8 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
     app.agent_writes(&app.ticket(number).await, &agent, "An answer you asked not to be mailed.", Visibility::Public).await;
     staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
     let mails = smtp.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sent(&app, 2).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 2, "nothing else is queued");
     assert_eq!(smtp.received().len(), 2, "creation and resolution; not the reply");
     assert!(mails.iter().all(|mail| !mail.text().contains("An answer you asked not")));
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'agent_replied'").await, 0);
