@@ -423,6 +423,14 @@ async fn bulk_changes_apply_to_every_selected_ticket(app: TestApp) {
     browser.get("/desk").await;
     browser.post("/desk/tickets/bulk", &[("priority", "low")]).await.assert_redirect("/desk");
     assert_eq!(browser.get("/desk").await.text_of(".flash"), "Select at least one ticket.");
+
+    // A ticket that refuses the change (closed is final) is skipped; the others change.
+    staff::set_status(&app.db, &app.ticket(numbers[3]).await, &me, Status::Closed, app.now()).await.unwrap();
+    let (open_one, closed_one) = (numbers[2].to_string(), numbers[3].to_string());
+    browser.get("/desk").await;
+    browser.post("/desk/tickets/bulk", &[("tickets", &open_one), ("tickets", &closed_one), ("status", "pending"), ("assignee", "keep")]).await;
+    assert_eq!(browser.get("/desk").await.text_of(".flash"), "Updated 1 of 2 selected tickets.");
+    assert_eq!((app.ticket(numbers[2]).await.status, app.ticket(numbers[3]).await.status), (Status::Pending, Status::Closed));
 }
 
 async fn agents_open_tickets_for_customers(app: TestApp) {
@@ -640,6 +648,13 @@ mod demo_data {
         agent.sign_in("agent1@demo.test", "demo-password").await;
         let first = agent.get("/desk?view=all").await;
         assert_eq!(first.text_of(".pager .position"), "Page 1", "the count stops at 1000: no “of N”");
+        assert_eq!(super::view_count(&first, "All open"), "1000+", "the sidebar's count stops there too");
+        // A word in every ticket is too common to rank: listed newest first, and the page says so.
+        let common = agent.get("/desk?q=demo").await;
+        assert!(common.text_of(".hint").contains("listed newest first"), "{}", common.text_of(".hint"));
+        assert_eq!(common.texts(".desk-list tbody tr").len(), 50);
+        let chosen = agent.get("/desk?q=demo&sort=created").await;
+        assert!(!chosen.text_of(".hint").contains("listed newest first"), "an order the agent chose needs no notice");
         let past_the_count = agent.get("/desk?view=all&page=21").await;
         assert_eq!(past_the_count.attribute(".pager a[rel=next]", "href").as_deref(), Some("/desk?view=all&page=22"));
         let last = agent.get(&format!("/desk?view=all&page={last_page}")).await;

@@ -12,6 +12,7 @@ mod mail_in;
 mod mail_trust;
 mod portal;
 mod postgres;
+mod promises;
 mod security;
 mod smtp;
 mod two_factor;

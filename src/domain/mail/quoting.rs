@@ -31,7 +31,8 @@ fn strip_quoted(body: &str, marker: &str) -> String {
     for line in body.lines() {
         let trimmed = line.trim();
         let quote_header = (trimmed.starts_with("On ") && trimmed.ends_with("wrote:"))
-            || (trimmed.starts_with("Am ") && trimmed.ends_with("schrieb:"))
+            // German clients put the writer after the verb: "Am …, schrieb Name <address>:".
+            || (trimmed.starts_with("Am ") && trimmed.ends_with(':') && (trimmed.contains(" schrieb ") || trimmed.ends_with("schrieb:")))
             || (trimmed.starts_with("Le ") && trimmed.ends_with("a écrit :"));
         let signature = line == "-- " || trimmed == "--" || trimmed.starts_with("Sent from my ");
         let outlook =
@@ -83,5 +84,9 @@ mod tests {
         let quoted = "Still broken.\n\nOn Mon, 23 Nov 2026 at 10:00, Helpdesk <help@x.example> wrote:\n> ## Reply above this line ##\n> Hello";
         assert_eq!(strip_quoted(quoted, marker), "Still broken.");
         assert_eq!(strip_quoted("Top\n> quoted\nmore\nSent from my phone", marker), "Top\nmore");
+        let german = "Geht nicht.\n\nAm Mo., 30. Nov. 2026 um 10:00 schrieb Helpdesk <help@x.example>:\n> Alt";
+        assert_eq!(strip_quoted(german, marker), "Geht nicht.");
+        let french = "Toujours pas.\n\nLe lun. 30 nov. 2026 à 10:00, Helpdesk <help@x.example> a écrit :\n> Ancien";
+        assert_eq!(strip_quoted(french, marker), "Toujours pas.");
     }
 }
