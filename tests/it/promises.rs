@@ -23,6 +23,10 @@ on_both_databases!(
     tokens_live_with_their_user_and_note_their_use_once_a_minute,
     a_successful_sign_in_clears_the_account_not_the_address,
     both_schemas_have_the_same_tables_columns_and_indexes,
+    a_mail_is_tried_eight_times_and_sent_again_when_its_lease_runs_out,
+    nobody_is_mailed_what_they_did_and_an_unassigned_ticket_mails_no_agent,
+    two_sweeps_at_once_close_each_ticket_once,
+    an_expired_session_signs_nobody_in,
 );
 for_both_backends!(mail_intake_keeps_its_word_at_the_edges);
 
@@ -243,4 +247,87 @@ async fn mail_intake_keeps_its_word_at_the_edges(backend: Backend) {
     };
     let unreachable = ingest(&away, &mail("carla@example.com", "<c-3@example.com>", "", "Anyone?"));
     assert_eq!(unreachable.status.code(), Some(75), "{}", String::from_utf8_lossy(&unreachable.stderr));
+}
+
+async fn a_mail_is_tried_eight_times_and_sent_again_when_its_lease_runs_out(app: TestApp) {
+    use helpdesk::domain::mail::outbox;
+    let customer = app.user(Role::Customer).email("vic@example.com").create().await;
+    app.ticket_for(&customer).create().await;
+    // Stop the app (and its own worker, whose claims would race ours), then take the queue
+    // over with a pool of our own, the mail as it was queued.
+    let mut app = app;
+    app.stop().await;
+    let db = helpdesk::db::Db::connect(&app.database.url).await.unwrap();
+    let now = app.now();
+    sqlx::query("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL")
+        .bind(now)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await.unwrap() }
+    };
+    // A worker that dies holding its claim: nobody else may take the mail during the lease…
+    let held = outbox::claim_next(&db, "worker-that-dies", now).await.unwrap().expect("a mail is due");
+    assert!(outbox::claim_next(&db, "worker-b", now + outbox::LEASE_SECONDS - 1).await.unwrap().is_none());
+    // …and another takes it over once the lease has run out: at least once, never lost.
+    let taken_over = outbox::claim_next(&db, "worker-b", now + outbox::LEASE_SECONDS + 1).await.unwrap().expect("taken over");
+    assert_eq!(taken_over.id, held.id);
+
+    // Eight failed tries, and it is marked failed for an admin.
+    let mut later = now + outbox::LEASE_SECONDS + 1;
+    let mut mail = taken_over;
+    for attempt in 1..=outbox::MAX_ATTEMPTS {
+        outbox::mark_attempt_failed(&db, &mail, "worker-b", "451 try later", false, later).await.unwrap();
+        let status: String = sqlx::query_scalar("SELECT status FROM outbox WHERE id = $1").bind(mail.id).fetch_one(db.pool()).await.unwrap();
+        assert_eq!(status, if attempt < outbox::MAX_ATTEMPTS { "pending" } else { "failed" }, "after try {attempt}");
+        later += outbox::backoff_seconds(attempt) + 1;
+        if let Some(next) = outbox::claim_next(&db, "worker-b", later).await.unwrap() {
+            mail = next;
+        }
+    }
+    assert_eq!(count("SELECT attempts FROM outbox").await, outbox::MAX_ATTEMPTS);
+    assert!(outbox::claim_next(&db, "worker-b", later + 86_400).await.unwrap().is_none(), "a failed mail waits for an admin");
+    db.close().await;
+}
+
+async fn nobody_is_mailed_what_they_did_and_an_unassigned_ticket_mails_no_agent(app: TestApp) {
+    let (browser, customer) = app.user(Role::Customer).email("wen@example.com").signed_in().await;
+    app.user(Role::Agent).email("agent@example.com").create().await;
+    let number = app.ticket_for(&customer).subject("Mine to close").create().await;
+    let path = format!("/tickets/{number}");
+    browser.get(&path).await;
+    browser.post(&format!("{path}/replies"), &[("body", "One more thing.")]).await.assert_redirect(&path);
+    browser.post(&format!("{path}/close"), &[]).await.assert_redirect(&path);
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
+    // The confirmation of the new ticket only: no agent is told of a reply on an unassigned
+    // ticket, and the customer is not told that they closed it.
+    assert_eq!(kinds, ["ticket_created"]);
+}
+
+async fn two_sweeps_at_once_close_each_ticket_once(app: TestApp) {
+    use helpdesk::domain::admin::settings::Settings;
+    use helpdesk::domain::conversation::closing;
+    let customer = app.user(Role::Customer).email("xia@example.com").create().await;
+    let agent = app.user(Role::Agent).email("agent@example.com").create().await;
+    for index in 0..5 {
+        let number = app.ticket_for(&customer).subject(format!("Done {index}")).create().await;
+        staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    }
+    let settings = Settings::load(&app.db).await.unwrap();
+    let later = app.now() + settings.auto_close_hours * 3600 + 1;
+    // Two instances' sweeps at the same moment.
+    let (one, two) =
+        tokio::join!(closing::auto_close(&app.db, &settings, later), closing::auto_close(&app.db, &settings, later));
+    assert_eq!(one.unwrap() + two.unwrap(), 5, "each ticket closed by one of them");
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE event = 'auto_close'").await, 5, "one event each");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'closed'").await, 5, "one mail each");
+}
+
+async fn an_expired_session_signs_nobody_in(app: TestApp) {
+    let (browser, _) = app.user(Role::Customer).email("yan@example.com").signed_in().await;
+    assert_eq!(browser.get("/tickets").await.status, StatusCode::OK);
+    sqlx::query("UPDATE sessions SET expires_at = 1").execute(app.db.pool()).await.unwrap();
+    browser.get("/tickets").await.assert_redirect("/login?next=/tickets");
 }
