@@ -116,10 +116,10 @@ fn private_cluster() -> Server {
     assert!(initialised.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initialised.stderr));
     // The server is started from a thread that lives as long as the process: the parent-death
     // signal follows the thread that started the child.
-    let (socket_dir, log) = (root.clone(), root.join("server.log"));
+    let (socket_dir, log, server_bin) = (root.clone(), root.join("server.log"), bin.clone());
     std::thread::spawn(move || {
         let log = std::fs::File::create(&log).expect("the server's log file");
-        let mut server = command(&bin.join("postgres"), account, true)
+        let mut server = command(&server_bin.join("postgres"), account, true)
             .arg("-D")
             .arg(&data)
             .arg("-k")
@@ -136,16 +136,23 @@ fn private_cluster() -> Server {
         }
     });
     let server = Server { base: "postgres://postgres@localhost".into(), query: format!("?host={}", root.display()), maintenance_database: "postgres".into() };
-    wait_until_ready(&root);
+    wait_until_ready(&bin, &root);
     server
 }
 
-/// Waits for the server's socket to accept connections.
-fn wait_until_ready(socket_dir: &Path) {
+/// Waits until the server accepts sessions (a socket that answers may still say "starting
+/// up"): `pg_isready` asks it properly.
+fn wait_until_ready(bin: &Path, socket_dir: &Path) {
     let started = Instant::now();
-    let socket = socket_dir.join(".s.PGSQL.5432");
     while started.elapsed() < Duration::from_secs(60) {
-        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        let ready = Command::new(bin.join("pg_isready"))
+            .arg("-q")
+            .arg("-h")
+            .arg(socket_dir)
+            .args(["-p", "5432", "-U", "postgres"])
+            .status()
+            .is_ok_and(|status| status.success());
+        if ready {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
