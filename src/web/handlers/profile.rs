@@ -124,18 +124,21 @@ pub struct TwoFactorPage {
     /// Shown once, right after turning it on.
     recovery_codes: Option<Vec<String>>,
     continue_to: &'static str,
+    /// Staff who must set it up before working (the admins' setting).
+    required: bool,
     errors: FieldErrors,
 }
 
 async fn two_factor_page(state: &AppState, ctx: PageContext, user: User, errors: FieldErrors) -> Result<TwoFactorPage> {
+    let settings = Settings::load(&state.db).await?;
     let setup = if user.two_factor {
         None
     } else {
-        let issuer = Settings::load(&state.db).await?.organisation_name;
-        Some(two_factor::setup(&state.db, &user, &issuer, state.now()).await?)
+        Some(two_factor::setup(&state.db, &user, &settings.organisation_name, state.now()).await?)
     };
     let continue_to = user.role.home();
-    Ok(TwoFactorPage { ctx, user, setup, recovery_codes: None, continue_to, errors })
+    let required = user.role.is_staff() && !user.two_factor && settings.require_two_factor_staff;
+    Ok(TwoFactorPage { ctx, user, setup, recovery_codes: None, continue_to, required, errors })
 }
 
 pub async fn two_factor_form(State(state): State<AppState>, SignedIn(user): SignedIn, ctx: PageContext) -> Result<Response> {
@@ -163,8 +166,15 @@ pub async fn enable_two_factor(
         Ok(codes) => {
             let user = User { two_factor: true, ..user };
             let continue_to = user.role.home();
-            let page =
-                TwoFactorPage { ctx, user, setup: None, recovery_codes: Some(codes), continue_to, errors: FieldErrors::new() };
+            let page = TwoFactorPage {
+                ctx,
+                user,
+                setup: None,
+                recovery_codes: Some(codes),
+                continue_to,
+                required: false,
+                errors: FieldErrors::new(),
+            };
             let mut response = ok(&page)?;
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
