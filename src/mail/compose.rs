@@ -177,6 +177,13 @@ pub fn account_message(
             ),
             "If that was not you, choose a strong password you use nowhere else, and turn on two-factor sign-in.",
         ),
+        AccountMail::TwoFactorReset => (
+            format!(
+                "An administrator at {organisation} turned off two-factor sign-in for your account, and signed it out \
+                 everywhere. Until you turn it on again from your profile, your password alone signs you in."
+            ),
+            "If you did not ask for this, tell your administrator at once and change your password.",
+        ),
     };
     let view = AccountView {
         organisation: organisation.clone(),

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}", get(admin::users::edit_form).post(admin::users::update))
         .route("/admin/users/{id}/deactivate", post(admin::users::deactivate))
         .route("/admin/users/{id}/reactivate", post(admin::users::reactivate))
+        .route("/admin/users/{id}/two-factor/reset", post(admin::users::reset_two_factor))
         .route("/admin/users/{id}/tokens", post(admin::tokens::create))
         .route("/admin/tokens/{id}/revoke", post(admin::tokens::revoke))
         .route("/admin/groups", get(admin::groups::list).post(admin::groups::create))

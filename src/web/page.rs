@@ -29,6 +29,11 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// Whether the page is shown to the account `user_id` itself.
+    pub fn is_signed_in_as(&self, user_id: i64) -> bool {
+        self.user.as_ref().is_some_and(|user| user.id == user_id)
+    }
+
     pub fn for_error() -> Self {
         Self {
             organisation: settings::Settings::default().organisation_name,

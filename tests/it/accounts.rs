@@ -132,7 +132,10 @@ async fn emails_are_unique_whatever_their_case(app: TestApp) {
     page.assert_redirect("/login");
     assert!(browser.get("/login").await.text_of(".flash").contains("Check your mail"));
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'account_exists' AND recipient_email = 'dora@example.com'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'account_exists' AND recipient_email = 'dora@example.com'").await,
+        1
+    );
 }
 
 async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {

@@ -56,8 +56,16 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
     // A failed mail, so that only the guard stands between its retry and an agent.
     sqlx::query("UPDATE outbox SET status = 'failed' WHERE id = $1").bind(mail).execute(app.db.pool()).await.unwrap();
     let token = helpdesk::domain::accounts::api_tokens::create(&app.db, owner.id, "probe", owner.id, app.now()).await.unwrap();
-    let token_id = app.count(&format!("SELECT id FROM api_tokens WHERE token_hash = '{}'", helpdesk::domain::accounts::tokens::digest(&token))).await;
+    let token_id = app
+        .count(&format!("SELECT id FROM api_tokens WHERE token_hash = '{}'", helpdesk::domain::accounts::tokens::digest(&token)))
+        .await;
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await;
+    // Two-factor on, so that only the guard stands between its reset and an agent.
+    sqlx::query("UPDATE users SET totp_secret = 'KEY', totp_enabled_at = 1 WHERE id = $1")
+        .bind(owner.id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
     let concrete = |path: &str| {
         let id = if path.starts_with("/admin/users/") {
             owner.id
@@ -88,6 +96,7 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL").await, 1, "the token still works");
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await, 1, "nobody retried it");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE totp_enabled_at IS NOT NULL").await, 1, "nobody reset it");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE role = 'admin'").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM settings").await, 0);
     let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
@@ -132,7 +141,10 @@ async fn admin_creates_users_with_a_chosen_or_a_generated_password(app: TestApp)
     let shown = admin.get(&format!("/admin/users/{cy_id}")).await.text_of(".flash");
     assert_eq!(shown, "Created Cy Customer <cy@example.com>. An invitation to choose a password is on its way to them.");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'cy@example.com' AND password_hash = ''").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'invitation' AND recipient_email = 'cy@example.com'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'invitation' AND recipient_email = 'cy@example.com'").await,
+        1
+    );
     assert_eq!(app.browser().post_login("cy@example.com", "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let audit = format!(
@@ -140,7 +152,10 @@ async fn admin_creates_users_with_a_chosen_or_a_generated_password(app: TestApp)
         admin_user.id
     );
     assert_eq!(app.count(&audit).await, 3, "two creations and one membership");
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE after_state LIKE '%argon2%' OR after_state LIKE '%password_hash%'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE after_state LIKE '%argon2%' OR after_state LIKE '%password_hash%'").await,
+        0
+    );
 }
 
 async fn user_form_reports_every_bad_field(app: TestApp) {

@@ -428,7 +428,12 @@ async fn bulk_changes_apply_to_every_selected_ticket(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(numbers[3]).await, &me, Status::Closed, app.now()).await.unwrap();
     let (open_one, closed_one) = (numbers[2].to_string(), numbers[3].to_string());
     browser.get("/desk").await;
-    browser.post("/desk/tickets/bulk", &[("tickets", &open_one), ("tickets", &closed_one), ("status", "pending"), ("assignee", "keep")]).await;
+    browser
+        .post(
+            "/desk/tickets/bulk",
+            &[("tickets", &open_one), ("tickets", &closed_one), ("status", "pending"), ("assignee", "keep")],
+        )
+        .await;
     assert_eq!(browser.get("/desk").await.text_of(".flash"), "Updated 1 of 2 selected tickets.");
     assert_eq!((app.ticket(numbers[2]).await.status, app.ticket(numbers[3]).await.status), (Status::Pending, Status::Closed));
 }

@@ -77,7 +77,8 @@ async fn a_new_customer_confirms_their_address_then_signs_in(backend: Backend) {
     let mails = smtp.wait_for(2).await;
     let (first, second) = (link_in(&mails[0], "/verify"), link_in(&mails[1], "/verify"));
     assert_ne!(first, second, "each mail has a link of its own");
-    let stored_digests: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM account_tokens").fetch_all(app.db.pool()).await.unwrap();
+    let stored_digests: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM account_tokens").fetch_all(app.db.pool()).await.unwrap();
     assert!(stored_digests.iter().all(|digest| !first.contains(digest.as_str()) && digest.len() == 64), "only digests are kept");
 
     browser.get(&first).await.assert_redirect("/login");
@@ -109,7 +110,10 @@ async fn registering_a_known_address_says_nothing_and_tells_its_owner(backend: B
     app.browser().sign_in("dora@example.com", PASSWORD).await;
     let browser = app.browser();
     assert_eq!(browser.get(&reset).await.status, StatusCode::OK);
-    browser.post("/password/reset", &[("token", reset.split("token=").nth(1).unwrap()), ("password", "dora's new password")]).await.assert_redirect("/login");
+    browser
+        .post("/password/reset", &[("token", reset.split("token=").nth(1).unwrap()), ("password", "dora's new password")])
+        .await
+        .assert_redirect("/login");
     browser.sign_in("dora@example.com", "dora's new password").await;
     assert_eq!(dora.email, "dora@example.com");
 }
@@ -190,11 +194,19 @@ async fn a_squatter_gains_nothing_and_the_owner_takes_the_account_back(backend: 
     let (agent_browser, _) = app.user(Role::Agent).email("agent@example.com").signed_in().await;
     agent_browser.get("/desk/tickets/new").await;
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
-    let fields = [("requester", "victor@example.com"), ("subject", "Your contract"), ("group", general.as_str()), ("message", "Attached is your contract.")];
+    let fields = [
+        ("requester", "victor@example.com"),
+        ("subject", "Your contract"),
+        ("group", general.as_str()),
+        ("message", "Attached is your contract."),
+    ];
     agent_browser.post("/desk/tickets", &fields).await.assert_redirect("/desk/tickets/1001");
 
     // The squatter cannot sign in to read it: the address was never theirs to confirm.
-    assert_eq!(squatter.post_login("victor@example.com", "the squatter's password").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        squatter.post_login("victor@example.com", "the squatter's password").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(squatter.get("/tickets/1001").await.status, StatusCode::SEE_OTHER);
     // The owner gets the mail (at their own address) and takes the account back.
     let mails = smtp.wait_for(2).await;
@@ -205,10 +217,16 @@ async fn a_squatter_gains_nothing_and_the_owner_takes_the_account_back(backend: 
     let mails = smtp.wait_for(3).await;
     let link = link_in(&mails[2], "/password/reset");
     victor.get(&link).await;
-    victor.post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "victor's own password")]).await.assert_redirect("/login");
+    victor
+        .post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "victor's own password")])
+        .await
+        .assert_redirect("/login");
     victor.sign_in("victor@example.com", "victor's own password").await.assert_redirect("/tickets");
     assert_eq!(victor.get("/tickets/1001").await.status, StatusCode::OK);
-    assert_eq!(squatter.post_login("victor@example.com", "the squatter's password").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        squatter.post_login("victor@example.com", "the squatter's password").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }
 
 async fn a_customer_an_agent_opened_a_ticket_for_sets_a_password_from_the_mail(backend: Backend) {
@@ -217,9 +235,17 @@ async fn a_customer_an_agent_opened_a_ticket_for_sets_a_password_from_the_mail(b
     let (agent_browser, _) = app.user(Role::Agent).email("agent@example.com").signed_in().await;
     agent_browser.get("/desk/tickets/new").await;
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
-    let fields = [("requester", "walkin@example.com"), ("subject", "Phone call"), ("group", general.as_str()), ("message", "Called about the printer.")];
+    let fields = [
+        ("requester", "walkin@example.com"),
+        ("subject", "Phone call"),
+        ("group", general.as_str()),
+        ("message", "Called about the printer."),
+    ];
     agent_browser.post("/desk/tickets", &fields).await.assert_redirect("/desk/tickets/1001");
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'walkin@example.com'").fetch_one(app.db.pool()).await.unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'walkin@example.com'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(hash, "", "no password anyone could know");
 
     let mails = smtp.wait_for(1).await;
@@ -227,11 +253,17 @@ async fn a_customer_an_agent_opened_a_ticket_for_sets_a_password_from_the_mail(b
     let link = link_in(&mails[0], "/password/reset");
     let customer = app.browser();
     assert_eq!(customer.get(&link).await.status, StatusCode::OK);
-    customer.post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "my own password")]).await.assert_redirect("/login");
+    customer
+        .post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "my own password")])
+        .await
+        .assert_redirect("/login");
     customer.sign_in("walkin@example.com", "my own password").await.assert_redirect("/tickets");
     assert_eq!(customer.get("/tickets").await.texts("td.subject"), ["Phone call"]);
     assert_eq!(customer.get("/tickets/1001").await.status, StatusCode::OK);
-    let verified: Option<i64> = sqlx::query_scalar("SELECT email_verified_at FROM users WHERE email = 'walkin@example.com'").fetch_one(app.db.pool()).await.unwrap();
+    let verified: Option<i64> = sqlx::query_scalar("SELECT email_verified_at FROM users WHERE email = 'walkin@example.com'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert!(verified.is_some(), "setting the password proved the address");
 }
 
@@ -240,18 +272,25 @@ async fn staff_created_without_a_password_are_invited(backend: Backend) {
     let app = mail_app(backend, &smtp).await;
     let (admin_browser, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     admin_browser.get("/admin/users/new").await;
-    let created = admin_browser.post("/admin/users", &[("name", "Sam Staff"), ("email", "sam@example.com"), ("role", "agent"), ("password", "")]).await;
+    let created = admin_browser
+        .post("/admin/users", &[("name", "Sam Staff"), ("email", "sam@example.com"), ("role", "agent"), ("password", "")])
+        .await;
     let location = created.location().expect("created").to_owned();
     let shown = admin_browser.get(&location).await.text_of(".flash");
     assert!(shown.contains("An invitation to choose a password is on its way"), "{shown}");
     let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions").fetch_all(app.db.pool()).await.unwrap();
     let mails = smtp.wait_for(1).await;
-    assert_eq!((mails[0].recipients.clone(), mails[0].subject()), (vec!["sam@example.com".to_owned()], "Your account is ready".to_owned()));
+    assert_eq!(
+        (mails[0].recipients.clone(), mails[0].subject()),
+        (vec!["sam@example.com".to_owned()], "Your account is ready".to_owned())
+    );
     let link = link_in(&mails[0], "/password/reset");
     assert!(sessions.iter().all(|data| !data.contains(link.split("token=").nth(1).unwrap())));
     let sam = app.browser();
     sam.get(&link).await;
-    sam.post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "sam's own password")]).await.assert_redirect("/login");
+    sam.post("/password/reset", &[("token", link.split("token=").nth(1).unwrap()), ("password", "sam's own password")])
+        .await
+        .assert_redirect("/login");
     sam.sign_in("sam@example.com", "sam's own password").await.assert_redirect("/desk");
 }
 
@@ -262,10 +301,14 @@ async fn changing_ones_password_ends_the_other_sessions(backend: Backend) {
     let phone = app.browser();
     phone.sign_in("hana@example.com", PASSWORD).await;
     laptop.get("/profile/password").await;
-    let wrong = laptop.post("/profile/password", &[("current_password", "not it at all"), ("password", "hana's next password")]).await;
+    let wrong =
+        laptop.post("/profile/password", &[("current_password", "not it at all"), ("password", "hana's next password")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong.text_of("#current_password-error"), "That is not your current password.");
-    laptop.post("/profile/password", &[("current_password", PASSWORD), ("password", "hana's next password")]).await.assert_redirect("/profile");
+    laptop
+        .post("/profile/password", &[("current_password", PASSWORD), ("password", "hana's next password")])
+        .await
+        .assert_redirect("/profile");
     assert_eq!(laptop.get("/tickets").await.status, StatusCode::OK, "this session stays");
     assert_eq!(phone.get("/tickets").await.status, StatusCode::SEE_OTHER, "the other one ended");
     app.browser().sign_in("hana@example.com", "hana's next password").await;
@@ -315,15 +358,21 @@ async fn a_demoted_agent_loses_every_assignment_and_staff_mail(backend: Backend)
         let assign = Changes { assignee: Some(Some(agent.id)), ..Changes::default() };
         staff::update(&app.db, &app.ticket(number).await, &admin, &assign, None, app.now()).await.unwrap();
     }
-    let versions_before: Vec<i64> = sqlx::query_scalar("SELECT version FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
+    let versions_before: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
     let pending_staff_mail = "SELECT COUNT(*) FROM outbox o JOIN users u ON u.id = o.recipient_id WHERE u.email = 'jo@example.com' AND o.status = 'pending'";
     assert_eq!(app.count(pending_staff_mail).await, 2);
 
     let input = user_admin::UserInput::parse("Jo", "jo@example.com", "customer", "", &[], true).unwrap();
     user_admin::update(&app.db, agent.id, input, &admin, app.now()).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM tickets WHERE assignee_id IS NOT NULL").await, 0);
-    let versions_after: Vec<i64> = sqlx::query_scalar("SELECT version FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
-    assert_eq!(versions_after, versions_before.iter().map(|version| version + 1).collect::<Vec<_>>(), "each unassignment is a versioned change");
+    let versions_after: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(
+        versions_after,
+        versions_before.iter().map(|version| version + 1).collect::<Vec<_>>(),
+        "each unassignment is a versioned change"
+    );
     let audited = "SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.assignee' AND after_state LIKE '%null%'";
     assert_eq!(app.count(audited).await, 2);
     let events = "SELECT COUNT(*) FROM messages WHERE kind = 'event' AND event = 'assignee' AND new_value IS NULL";
@@ -342,7 +391,8 @@ async fn small_leaks_are_closed(backend: Backend) {
     // Over https (as here) the form cookie is a `__Host-` one.
     assert!(visitor.cookie("__Host-helpdesk_form").is_some() && visitor.session_id().is_none());
     // ...and its form still works, but not with another token.
-    let forged = visitor.post_raw("/login", &[("csrf_token", "made-up"), ("email", "x@example.com"), ("password", "whatever")]).await;
+    let forged =
+        visitor.post_raw("/login", &[("csrf_token", "made-up"), ("email", "x@example.com"), ("password", "whatever")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
     // A customer never sees the name of an internal group.
@@ -350,7 +400,16 @@ async fn small_leaks_are_closed(backend: Backend) {
     let admin = app.fixture_admin().await.clone();
     let secret_group = app.group("Legal escalations").by(&admin).create().await;
     let number = app.ticket_for(&customer).subject("Refund").create().await;
-    staff::update(&app.db, &app.ticket(number).await, &admin, &Changes { group_id: Some(secret_group), ..Changes::default() }, None, app.now()).await.unwrap();
+    staff::update(
+        &app.db,
+        &app.ticket(number).await,
+        &admin,
+        &Changes { group_id: Some(secret_group), ..Changes::default() },
+        None,
+        app.now(),
+    )
+    .await
+    .unwrap();
     for path in ["/tickets/1001", "/tickets?status=all"] {
         let page = customer_browser.get(path).await;
         assert!(!page.body.contains("Legal escalations"), "{path} shows the internal group");
@@ -372,7 +431,10 @@ async fn links_mailed_earlier_stop_working_once_a_password_is_set(backend: Backe
     let mails = smtp.wait_for(2).await;
     let (first, second) = (link_in(&mails[0], "/password/reset"), link_in(&mails[1], "/password/reset"));
     browser.get(&second).await;
-    browser.post("/password/reset", &[("token", second.split("token=").nth(1).unwrap()), ("password", "pia's new password")]).await.assert_redirect("/login");
+    browser
+        .post("/password/reset", &[("token", second.split("token=").nth(1).unwrap()), ("password", "pia's new password")])
+        .await
+        .assert_redirect("/login");
     assert_eq!(app.browser().get(&first).await.status, StatusCode::UNPROCESSABLE_ENTITY, "the older link died with the change");
 
     // An invitation rides on the first mail only, and dies when the password is set.
@@ -381,7 +443,13 @@ async fn links_mailed_earlier_stop_working_once_a_password_is_set(backend: Backe
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
     let fields = [("requester", "rio@example.com"), ("subject", "Call"), ("group", general.as_str()), ("message", "Called.")];
     agent_browser.post("/desk/tickets", &fields).await.assert_redirect("/desk/tickets/1001");
-    app.agent_writes(&app.ticket(helpdesk::domain::tickets::TicketNumber::parse("1001").unwrap()).await, &agent, "Fixed.", helpdesk::domain::conversation::Visibility::Public).await;
+    app.agent_writes(
+        &app.ticket(helpdesk::domain::tickets::TicketNumber::parse("1001").unwrap()).await,
+        &agent,
+        "Fixed.",
+        helpdesk::domain::conversation::Visibility::Public,
+    )
+    .await;
     let mails = smtp.wait_for(4).await;
     let to_rio: Vec<&Received> = mails.iter().filter(|mail| mail.recipients == ["rio@example.com"]).collect();
     assert_eq!(to_rio.len(), 2);

@@ -102,7 +102,8 @@ async fn replies_by_mail_join_their_ticket_and_notify_the_assignee(backend: Back
 
     // An agent answers by mail, replying to the notification they received: a public
     // reply, mailed to the customer. (Staff mail that proves nothing is refused: `mail_trust`.)
-    let to_agent = smtp.received().iter().find(|mail| mail.recipients == ["agent@example.com"]).unwrap().header("Message-ID").unwrap();
+    let to_agent =
+        smtp.received().iter().find(|mail| mail.recipients == ["agent@example.com"]).unwrap().header("Message-ID").unwrap();
     let agent_reply = String::from_utf8(fixture("agent_reply.eml"))
         .unwrap()
         .replace("MIME-Version: 1.0", &format!("In-Reply-To: {to_agent}\nMIME-Version: 1.0"));

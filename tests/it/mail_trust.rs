@@ -81,18 +81,39 @@ async fn forged_staff_mail_is_refused_and_a_real_reply_is_taken(backend: Backend
 
     // Anyone can write "From: agent@…" and the ticket's tag: refused, nothing written.
     let before = messages(&app).await;
-    let forged = mail("Andy <agent@example.com>", "Re: [TCK-1001] Printer on fire", "<forged-1@evil.example>", None, "", "Pay the invoice at evil.example.");
+    let forged = mail(
+        "Andy <agent@example.com>",
+        "Re: [TCK-1001] Printer on fire",
+        "<forged-1@evil.example>",
+        None,
+        "",
+        "Pay the invoice at evil.example.",
+    );
     let output = ingest(&app, "help@support.example", &[], &forged);
     assert_eq!(output.status.code(), Some(1), "{}", said(&output));
     assert!(said(&output).contains("refused"), "{}", said(&output));
     // Nor does answering a notification someone else received help.
-    let borrowed = mail("Andy <agent@example.com>", "Re: [TCK-1001] Printer on fire", "<forged-2@evil.example>", Some(&to_customer), "", "Pay here.");
+    let borrowed = mail(
+        "Andy <agent@example.com>",
+        "Re: [TCK-1001] Printer on fire",
+        "<forged-2@evil.example>",
+        Some(&to_customer),
+        "",
+        "Pay here.",
+    );
     assert_eq!(ingest(&app, "help@support.example", &[], &borrowed).status.code(), Some(1));
     assert_eq!(messages(&app).await, before, "nothing was written");
     assert_eq!(smtp.received().len(), 2, "and nothing was mailed");
 
     // The agent's own reply to the mail they received is theirs.
-    let real = mail("Andy <agent@example.com>", "Re: [TCK-1001] Printer on fire", "<andy-1@example.com>", Some(&to_agent), "", "A technician is on the way.");
+    let real = mail(
+        "Andy <agent@example.com>",
+        "Re: [TCK-1001] Printer on fire",
+        "<andy-1@example.com>",
+        Some(&to_agent),
+        "",
+        "A technician is on the way.",
+    );
     let output = ingest(&app, "help@support.example", &[], &real);
     assert!(output.status.success(), "{}", said(&output));
     assert_eq!(said(&output).trim(), "Added to ticket 1001.");
@@ -108,10 +129,32 @@ async fn our_mail_servers_dmarc_result_vouches_for_staff(backend: Backend) {
     app.user(Role::Agent).email("agent@example.com").create().await;
     app.ticket_for(&customer).create().await;
     let server = ["--mail-authserv-id", "mx.support.example"];
-    let vouched_by = |authserv: &str| format!("Authentication-Results: {authserv}; spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com; dmarc=pass header.from=example.com\r\n");
-    let foreign = mail("agent@example.com", "Re: [TCK-1001] x", "<a-1@example.com>", None, &vouched_by("mx.evil.example"), "From elsewhere.");
-    assert_eq!(ingest(&app, "help@support.example", &server, &foreign).status.code(), Some(1), "another server's word counts for nothing");
-    let ours = mail("agent@example.com", "Re: [TCK-1001] x", "<a-2@example.com>", None, &vouched_by("mx.support.example"), "Vouched for.");
+    let vouched_by = |authserv: &str| {
+        format!(
+            "Authentication-Results: {authserv}; spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com; dmarc=pass header.from=example.com\r\n"
+        )
+    };
+    let foreign = mail(
+        "agent@example.com",
+        "Re: [TCK-1001] x",
+        "<a-1@example.com>",
+        None,
+        &vouched_by("mx.evil.example"),
+        "From elsewhere.",
+    );
+    assert_eq!(
+        ingest(&app, "help@support.example", &server, &foreign).status.code(),
+        Some(1),
+        "another server's word counts for nothing"
+    );
+    let ours = mail(
+        "agent@example.com",
+        "Re: [TCK-1001] x",
+        "<a-2@example.com>",
+        None,
+        &vouched_by("mx.support.example"),
+        "Vouched for.",
+    );
     let output = ingest(&app, "help@support.example", &server, &ours);
     assert!(output.status.success(), "{}", said(&output));
     let failed = "Authentication-Results: mx.support.example; dmarc=fail header.from=example.com\r\n";
@@ -129,11 +172,18 @@ async fn customer_mail_without_proof_is_marked_or_refused(backend: Backend) {
 
     let unproven = mail("carla@example.com", "Re: [TCK-1001] Printer", "<c-1@example.com>", None, "", "Still broken.");
     assert!(ingest(&app, "help@support.example", &[], &unproven).status.success());
-    let proven = mail("carla@example.com", "Re: [TCK-1001] Printer", "<c-2@example.com>", Some(&confirmation), "", "Now it smokes.");
+    let proven =
+        mail("carla@example.com", "Re: [TCK-1001] Printer", "<c-2@example.com>", Some(&confirmation), "", "Now it smokes.");
     assert!(ingest(&app, "help@support.example", &[], &proven).status.success());
     let marks: Vec<(String, helpdesk::db::Flag)> =
-        sqlx::query_as("SELECT body, sender_verified FROM messages WHERE source = 'email' ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
-    assert_eq!(marks.iter().map(|(body, flag)| (body.as_str(), flag.0)).collect::<Vec<_>>(), [("Still broken.", false), ("Now it smokes.", true)]);
+        sqlx::query_as("SELECT body, sender_verified FROM messages WHERE source = 'email' ORDER BY id")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        marks.iter().map(|(body, flag)| (body.as_str(), flag.0)).collect::<Vec<_>>(),
+        [("Still broken.", false), ("Now it smokes.", true)]
+    );
     let page = agent_browser.get("/desk/tickets/1001").await;
     let marks = page.texts(".badge-warning");
     assert_eq!(marks.len(), 1, "agents see which one is unproven: {marks:?}");
@@ -175,13 +225,24 @@ async fn refusals_say_nothing_about_which_tickets_exist(backend: Backend) {
     let carla = app.user(Role::Customer).email("carla@example.com").create().await;
     app.user(Role::Customer).email("otto@example.com").create().await;
     app.ticket_for(&carla).create().await;
-    let existing = ingest(&app, "help@support.example", &[], &mail("otto@example.com", "Re: [TCK-1001] x", "<o-1@example.com>", None, "", "Hm."));
-    let missing = ingest(&app, "help@support.example", &[], &mail("otto@example.com", "Re: [TCK-4242] x", "<o-2@example.com>", None, "", "Hm."));
+    let existing = ingest(
+        &app,
+        "help@support.example",
+        &[],
+        &mail("otto@example.com", "Re: [TCK-1001] x", "<o-1@example.com>", None, "", "Hm."),
+    );
+    let missing = ingest(
+        &app,
+        "help@support.example",
+        &[],
+        &mail("otto@example.com", "Re: [TCK-4242] x", "<o-2@example.com>", None, "", "Hm."),
+    );
     assert_eq!(existing.status.code(), Some(1));
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(said(&existing).replace("1001", "N"), said(&missing).replace("4242", "N"));
     assert!(!said(&existing).contains("1001"), "{}", said(&existing));
     // An empty ingest token is no token: the HTTP route stays closed.
-    let response = reqwest::Client::new().post(format!("{}/mail/inbound", app.base_url)).bearer_auth("").body("x").send().await.unwrap();
+    let response =
+        reqwest::Client::new().post(format!("{}/mail/inbound", app.base_url)).bearer_auth("").body("x").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

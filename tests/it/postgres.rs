@@ -42,7 +42,8 @@ pub fn server() -> &'static Server {
 /// `postgres://user@host:5432/db?params` → the base, the query and the database.
 fn existing(url: &str) -> Server {
     let (without_query, query) = url.split_once('?').map_or((url, String::new()), |(head, query)| (head, format!("?{query}")));
-    let (base, database) = without_query.rsplit_once('/').filter(|(base, _)| base.contains("//")).unwrap_or((without_query, "postgres"));
+    let (base, database) =
+        without_query.rsplit_once('/').filter(|(base, _)| base.contains("//")).unwrap_or((without_query, "postgres"));
     let database = if database.is_empty() { "postgres" } else { database };
     Server { base: base.to_owned(), query, maintenance_database: database.to_owned() }
 }
@@ -135,7 +136,11 @@ fn private_cluster() -> Server {
             std::thread::park();
         }
     });
-    let server = Server { base: "postgres://postgres@localhost".into(), query: format!("?host={}", root.display()), maintenance_database: "postgres".into() };
+    let server = Server {
+        base: "postgres://postgres@localhost".into(),
+        query: format!("?host={}", root.display()),
+        maintenance_database: "postgres".into(),
+    };
     wait_until_ready(&bin, &root);
     server
 }

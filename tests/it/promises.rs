@@ -110,11 +110,20 @@ async fn a_change_that_fails_half_way_leaves_nothing_behind(app: TestApp) {
     refuse_status_audits(&app).await;
     // A public reply that also resolves: message, first response, mail, then the status's
     // audit row fails.
-    let reply = Reply { body: "Done.".into(), visibility: Visibility::Public, status: Some(Status::Resolved), time_spent_minutes: 5, mail: None };
+    let reply = Reply {
+        body: "Done.".into(),
+        visibility: Visibility::Public,
+        status: Some(Status::Resolved),
+        time_spent_minutes: 5,
+        mail: None,
+    };
     assert!(staff::reply(&app.db, &before, &agent, &reply, app.now()).await.is_err());
     assert_eq!(app.count(state).await, counted, "no timeline entry, mail or audit row is left");
     let after = app.ticket(number).await;
-    assert_eq!((after.version, after.status, after.first_response_at, after.time_spent_minutes), (before.version, Status::New, None, 0));
+    assert_eq!(
+        (after.version, after.status, after.first_response_at, after.time_spent_minutes),
+        (before.version, Status::New, None, 0)
+    );
 }
 
 async fn tokens_live_with_their_user_and_note_their_use_once_a_minute(app: TestApp) {
@@ -213,7 +222,9 @@ async fn mail_intake_keeps_its_word_at_the_edges(backend: Backend) {
         child.wait_with_output().unwrap()
     };
     let mail = |from: &str, id: &str, extra: &str, body: &str| {
-        format!("From: {from}\r\nTo: help@support.example\r\nSubject: Re: [TCK-1001] Printer\r\nMessage-ID: {id}\r\n{extra}\r\n{body}\r\n")
+        format!(
+            "From: {from}\r\nTo: help@support.example\r\nSubject: Re: [TCK-1001] Printer\r\nMessage-ID: {id}\r\n{extra}\r\n{body}\r\n"
+        )
     };
     // An auto-reply that says so only with X-Autoreply.
     let auto = ingest(&app.database.url, &mail("carla@example.com", "<a-1@example.com>", "X-Autoreply: yes\r\n", "I am away."));
@@ -224,7 +235,9 @@ async fn mail_intake_keeps_its_word_at_the_edges(backend: Backend) {
     let deactivated = ingest(&app.database.url, &mail("otto@example.com", "<o-1@example.com>", "", "Hello?"));
     let stranger = ingest(&app.database.url, &mail("nobody@example.com", "<n-1@example.com>", "", "Hello?"));
     assert_eq!(deactivated.status.code(), Some(1));
-    let said = |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).replace("otto@example.com", "X").replace("nobody@example.com", "X");
+    let said = |output: &std::process::Output| {
+        String::from_utf8_lossy(&output.stderr).replace("otto@example.com", "X").replace("nobody@example.com", "X")
+    };
     assert_eq!(said(&deactivated), said(&stranger));
     // A reply to a resolved ticket reopens it, with German and French quote lines cut.
     staff::set_status(&app.db, &app.ticket(number).await, &agent, Status::Resolved, app.now()).await.unwrap();
@@ -234,11 +247,18 @@ async fn mail_intake_keeps_its_word_at_the_edges(backend: Backend) {
     app.clock.set(app.now().max(time::OffsetDateTime::now_utc().unix_timestamp()));
     let ticket = app.ticket(number).await;
     assert_eq!(ticket.status, Status::Open);
-    let last: String = sqlx::query_scalar("SELECT body FROM messages WHERE kind = 'message' ORDER BY id DESC LIMIT 1").fetch_one(app.db.pool()).await.unwrap();
+    let last: String = sqlx::query_scalar("SELECT body FROM messages WHERE kind = 'message' ORDER BY id DESC LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(last, "Es geht wieder nicht.");
-    let french = "Ça ne marche toujours pas.\r\n\r\nLe lun. 30 nov. 2026 à 10:00, Helpdesk <help@support.example> a écrit :\r\n> Ancien";
+    let french =
+        "Ça ne marche toujours pas.\r\n\r\nLe lun. 30 nov. 2026 à 10:00, Helpdesk <help@support.example> a écrit :\r\n> Ancien";
     assert!(ingest(&app.database.url, &mail("carla@example.com", "<c-2@example.com>", "", french)).status.success());
-    let last: String = sqlx::query_scalar("SELECT body FROM messages WHERE kind = 'message' ORDER BY id DESC LIMIT 1").fetch_one(app.db.pool()).await.unwrap();
+    let last: String = sqlx::query_scalar("SELECT body FROM messages WHERE kind = 'message' ORDER BY id DESC LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(last, "Ça ne marche toujours pas.");
     // The database away: exit 75, so that the mail server keeps the mail and tries again.
     let away = match backend {
@@ -280,7 +300,8 @@ async fn a_mail_is_tried_eight_times_and_sent_again_when_its_lease_runs_out(app:
     let mut mail = taken_over;
     for attempt in 1..=outbox::MAX_ATTEMPTS {
         outbox::mark_attempt_failed(&db, &mail, "worker-b", "451 try later", false, later).await.unwrap();
-        let status: String = sqlx::query_scalar("SELECT status FROM outbox WHERE id = $1").bind(mail.id).fetch_one(db.pool()).await.unwrap();
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM outbox WHERE id = $1").bind(mail.id).fetch_one(db.pool()).await.unwrap();
         assert_eq!(status, if attempt < outbox::MAX_ATTEMPTS { "pending" } else { "failed" }, "after try {attempt}");
         later += outbox::backoff_seconds(attempt) + 1;
         if let Some(next) = outbox::claim_next(&db, "worker-b", later).await.unwrap() {
@@ -318,8 +339,7 @@ async fn two_sweeps_at_once_close_each_ticket_once(app: TestApp) {
     let settings = Settings::load(&app.db).await.unwrap();
     let later = app.now() + settings.auto_close_hours * 3600 + 1;
     // Two instances' sweeps at the same moment.
-    let (one, two) =
-        tokio::join!(closing::auto_close(&app.db, &settings, later), closing::auto_close(&app.db, &settings, later));
+    let (one, two) = tokio::join!(closing::auto_close(&app.db, &settings, later), closing::auto_close(&app.db, &settings, later));
     assert_eq!(one.unwrap() + two.unwrap(), 5, "each ticket closed by one of them");
     assert_eq!(app.count("SELECT COUNT(*) FROM messages WHERE event = 'auto_close'").await, 5, "one event each");
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'closed'").await, 5, "one mail each");

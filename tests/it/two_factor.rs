@@ -1,17 +1,20 @@
 //! Two-factor sign-in: set up from the profile with codes computed here from the key the
 //! page shows (RFC 6238, written out in this file rather than borrowed from the app), then
 //! required at sign-in; recovery codes that work once; the admin setting that makes staff
-//! set it up first.
+//! set it up first; an admin turning it off for someone who lost the phone.
 
 use helpdesk::domain::accounts::role::Role;
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use sha1::Sha1;
 
-use crate::harness::{Browser, PASSWORD, Page, TestApp};
-use crate::on_both_databases;
+use crate::harness::{Backend, Browser, PASSWORD, Page, TestApp};
+use crate::identity::mail_app;
+use crate::smtp::SmtpServer;
+use crate::{for_both_backends, on_both_databases};
 
 on_both_databases!(two_factor_is_set_up_and_then_asked_for_at_sign_in, staff_can_be_required_to_set_it_up);
+for_both_backends!(an_admin_turns_it_off_for_someone_locked_out);
 
 /// RFC 4648 base32, as authenticator apps read the key.
 fn base32(text: &str) -> Vec<u8> {
@@ -36,7 +39,8 @@ fn totp(key: &[u8], unix_time: i64) -> String {
     mac.update(&(unix_time / 30).to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let code = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]) % 1_000_000;
+    let code =
+        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]) % 1_000_000;
     format!("{code:06}")
 }
 
@@ -154,4 +158,38 @@ async fn staff_can_be_required_to_set_it_up(app: TestApp) {
     let (again, page) = sign_in_with_password(&app, "ned@example.com").await;
     page.assert_redirect("/login/two-factor");
     again.post("/login/two-factor", &[("code", &totp(&key, app.now()))]).await.assert_redirect("/desk");
+}
+
+async fn an_admin_turns_it_off_for_someone_locked_out(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    let (phone_owner, user) = app.user(Role::Agent).email("lu@example.com").signed_in().await;
+    set_up(&app, &phone_owner).await;
+    let (admin, admin_user) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
+    let path = format!("/admin/users/{}", user.id);
+    let page = admin.get(&path).await;
+    assert!(page.body.contains(&format!("action=\"{path}/two-factor/reset\"")), "the page offers it");
+    assert!(!admin.get(&format!("/admin/users/{}", admin_user.id)).await.body.contains("/two-factor/reset"), "not for oneself");
+
+    admin.post(&format!("{path}/two-factor/reset"), &[]).await.assert_redirect(&path);
+    assert_eq!(phone_owner.get("/desk").await.status, StatusCode::SEE_OTHER, "signed out everywhere");
+    assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
+    let by_admin = format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'user.two_factor' AND object_id = '{}' AND actor_id = {}",
+        user.id, admin_user.id
+    );
+    assert_eq!(app.count(&by_admin).await, 1, "audited under the admin's name");
+    let told = smtp.wait_for(1).await;
+    assert_eq!(told[0].recipients, ["lu@example.com"], "the owner is told");
+    assert!(told[0].text().contains("turned off two-factor sign-in for your account"), "{}", told[0].text());
+    // The password alone signs in now.
+    app.browser().sign_in("lu@example.com", PASSWORD).await.assert_redirect("/desk");
+
+    admin.get(&path).await;
+    let again = admin.post(&format!("{path}/two-factor/reset"), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "off already");
+    let own = admin.post(&format!("/admin/users/{}/two-factor/reset", admin_user.id), &[]).await;
+    assert_eq!(own.status, StatusCode::CONFLICT, "one's own is turned off with one's password");
+    let queued = "SELECT COUNT(*) FROM outbox WHERE kind = 'two_factor_reset'";
+    assert_eq!(app.count(queued).await, 1, "refusals mail no one");
 }

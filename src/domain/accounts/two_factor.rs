@@ -9,11 +9,12 @@ use rand::rngs::OsRng;
 use serde_json::json;
 use sha1::Sha1;
 
-use crate::db::{Db, Flag};
+use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::tokens;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
+use crate::domain::mail::account_mail::{self, AccountMail};
 use crate::domain::{Error, FieldErrors, Result};
 
 const STEP_SECONDS: i64 = 30;
@@ -164,7 +165,7 @@ pub async fn enable(db: &Db, user: &User, code: &str, now: Timestamp) -> Result<
             .execute(&mut *tx)
             .await?;
     }
-    audit::record(&mut tx, entry(user.id, false, true), now).await?;
+    audit::record(&mut tx, entry(user.id, user.id, false, true), now).await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -175,19 +176,49 @@ pub async fn disable(db: &Db, user: &User, password: &str, now: Timestamp) -> Re
         return Err(Error::Invalid(FieldErrors::single("password", "That is not your password.")));
     }
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-    audit::record(&mut tx, entry(user.id, true, false), now).await?;
+    turn_off(&mut tx, user.id, user.id, now).await?;
     tx.commit().await?;
     Ok(())
 }
 
-fn entry(user_id: i64, before: bool, after: bool) -> audit::Entry<'static> {
+/// Turns two-factor off for someone who lost both the phone and the recovery codes: an
+/// admin's decision, audited under the admin's name. The account is signed out everywhere
+/// (whoever has the lost phone may have a session too) and its owner is told by mail.
+/// Admins turn their own off from the profile, where the password is asked.
+pub async fn reset_by_admin(db: &Db, user_id: i64, admin: &User, now: Timestamp) -> Result<()> {
+    if user_id == admin.id {
+        return Err(Error::Conflict("Turn your own two-factor sign-in off from your profile, with your password.".into()));
+    }
+    let mut tx = db.begin_write().await?;
+    let Some(email) = turn_off(&mut tx, user_id, admin.id, now).await? else {
+        return Err(Error::Conflict("Two-factor sign-in is off for this account already.".into()));
+    };
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    account_mail::enqueue(&mut tx, AccountMail::TwoFactorReset, user_id, &email, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the account's key and recovery codes, if two-factor was on; answers the
+/// account's address then.
+async fn turn_off(tx: &mut Tx, user_id: i64, actor_id: i64, now: Timestamp) -> Result<Option<String>> {
+    let email: Option<String> = sqlx::query_scalar(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
+         WHERE id = $1 AND totp_enabled_at IS NOT NULL RETURNING email",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if email.is_some() {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+        audit::record(tx, entry(user_id, actor_id, true, false), now).await?;
+    }
+    Ok(email)
+}
+
+fn entry(user_id: i64, actor_id: i64, before: bool, after: bool) -> audit::Entry<'static> {
     audit::Entry {
-        actor_id: Some(user_id),
+        actor_id: Some(actor_id),
         action: "user.two_factor",
         object_type: "user",
         object_id: user_id.to_string(),

@@ -20,6 +20,8 @@ stored_enum!(
         AccountExists => "account_exists", "You already have an account";
         /// Someone keeps failing to sign in to the account.
         SignInAttempts => "sign_in_attempts", "Failed sign-in attempts on your account";
+        /// An admin turned the account's two-factor sign-in off.
+        TwoFactorReset => "two_factor_reset", "Two-factor sign-in was turned off";
     } else "Choose a kind of account mail."
 );
 
@@ -30,7 +32,7 @@ impl AccountMail {
             AccountMail::VerifyEmail => Some(Purpose::Verify),
             AccountMail::PasswordReset | AccountMail::AccountExists => Some(Purpose::Reset),
             AccountMail::Invitation => Some(Purpose::Invite),
-            AccountMail::SignInAttempts => None,
+            AccountMail::SignInAttempts | AccountMail::TwoFactorReset => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `/admin/users`: find, create and edit accounts; deactivate and reactivate them.
+//! `/admin/users`: find, create and edit accounts; deactivate and reactivate them; turn off
+//! the two-factor sign-in of someone locked out.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use super::tokens::NewToken;
 use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::role::Role;
+use crate::domain::accounts::two_factor;
 use crate::domain::accounts::user_admin::{self, UserInput};
 use crate::domain::accounts::user_list::{self, UserFilter, UserListRow};
 use crate::domain::accounts::users::{self, User};
@@ -350,6 +352,31 @@ async fn set_active(
         &session,
         outcome,
         |()| done(message, next),
+        |refused| async move {
+            let (errors, conflict) = refused.into_form_messages();
+            let form = stored_form(&state, &user).await?;
+            form_page(&state, ctx, Some(user), form, errors, conflict).await
+        },
+    )
+    .await
+}
+
+/// Turns off the two-factor sign-in of someone who lost their phone and recovery codes.
+pub async fn reset_two_factor(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    let user = user_admin::find(&state.db, id).await?;
+    let outcome = two_factor::reset_by_admin(&state.db, id, &admin, state.now()).await;
+    let message = format!("Two-factor sign-in is off for {}, who is signed out everywhere and told by mail.", user.name);
+    after_post(
+        &session,
+        outcome,
+        |()| done(message, format!("/admin/users/{id}")),
         |refused| async move {
             let (errors, conflict) = refused.into_form_messages();
             let form = stored_form(&state, &user).await?;
