@@ -22,7 +22,6 @@ use crate::web::{self, AppState};
 
 /// How long requests still in flight may run after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 pub struct App {
     state: AppState,
@@ -89,7 +88,7 @@ impl App {
 /// ticket locks make a ticket close once.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     let sessions = DbSessionStore::new(state.db.clone());
-    let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
+    let mut interval = tokio::time::interval(Duration::from_secs(state.config.maintenance_interval));
     loop {
         tokio::select! {
             _ = interval.tick() => {}

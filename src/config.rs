@@ -58,6 +58,11 @@ pub struct Config {
     #[arg(long, env = "MAIL_REQUIRE_AUTH", global = true, default_value = "false", action = clap::ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub mail_require_auth: bool,
+    /// Seconds between rounds of background work: auto-closing, expired sessions, old
+    /// sign-in failures and spent links (one round also runs right at start).
+    #[arg(long, env = "MAINTENANCE_INTERVAL", default_value_t = 600, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub maintenance_interval: u64,
 }
 
 impl Config {

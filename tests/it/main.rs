@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod desk;
 mod identity;
+mod lifecycle;
 mod mail;
 mod mail_in;
 mod mail_trust;
