@@ -8,7 +8,6 @@ mod server_secret;
 mod stored_enum;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -65,9 +64,6 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// Connections handed out so far: one per statement run on the pool, one per
-    /// transaction. Benchmarks and tests read it to see how many round trips a page takes.
-    checkouts: Arc<AtomicU64>,
     /// The installation's Message-ID key, read once (see `server_secret.rs`).
     message_id_key: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -81,8 +77,6 @@ impl Db {
             Backend::Postgres => url.to_owned(),
         };
         let options: AnyConnectOptions = url.parse().context("invalid DATABASE_URL")?;
-        let checkouts = Arc::new(AtomicU64::new(0));
-        let counter = checkouts.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -100,19 +94,10 @@ impl Db {
                     Ok(())
                 })
             })
-            .after_release(move |_conn, _meta| {
-                counter.fetch_add(1, Ordering::Relaxed);
-                Box::pin(async { Ok(true) })
-            })
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-        Ok(Self { pool, backend, checkouts, message_id_key: Arc::default() })
-    }
-
-    /// How many times a connection has been taken from the pool and given back.
-    pub fn checkouts(&self) -> u64 {
-        self.checkouts.load(Ordering::Relaxed)
+        Ok(Self { pool, backend, message_id_key: Arc::default() })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

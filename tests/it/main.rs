@@ -16,4 +16,5 @@ mod postgres;
 mod promises;
 mod security;
 mod smtp;
+mod statements;
 mod two_factor;
