@@ -59,9 +59,9 @@ pub struct Config {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub mail_require_auth: bool,
     /// Seconds between rounds of background work: auto-closing, expired sessions, old
-    /// sign-in failures and spent links (one round also runs right at start).
+    /// sign-in failures and spent links (one round also runs right at start); at most a day.
     #[arg(long, env = "MAINTENANCE_INTERVAL", default_value_t = 600, global = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub maintenance_interval: u64,
 }
 
