@@ -50,7 +50,7 @@ struct HtmlBody<'a> {
 }
 
 fn view(mailer: &Mailer, content: &MailContent, settings: &Settings, password_link: Option<String>) -> MailView {
-    let reference = format!("{}{}", content.ticket_prefix, content.ticket_number);
+    let reference = content.ticket_number.reference(&content.ticket_prefix);
     let intro = match content.kind {
         Notification::TicketCreated => {
             format!("We have received your request and will answer soon. Its reference is {reference}.")
@@ -102,14 +102,14 @@ pub fn message(
     let view = view(mailer, content, settings, password_link);
     let text = TextBody { mail: &view }.render()?;
     let html = HtmlBody { mail: &view }.render()?;
-    let tag = format!("[{}{}]", content.ticket_prefix, content.ticket_number);
+    let tag = format!("[{}]", content.ticket_number.reference(&content.ticket_prefix));
     let subject = match content.kind {
         Notification::TicketCreated | Notification::NewTicketAlert => {
             format!("{tag} {}", content.ticket_subject)
         }
         _ => format!("Re: {tag} {}", content.ticket_subject),
     };
-    let root = thread_root_id(content.ticket_number, &mailer.domain);
+    let root = thread_root_id(content.ticket_number.get(), &mailer.domain);
     let message = envelope(mailer, mail, message_id, settings, subject.clone())?
         .in_reply_to(root.clone())
         .references(root)

@@ -7,6 +7,7 @@ use super::outbox::Claimed;
 use crate::db::{Db, Flag};
 use crate::domain::Result;
 use crate::domain::accounts::role::Role;
+use crate::domain::tickets::TicketNumber;
 
 pub enum Content {
     Ticket(MailContent),
@@ -18,7 +19,7 @@ pub enum Content {
 pub struct MailContent {
     pub kind: Notification,
     pub ticket_id: i64,
-    pub ticket_number: i64,
+    pub ticket_number: TicketNumber,
     pub ticket_prefix: String,
     pub ticket_subject: String,
     pub requester_name: String,
@@ -55,7 +56,7 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
     };
     #[derive(sqlx::FromRow)]
     struct Row {
-        number: i64,
+        number: TicketNumber,
         prefix: String,
         subject: String,
         requester_name: String,

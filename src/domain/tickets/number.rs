@@ -39,6 +39,11 @@ impl TicketNumber {
     pub fn get(self) -> i64 {
         self.0
     }
+
+    /// The number as people read it, after the ticket's prefix: `TCK-1001`.
+    pub fn reference(self, prefix: &str) -> String {
+        format!("{prefix}{}", self.0)
+    }
 }
 
 impl fmt::Display for TicketNumber {

@@ -44,7 +44,7 @@ pub struct Ticket {
 impl Ticket {
     /// The number as people read it: `TCK-1001`.
     pub fn reference(&self) -> String {
-        format!("{}{}", self.prefix, self.number)
+        self.number.reference(&self.prefix)
     }
 
     /// The group as its customer may see it: an internal group's name stays inside.
@@ -110,7 +110,7 @@ pub struct TicketSummary {
 
 impl TicketSummary {
     pub fn reference(&self) -> String {
-        format!("{}{}", self.prefix, self.number)
+        self.number.reference(&self.prefix)
     }
 
     pub fn group_for_customer(&self) -> &str {

@@ -35,7 +35,7 @@ pub struct QueueRow {
 impl QueueRow {
     /// The number as people read it: `TCK-1001`.
     pub fn reference(&self) -> String {
-        format!("{}{}", self.prefix, self.number)
+        self.number.reference(&self.prefix)
     }
 }
 

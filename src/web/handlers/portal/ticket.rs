@@ -83,7 +83,7 @@ fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
         },
         Status::Closed => match ticket.merged_into {
             Some(survivor) => {
-                format!("This request was merged into {}{survivor}; the conversation continues there.", ticket.prefix)
+                format!("This request was merged into {}; the conversation continues there.", survivor.reference(&ticket.prefix))
             }
             None => "This request is closed. If you need more help, open a follow-up request.".into(),
         },
