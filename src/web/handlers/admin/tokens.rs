@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::users::{form_page, stored_form};
+use super::users::stored_page;
 use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::user_admin;
 use crate::domain::{self, FieldErrors};
@@ -37,9 +37,9 @@ pub async fn create(
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    let page =
-        |errors| async { form_page(&state, ctx, Some(user.clone()), stored_form(&state, &user).await?, errors, None).await };
-    match api_tokens::create(&state.db, user.id, &form.token_name, admin.id, state.now()).await {
+    let user_id = user.id;
+    let page = |errors| stored_page(&state, ctx, user, errors, None);
+    match api_tokens::create(&state.db, user_id, &form.token_name, admin.id, state.now()).await {
         // Shown in this answer only: kept in no session for a redirect, and not cached.
         Ok(secret) => {
             let mut page = page(FieldErrors::new()).await?;

@@ -159,7 +159,7 @@ impl UserFormPage {
     }
 }
 
-pub(super) async fn form_page(
+async fn form_page(
     state: &AppState,
     ctx: PageContext,
     editing: Option<User>,
@@ -258,7 +258,7 @@ pub async fn create(
 }
 
 /// The form as the account stands.
-pub(super) async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
+async fn stored_form(state: &AppState, user: &User) -> Result<UserForm> {
     Ok(UserForm {
         name: user.name.clone(),
         email: user.email.clone(),
@@ -269,6 +269,18 @@ pub(super) async fn stored_form(state: &AppState, user: &User) -> Result<UserFor
     })
 }
 
+/// The user's page as the account stands, with any reason an action on it was refused.
+pub(super) async fn stored_page(
+    state: &AppState,
+    ctx: PageContext,
+    user: User,
+    errors: FieldErrors,
+    conflict: Option<String>,
+) -> Result<UserFormPage> {
+    let form = stored_form(state, &user).await?;
+    form_page(state, ctx, Some(user), form, errors, conflict).await
+}
+
 pub async fn edit_form(
     State(state): State<AppState>,
     Admin(_admin): Admin,
@@ -276,8 +288,7 @@ pub async fn edit_form(
     ctx: PageContext,
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
-    let form = stored_form(&state, &user).await?;
-    ok(&form_page(&state, ctx, Some(user), form, FieldErrors::new(), None).await?)
+    ok(&stored_page(&state, ctx, user, FieldErrors::new(), None).await?)
 }
 
 pub async fn update(
@@ -354,8 +365,7 @@ async fn set_active(
         |()| done(message, next),
         |refused| async move {
             let (errors, conflict) = refused.into_form_messages();
-            let form = stored_form(&state, &user).await?;
-            form_page(&state, ctx, Some(user), form, errors, conflict).await
+            stored_page(&state, ctx, user, errors, conflict).await
         },
     )
     .await
@@ -379,8 +389,7 @@ pub async fn reset_two_factor(
         |()| done(message, format!("/admin/users/{id}")),
         |refused| async move {
             let (errors, conflict) = refused.into_form_messages();
-            let form = stored_form(&state, &user).await?;
-            form_page(&state, ctx, Some(user), form, errors, conflict).await
+            stored_page(&state, ctx, user, errors, conflict).await
         },
     )
     .await
