@@ -91,11 +91,7 @@ async fn store_password(tx: &mut Tx, user_id: i64, hash: &str, keep: Option<&str
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-        .bind(user_id)
-        .bind(keep.unwrap_or(""))
-        .execute(&mut **tx)
-        .await?;
+    users::sign_out_everywhere(tx, user_id, keep).await?;
     // Links mailed before now must not set it again.
     account_tokens::revoke_open(tx, user_id, now).await?;
     let entry = audit::Entry {

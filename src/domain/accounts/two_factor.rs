@@ -193,7 +193,7 @@ pub async fn reset_by_admin(db: &Db, user_id: i64, admin: &User, now: Timestamp)
     let Some(email) = turn_off(&mut tx, user_id, admin.id, now).await? else {
         return Err(Error::Conflict("Two-factor sign-in is off for this account already.".into()));
     };
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    users::sign_out_everywhere(&mut tx, user_id, None).await?;
     account_mail::enqueue(&mut tx, AccountMail::TwoFactorReset, user_id, &email, now).await?;
     tx.commit().await?;
     Ok(())

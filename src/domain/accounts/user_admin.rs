@@ -153,7 +153,7 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
         .collect();
     set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;
     if password_hash.is_some() && id != actor.id {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        users::sign_out_everywhere(&mut tx, id, None).await?;
     }
     if password_hash.is_some() || user.email != input.email.as_str() {
         // Links already mailed must not reset the new password, nor reach the old address.
@@ -213,7 +213,7 @@ pub async fn set_active(db: &Db, id: i64, active: bool, actor_id: Option<i64>, n
         .execute(&mut *tx)
         .await?;
     if !active {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        users::sign_out_everywhere(&mut tx, id, None).await?;
     }
     let entry = audit::Entry {
         actor_id,

@@ -198,6 +198,17 @@ pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Tim
     Ok(user)
 }
 
+/// Ends every session of the account but `keep` (the one that made the change, if any), in
+/// the caller's transaction: its next request from anywhere else is anonymous.
+pub async fn sign_out_everywhere(tx: &mut Tx, user_id: i64, keep: Option<&str>) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Active agents and admins, by name: who a ticket can be assigned to.
 pub async fn active_staff(db: &Db) -> Result<Vec<User>> {
     Ok(sqlx::query_as(&format!(
