@@ -71,7 +71,7 @@ pub async fn form_token(request: Request, next: Next, secure: bool) -> Response 
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == cookie_name && value.len() == tokens::secret().len())
+        .find(|(name, value)| *name == cookie_name && value.len() == tokens::SECRET_LENGTH)
         .map(|(_, value)| value.to_owned());
     let token = FormToken { fresh: existing.is_none(), value: existing.unwrap_or_else(tokens::secret), used: Arc::default() };
     request.extensions_mut().insert(token.clone());

@@ -14,9 +14,12 @@ pub fn random_text(length: usize) -> String {
     bytes.iter().map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char).collect()
 }
 
-/// A secret to hand out: 43 characters, about 250 bits.
+/// How long a secret is: 43 characters, about 250 bits.
+pub const SECRET_LENGTH: usize = 43;
+
+/// A secret to hand out.
 pub fn secret() -> String {
-    random_text(43)
+    random_text(SECRET_LENGTH)
 }
 
 /// What is stored instead of a secret. The secrets are random and long, so a fast hash
