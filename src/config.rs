@@ -32,6 +32,10 @@ pub struct Config {
     /// Outgoing mail server, e.g. `smtp://user:pass@mail.example.com:587`. Unset: mail is logged.
     #[arg(long, env = "SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
+    /// Certificates (PEM) to trust for the mail server's TLS besides the public authorities,
+    /// for a server with a certificate of the organisation's own authority.
+    #[arg(long, env = "SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<PathBuf>,
     /// Sender address of outgoing mail.
     #[arg(long, env = "MAIL_FROM", global = true)]
     pub mail_from: Option<String>,

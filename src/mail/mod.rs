@@ -3,11 +3,14 @@
 
 mod compose;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::response::Category;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::watch;
 
@@ -48,12 +51,7 @@ impl Mailer {
         };
         let domain = from.email.domain().to_owned();
         let transport = match &config.smtp_url {
-            Some(url) => Some(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .context("SMTP_URL must look like smtp://user:password@host:587?tls=required or smtps://host")?
-                    .timeout(Some(SMTP_TIMEOUT))
-                    .build(),
-            ),
+            Some(url) => Some(smtp_transport(url, config.smtp_ca_file.as_deref())?),
             None => None,
         };
         Ok(Self { transport, from, domain, base_url })
@@ -69,6 +67,33 @@ impl Mailer {
             require_auth: config.mail_require_auth,
         }
     }
+}
+
+/// The transport `SMTP_URL` describes; with `SMTP_CA_FILE`, its TLS also trusts the
+/// authorities in that file.
+fn smtp_transport(url: &str, ca_file: Option<&Path>) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .context("SMTP_URL must look like smtp://user:password@host:587?tls=required or smtps://host")?
+        .timeout(Some(SMTP_TIMEOUT));
+    let Some(ca_file) = ca_file else {
+        return Ok(builder.build());
+    };
+    let pem = std::fs::read(ca_file).with_context(|| format!("SMTP_CA_FILE {} cannot be read", ca_file.display()))?;
+    let authorities =
+        Certificate::from_pem(&pem).with_context(|| format!("SMTP_CA_FILE {} holds no PEM certificates", ca_file.display()))?;
+    // `from_url` has understood the URL already; it is read again only for the TLS mode
+    // and the name the server's certificate must carry.
+    let url = url::Url::parse(url)?;
+    let host = url.host_str().context("SMTP_URL names no host")?;
+    let parameters = TlsParameters::builder(host.to_owned()).add_root_certificate(authorities).build()?;
+    let tls_query = url.query_pairs().find(|(key, _)| key == "tls").map(|(_, value)| value.into_owned());
+    let tls = match (url.scheme(), tls_query.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(parameters),
+        (_, Some("required")) => Tls::Required(parameters),
+        (_, Some("opportunistic")) => Tls::Opportunistic(parameters),
+        _ => anyhow::bail!("SMTP_CA_FILE is set, but SMTP_URL asks for no TLS (add ?tls=required, or use smtps://)"),
+    };
+    Ok(builder.tls(tls).build())
 }
 
 /// Delivers mail until `stop` turns true; a delivery under way is finished first. Every
@@ -127,6 +152,13 @@ impl Failure {
     }
 }
 
+/// A 5xx answer about this mail (an unknown mailbox, a refused message) is final; one about
+/// our own sign-in (530, 535: the `x3x` answers of RFC 4954) is a setting an admin will fix,
+/// so the mail waits for it and is tried again.
+fn refused_for_good(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent() && error.status().is_none_or(|code| code.category != Category::Unspecified3)
+}
+
 async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now: i64) -> Result<(), Failure> {
     let transient = |error: &dyn std::fmt::Display| Failure { reason: error.to_string(), permanent: false };
     let Some(content) = content::content(db, mail).await.map_err(|error| transient(&error))? else {
@@ -165,7 +197,7 @@ async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now
             .send(composed.message)
             .await
             .map(drop)
-            .map_err(|error| Failure { permanent: error.is_permanent(), reason: error.to_string() }),
+            .map_err(|error| Failure { permanent: refused_for_good(&error), reason: error.to_string() }),
         None => {
             // The text as a person reads it (not quoted-printable), so a link in it can be
             // copied from the log.

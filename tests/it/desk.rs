@@ -303,15 +303,8 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
     // The background work closes it once the window has passed: move the clock, restart.
     app.clock.advance(72 * 3600 + 60);
     let app = app.restart().await;
-    let mut closed = false;
-    for _ in 0..50 {
-        if app.ticket(number).await.status == Status::Closed {
-            closed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(closed, "auto-closed after the window");
+    let closed = format!("SELECT COUNT(*) FROM tickets WHERE number = {number} AND status = 'closed'");
+    app.wait_for_count(&closed, 1).await; // auto-closed after the window
     let events: Vec<String> =
         sqlx::query_scalar("SELECT event FROM messages WHERE kind = 'event' ORDER BY id").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(events.last().map(String::as_str), Some("auto_close"));

@@ -231,6 +231,18 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(self.db.pool()).await.expect("count query")
     }
+
+    /// Waits (up to ten seconds) until `sql` counts `expected`, for what background work
+    /// does on its own (the mail worker), then asserts it.
+    pub async fn wait_for_count(&self, sql: &str, expected: i64) {
+        for _ in 0..200 {
+            if self.count(sql).await == expected {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(self.count(sql).await, expected, "{sql}");
+    }
 }
 
 /// A minimal browser: keeps cookies, never follows redirects, remembers the CSRF token

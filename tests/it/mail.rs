@@ -1,7 +1,6 @@
 //! Outgoing mail, delivered to a real SMTP server on loopback.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::Visibility;
@@ -38,13 +37,7 @@ async fn mail_app(backend: Backend, smtp_url: &str) -> TestApp {
 /// Waits until `count` mails are marked sent: the worker marks each right after the SMTP
 /// server accepts it.
 async fn sent(app: &TestApp, count: i64) {
-    for _ in 0..200 {
-        if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, count);
+    app.wait_for_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", count).await;
 }
 
 /// Whether any mail is due now: a pass of a worker of our own finds none, so none can be
@@ -135,13 +128,7 @@ async fn mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_returns(bac
     let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     app.ticket_for(&customer).subject("Nobody hears me").message("Hello?").create().await;
     let attempted = "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND status = 'pending' AND last_error IS NOT NULL";
-    for _ in 0..100 {
-        if app.count(attempted).await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(app.count(attempted).await, 1, "the mail was tried and kept for later");
+    app.wait_for_count(attempted, 1).await; // the mail was tried and kept for later
 
     let smtp = SmtpServer::start_on(port).await;
     assert!(nothing_due(&app).await, "nothing is tried again before its backoff");
@@ -202,17 +189,8 @@ async fn refused_mail_is_failed_and_an_admin_can_retry_it(backend: Backend) {
     let app = mail_app(backend, &smtp.url()).await;
     let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     app.ticket_for(&customer).subject("Bounce").message("Hello").create().await;
-    for _ in 0..100 {
-        if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = 1").await,
-        1,
-        "a 5xx is not retried"
-    );
+    // A 5xx about the recipient is not retried.
+    app.wait_for_count("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = 1", 1).await;
 
     let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     assert!(admin.get("/admin").await.text_of(".admin-cards").contains("1 notification could not be delivered"));
@@ -264,13 +242,8 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
 async fn without_smtp_mail_is_logged_and_marked_sent(app: TestApp) {
     let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     app.ticket_for(&customer).subject("Logged").message("Hello").create().await;
-    for _ in 0..100 {
-        if app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await, 1, "written to the log, not dropped");
+    // Written to the log, not dropped.
+    app.wait_for_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", 1).await;
     let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     assert!(admin.get("/admin/mail").await.text_of(".hint").contains("No SMTP_URL is set"));
 }

@@ -10,6 +10,7 @@ mod identity;
 mod lifecycle;
 mod mail;
 mod mail_in;
+mod mail_tls;
 mod mail_trust;
 mod portal;
 mod postgres;
