@@ -79,8 +79,9 @@ fn smtp_transport(url: &str, ca_file: Option<&Path>) -> anyhow::Result<AsyncSmtp
         return Ok(builder.build());
     };
     let pem = std::fs::read(ca_file).with_context(|| format!("SMTP_CA_FILE {} cannot be read", ca_file.display()))?;
-    let authorities =
-        Certificate::from_pem(&pem).with_context(|| format!("SMTP_CA_FILE {} holds no PEM certificates", ca_file.display()))?;
+    let no_certificates = || format!("SMTP_CA_FILE {} holds no PEM certificates", ca_file.display());
+    anyhow::ensure!(pem.windows(27).any(|window| window == b"-----BEGIN CERTIFICATE-----"), no_certificates());
+    let authorities = Certificate::from_pem(&pem).with_context(no_certificates)?;
     // `from_url` has understood the URL already; it is read again only for the TLS mode
     // and the name the server's certificate must carry.
     let url = url::Url::parse(url)?;
