@@ -186,6 +186,10 @@ async fn static_assets_are_cached_and_compressed(app: TestApp) {
     assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(response.headers()["content-encoding"], "gzip");
     assert_eq!(app.browser().get("/static/secret.txt").await.status, StatusCode::NOT_FOUND);
+    let icon = login.attribute("link[rel=icon]", "href").unwrap();
+    let page = app.browser().get(&icon).await;
+    assert_eq!((page.status, &page.headers["content-type"]), (StatusCode::OK, &"image/svg+xml".parse().unwrap()));
+    assert!(page.body.starts_with("<svg"));
 }
 
 #[tokio::test]

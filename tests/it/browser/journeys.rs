@@ -1,0 +1,155 @@
+//! Journeys through the product in a real browser, each walked on both databases, with the
+//! pages' scripts on and off.
+
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::accounts::setup;
+
+use super::{Chromium, Scripts};
+use crate::harness::{Backend, PASSWORD};
+use crate::identity::{link_in, mail_app};
+use crate::smtp::SmtpServer;
+
+/// Runs each named `async fn(Backend, Scripts)` four times: on SQLite and PostgreSQL, with
+/// the pages' scripts on and off.
+macro_rules! journeys {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::harness::Backend;
+                use super::Scripts;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_scripts_on() {
+                    super::$name(Backend::Sqlite, Scripts::On).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_scripts_off() {
+                    super::$name(Backend::Sqlite, Scripts::Off).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_scripts_on() {
+                    super::$name(Backend::Postgres, Scripts::On).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_scripts_off() {
+                    super::$name(Backend::Postgres, Scripts::Off).await
+                }
+            }
+        )*
+    };
+}
+
+journeys!(an_admin_sets_up_and_brings_in_an_agent, a_request_from_first_word_to_rating);
+
+fn journey_name(name: &str, backend: Backend, scripts: Scripts) -> String {
+    format!("{name}-{backend:?}-scripts-{scripts:?}").to_lowercase()
+}
+
+async fn an_admin_sets_up_and_brings_in_an_agent(backend: Backend, scripts: Scripts) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    let token = setup::issue_token(&app.db, app.now()).await.unwrap().expect("a new installation");
+    let mut admin = Chromium::open(&app.base_url, &journey_name("setup", backend, scripts), scripts).await;
+
+    admin.goto(&format!("/setup?token={token}")).await;
+    admin.look("setup").await;
+    admin.fill("Your name", "Ada Admin").await;
+    admin.fill("Email", "ada@example.com").await;
+    admin.fill("Password (at least 8 characters)", PASSWORD).await;
+    admin.press("Create admin account").await;
+    assert_eq!(admin.path().await, "/admin");
+    admin.look("admin-overview").await;
+
+    admin.follow("Users").await;
+    admin.look("users").await;
+    admin.follow("New user").await;
+    admin.fill("Name", "Andy Agent").await;
+    admin.fill("Email", "andy@example.com").await;
+    admin.select("Role", "Agent").await;
+    admin.fill("Password", PASSWORD).await;
+    admin.press("Create user").await;
+    admin.look("agent-created").await;
+    assert!(admin.text_of("main").await.contains("Andy Agent"));
+
+    let mut agent = Chromium::open(&app.base_url, &journey_name("setup-agent", backend, scripts), scripts).await;
+    agent.goto("/login").await;
+    agent.look("sign-in").await;
+    agent.fill("Email", "andy@example.com").await;
+    agent.fill("Password", PASSWORD).await;
+    agent.press("Sign in").await;
+    assert_eq!(agent.path().await, "/desk");
+    agent.look("empty-desk").await;
+}
+
+async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    app.user(Role::Agent).email("andy@example.com").name("Andy Agent").create().await;
+    let mut customer = Chromium::open(&app.base_url, &journey_name("request-customer", backend, scripts), scripts).await;
+
+    // A new customer registers, confirms the address from the mail, and signs in.
+    customer.goto("/register").await;
+    customer.look("register").await;
+    customer.fill("Your name", "Carla Customer").await;
+    customer.fill("Email", "carla@example.com").await;
+    customer.fill("Password (at least 8 characters)", PASSWORD).await;
+    customer.press("Create account").await;
+    customer.look("check-your-mail").await;
+    let confirmation = smtp.wait_for(1).await;
+    customer.goto(&link_in(&confirmation[0], "/verify")).await;
+    customer.fill("Email", "carla@example.com").await;
+    customer.fill("Password", PASSWORD).await;
+    customer.press("Sign in").await;
+    customer.look("signed-in").await;
+
+    // They ask for help.
+    customer.goto("/tickets/new").await;
+    customer.look("new-request").await;
+    customer.fill("Subject", "The printer eats paper").await;
+    customer.select("Priority", "High").await;
+    customer.fill("Message", "Every third page comes out crumpled.").await;
+    customer.press("Send request").await;
+    assert_eq!(customer.path().await, "/tickets/1001");
+    customer.look("request-sent").await;
+
+    // The agent finds it on the desk, notes something for colleagues, answers and resolves.
+    let mut agent = Chromium::open(&app.base_url, &journey_name("request-agent", backend, scripts), scripts).await;
+    agent.goto("/login").await;
+    agent.fill("Email", "andy@example.com").await;
+    agent.fill("Password", PASSWORD).await;
+    agent.press("Sign in").await;
+    agent.follow("Unassigned").await;
+    agent.look("unassigned").await;
+    let select_all = agent.count("input[aria-label='Select all tickets on this page']").await;
+    assert_eq!(select_all, usize::from(scripts == Scripts::On), "the page's own script runs only when scripts are on");
+    agent.follow("The printer eats paper").await;
+    agent.look("ticket").await;
+    agent.choose("Internal note").await;
+    agent.fill("Message", "Tray 2 was replaced last month.").await;
+    agent.press("Send").await;
+    agent.look("noted").await;
+    agent.choose("Public reply to").await;
+    agent.fill("Message", "Please try tray 1 while we look at tray 2.").await;
+    agent.select("Then set status", "Resolved").await;
+    agent.press("Send").await;
+    agent.look("answered-and-resolved").await;
+    assert!(agent.text_of(".facts").await.contains("Resolved"));
+
+    // The customer reads the answer (never the note), rates it, then reopens.
+    customer.goto("/tickets/1001").await;
+    customer.look("answer-read").await;
+    let timeline = customer.text_of("main").await;
+    assert!(timeline.contains("Please try tray 1"), "{timeline}");
+    assert!(!timeline.contains("Tray 2 was replaced"), "an internal note reached the customer");
+    customer.choose("4").await;
+    customer.press("Save rating").await;
+    customer.look("rated").await;
+    assert!(customer.text_of(".facts").await.contains("4 of 5"));
+    customer.fill("Tell us what is still wrong, and we will reopen the request", "Tray 1 crumples too.").await;
+    customer.press("Reopen request").await;
+    customer.look("reopened").await;
+    assert!(customer.text_of("main").await.contains("Tray 1 crumples too."));
+}

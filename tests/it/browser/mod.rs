@@ -1,0 +1,259 @@
+//! Real Chromium (Debian's `chromium` and `chromium-driver`), driven over WebDriver through
+//! the pages as people use them: by the labels they read and the buttons they press. Each
+//! step is screenshotted at desk and phone width and, with JavaScript on, checked by
+//! axe-core (pinned in `tests/browser/package.json`) for serious or critical faults.
+
+mod journeys;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Desk and phone: every step is looked at in both.
+const WIDTHS: [(u32, u32); 2] = [(1280, 900), (390, 844)];
+
+/// Chromium is heavy: a few at a time keep two cores responsive for the servers under test.
+static BROWSERS: Semaphore = Semaphore::const_new(2);
+
+/// Whether the pages' own scripts run. Every journey is walked both ways: the pages must
+/// work without JavaScript, and with it the enhancements must not get in the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scripts {
+    On,
+    Off,
+}
+
+/// A chromedriver of our own and one browser session on it, ended when this is dropped.
+pub struct Chromium {
+    client: Client,
+    driver: Child,
+    base_url: String,
+    scripts: Scripts,
+    screenshots: PathBuf,
+    step: usize,
+    _permit: SemaphorePermit<'static>,
+}
+
+impl Chromium {
+    /// A browser for the application at `base_url`; screenshots go to
+    /// `target/tmp/journeys/{journey}/`.
+    pub async fn open(base_url: &str, journey: &str, scripts: Scripts) -> Self {
+        let permit = BROWSERS.acquire().await.expect("the browser limit is never closed");
+        let (driver, driver_url) = start_chromedriver();
+        let mut chrome_options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=en-GB",
+                     format!("--window-size={},{}", WIDTHS[0].0, WIDTHS[0].1)],
+        });
+        if Path::new("/usr/bin/chromium").exists() {
+            chrome_options["binary"] = "/usr/bin/chromium".into();
+        }
+        if scripts == Scripts::Off {
+            chrome_options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let capabilities = json!({ "browserName": "chrome", "goog:chromeOptions": chrome_options });
+        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client =
+            ClientBuilder::new(connector).capabilities(capabilities).connect(&driver_url).await.expect("a Chromium session");
+        let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("journeys").join(journey);
+        let _ = std::fs::remove_dir_all(&screenshots);
+        std::fs::create_dir_all(&screenshots).expect("a folder for screenshots");
+        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, step: 0, _permit: permit }
+    }
+
+    pub async fn goto(&self, path_or_url: &str) {
+        let url =
+            if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.base_url) };
+        self.client.goto(&url).await.expect("the page loads");
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("a current page");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Types into the field whose label reads `label` (a field without a label cannot be
+    /// found, as a screen-reader user could not find it).
+    pub async fn fill(&self, label: &str, text: &str) {
+        let field = self.labelled(label).await;
+        field.clear().await.expect("a field that can be cleared");
+        field.send_keys(text).await.expect("a field that takes text");
+    }
+
+    /// Picks the option reading `option` in the list labelled `label`.
+    pub async fn select(&self, label: &str, option: &str) {
+        let list = self.labelled(label).await;
+        match list.find(Locator::XPath(&format!(".//option[normalize-space(.)={}]", xpath_text(option)))).await {
+            Ok(choice) => choice.click().await.expect("the option can be picked"),
+            Err(_) => self.missing(&format!("option {option:?} under {label:?}")).await,
+        }
+    }
+
+    /// Ticks the radio button or checkbox whose label starts with `label`.
+    pub async fn choose(&self, label: &str) {
+        let xpath = format!("//label[starts-with(normalize-space(.), {})]//input", xpath_text(label));
+        match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(choice) => choice.click().await.expect("a choice"),
+            Err(_) => self.missing(&format!("choice {label:?}")).await,
+        }
+    }
+
+    /// Presses the first button reading `text`; when it asks for confirmation, says yes.
+    pub async fn press(&self, text: &str) {
+        let xpath = format!("//button[normalize-space(.)={}]", xpath_text(text));
+        let button = match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(button) => button,
+            Err(_) => self.missing(&format!("button {text:?}")).await,
+        };
+        let leaving = self.document().await;
+        button.click().await.expect("a button");
+        if self.scripts == Scripts::On && self.client.get_alert_text().await.is_ok() {
+            self.client.accept_alert().await.expect("the confirmation accepted");
+        }
+        self.arrive(leaving).await;
+    }
+
+    /// Follows the first link whose text starts with `text` (a queue's link also shows its
+    /// count).
+    pub async fn follow(&self, text: &str) {
+        let xpath = format!("//a[starts-with(normalize-space(.), {})]", xpath_text(text));
+        let link = match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(link) => link,
+            Err(_) => self.missing(&format!("link {text:?}")).await,
+        };
+        let leaving = self.document().await;
+        link.click().await.expect("a link");
+        self.arrive(leaving).await;
+    }
+
+    /// How many elements match `css`.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.expect("a page").len()
+    }
+
+    /// The visible text of the first element matching `css`.
+    pub async fn text_of(&self, css: &str) -> String {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.expect("text"),
+            Err(_) => self.missing(&format!("element {css:?}")).await,
+        }
+    }
+
+    /// Records this step: a screenshot at each width and, with scripts on, an axe-core check
+    /// at each width that fails the journey on any serious or critical violation.
+    pub async fn look(&mut self, step: &str) {
+        self.step += 1;
+        for (width, height) in WIDTHS {
+            self.client.set_window_size(width, height).await.expect("the window resizes");
+            let png = self.client.screenshot().await.expect("a screenshot");
+            let file = self.screenshots.join(format!("{:02}-{step}-{width}.png", self.step));
+            std::fs::write(&file, png).expect("the screenshot is kept");
+            if self.scripts == Scripts::On {
+                let violations = self.accessibility_violations().await;
+                assert!(violations.is_empty(), "{step} at {width} px ({}): {violations:#?}", self.path().await);
+            }
+        }
+        self.client.set_window_size(WIDTHS[0].0, WIDTHS[0].1).await.expect("the window resizes");
+    }
+
+    /// axe-core's serious and critical findings on the page as it is.
+    async fn accessibility_violations(&self) -> Vec<Value> {
+        let script = format!(
+            "{}\nreturn axe.run(document, {{ resultTypes: ['violations'] }}).then((results) => results.violations
+               .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+               .map((violation) => ({{ rule: violation.id, help: violation.help,
+                                       where: violation.nodes.map((node) => node.target.join(' ')) }})));",
+            axe_source()
+        );
+        match self.client.execute(&script, Vec::new()).await.expect("axe runs") {
+            Value::Array(violations) => violations,
+            other => panic!("axe answered {other}"),
+        }
+    }
+
+    async fn labelled(&self, label: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//label[normalize-space(.)={}]", xpath_text(label));
+        let label_element = match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(found) => found,
+            Err(_) => self.missing(&format!("label {label:?}")).await,
+        };
+        let target = label_element.attr("for").await.expect("label attributes");
+        let target = target.unwrap_or_else(|| panic!("the label {label:?} names no field"));
+        self.client.find(Locator::Id(&target)).await.unwrap_or_else(|_| panic!("the label {label:?} names a missing #{target}"))
+    }
+
+    /// The page's root element, to tell when the browser has left this page.
+    async fn document(&self) -> fantoccini::elements::Element {
+        self.client.find(Locator::Css("html")).await.expect("a page")
+    }
+
+    /// Waits until the page `leaving` is gone (its root element no longer exists) and the
+    /// next one has loaded: a click returns before the navigation it starts is over.
+    async fn arrive(&self, leaving: fantoccini::elements::Element) {
+        for _ in 0..400 {
+            if leaving.tag_name().await.is_err() && self.client.find(Locator::Css("body")).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the click led nowhere: still on {} after ten seconds", self.path().await);
+    }
+
+    /// Fails the journey, saying where: `what` is not on the page.
+    async fn missing(&self, what: &str) -> ! {
+        panic!("no {what} on {} (after step {})", self.path().await, self.step)
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Ending the driver ends its browser; the session is not closed politely first.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A chromedriver on a free loopback port, and its address once it answers.
+fn start_chromedriver() -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|socket| socket.local_addr()).expect("a free port").port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (Debian: apt-get install chromium chromium-driver; .ci/run does)");
+    let mut driver = driver;
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (driver, format!("http://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// axe-core as npm installed it, read once.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|_| panic!("{} is missing: run `npm ci --prefix tests/browser` (.ci/run does)", file.display()))
+    })
+}
+
+/// `text` as an XPath string literal.
+fn xpath_text(text: &str) -> String {
+    assert!(!text.contains('"'), "quote-free text only: {text}");
+    format!("\"{text}\"")
+}
