@@ -7,16 +7,18 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::{App, stop_signal};
-use crate::config::{Cli, Command, Config, MailCommand, UserCommand};
+use crate::config::{Cli, Command, Config, MailCommand, TokenCommand, UserCommand};
 use crate::db::Db;
 use crate::demo::{self, DemoOptions};
 use crate::domain;
+use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::password::Password;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::setup;
 use crate::domain::accounts::users::{self, NewUser};
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::email::Email;
 use crate::domain::mail::intake::{self, IngestError, Ingested};
 use crate::mail::Mailer;
 
@@ -48,7 +50,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             create_user(&cli.config, &email, &name, role, generate_password).await
         }
         Command::Mail { command: MailCommand::Ingest } => ingest_mail(&cli.config).await,
+        Command::Token { command: TokenCommand::Create { email, name } } => create_token(&cli.config, &email, &name).await,
     }
+}
+
+async fn create_token(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let address = Email::parse(email).map_err(|message| anyhow::anyhow!("email: {message}"))?;
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let user = users::find_by_email(&db, &address).await?.with_context(|| format!("no account has the address {email}"))?;
+    anyhow::ensure!(user.active, "{} <{}> is deactivated", user.name, user.email);
+    let secret = api_tokens::create(&db, user.id, name, None, SystemClock.now()).await.map_err(describe_invalid)?;
+    println!("API token {name:?} for {} <{}> ({}); the secret is shown only now:", user.name, user.email, user.role);
+    println!("{secret}");
+    Ok(())
 }
 
 /// A failure the caller may retry: `helpdesk` exits with 75 (EX_TEMPFAIL), which tells

@@ -129,6 +129,25 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for an account and print its secret, once, alone on the last
+    /// line (for scripts: `helpdesk token create … | tail -n 1`).
+    Create {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// What the token is for, as listed on the account's page.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -55,7 +55,8 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
     let mail = app.count("SELECT MIN(id) FROM outbox").await;
     // A failed mail, so that only the guard stands between its retry and an agent.
     sqlx::query("UPDATE outbox SET status = 'failed' WHERE id = $1").bind(mail).execute(app.db.pool()).await.unwrap();
-    let token = helpdesk::domain::accounts::api_tokens::create(&app.db, owner.id, "probe", owner.id, app.now()).await.unwrap();
+    let token =
+        helpdesk::domain::accounts::api_tokens::create(&app.db, owner.id, "probe", Some(owner.id), app.now()).await.unwrap();
     let token_id = app
         .count(&format!("SELECT id FROM api_tokens WHERE token_hash = '{}'", helpdesk::domain::accounts::tokens::digest(&token)))
         .await;

@@ -662,7 +662,7 @@ mod demo_data {
         // The API pages on the same way.
         let agent_id = app.count("SELECT id FROM users WHERE email = 'agent1@demo.test'").await;
         let token =
-            helpdesk::domain::accounts::api_tokens::create(&app.db, agent_id, "pages", agent_id, app.now()).await.unwrap();
+            helpdesk::domain::accounts::api_tokens::create(&app.db, agent_id, "pages", Some(agent_id), app.now()).await.unwrap();
         for (page, more) in [(21, true), (last_page, false)] {
             let answer = reqwest::Client::new()
                 .get(format!("{}/api/v1/tickets?view=all&page={page}", app.base_url))

@@ -129,7 +129,7 @@ async fn a_change_that_fails_half_way_leaves_nothing_behind(app: TestApp) {
 async fn tokens_live_with_their_user_and_note_their_use_once_a_minute(app: TestApp) {
     let agent = app.user(Role::Agent).email("agent@example.com").create().await;
     let admin = app.fixture_admin().await.clone();
-    let secret = api_tokens::create(&app.db, agent.id, "script", admin.id, app.now()).await.unwrap();
+    let secret = api_tokens::create(&app.db, agent.id, "script", Some(admin.id), app.now()).await.unwrap();
     let me = |secret: &str| {
         reqwest::Client::new().get(format!("{}/api/v1/users/me", app.base_url)).bearer_auth(secret.to_owned()).send()
     };

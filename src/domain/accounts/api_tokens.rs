@@ -31,7 +31,8 @@ pub fn parse_name(input: &str) -> Result<String> {
 }
 
 /// Creates a token for `user_id` and answers its secret, which is not stored anywhere.
-pub async fn create(db: &Db, user_id: i64, name: &str, actor_id: i64, now: Timestamp) -> Result<String> {
+/// `actor_id` is who made it; `None` from the command line.
+pub async fn create(db: &Db, user_id: i64, name: &str, actor_id: Option<i64>, now: Timestamp) -> Result<String> {
     let name = parse_name(name)?;
     let secret = format!("{TOKEN_PREFIX}{}", tokens::secret());
     let mut tx = db.begin_write().await?;
@@ -51,7 +52,7 @@ pub async fn create(db: &Db, user_id: i64, name: &str, actor_id: i64, now: Times
     .fetch_one(&mut *tx)
     .await?;
     let entry = audit::Entry {
-        actor_id: Some(actor_id),
+        actor_id,
         action: "api_token.create",
         object_type: "user",
         object_id: user_id.to_string(),

@@ -195,16 +195,21 @@ fn body_error(rejection: JsonRejection) -> ApiError {
 }
 
 /// The field a deserialisation error names ("assignee: invalid type: …", "unknown field
-/// `x`, expected …"), so that a mistyped field is reported by name like any other.
+/// `x`, expected …", "missing field `x`"), so that a mistyped, unknown or missing field is
+/// reported by name like any other, whatever characters its name holds.
 fn field_of(detail: &str) -> Option<(String, String)> {
     let detail = detail.split_once("target type: ").map_or(detail, |(_, rest)| rest);
+    let detail = detail.rsplit_once(" at line ").map_or(detail, |(message, _)| message);
     if let Some(rest) = detail.strip_prefix("unknown field `") {
-        let field = rest.split('`').next()?;
-        return Some((field.to_owned(), "Not a field of this request.".to_owned()));
+        let end = rest.rfind("`, expected").or_else(|| rest.rfind("`, there are no fields"))?;
+        return Some((rest[..end].to_owned(), "Not a field of this request.".to_owned()));
+    }
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        return Some((rest.strip_suffix('`')?.to_owned(), "Required.".to_owned()));
     }
     let (path, problem) = detail.split_once(": ")?;
     let is_path = !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-    is_path.then(|| (path.to_owned(), problem.split(" at line ").next().unwrap_or(problem).to_owned()))
+    is_path.then(|| (path.to_owned(), problem.to_owned()))
 }
 
 /// Query parameters; anything unreadable is answered in the API's own error format.
@@ -231,4 +236,33 @@ pub fn moment(at: Timestamp) -> String {
         .ok()
         .and_then(|moment| moment.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    fn field(detail: &str) -> Option<String> {
+        field_of(detail).map(|(field, _)| field)
+    }
+
+    #[test]
+    fn a_deserialisation_error_names_its_field() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            field(&format!("{prefix}unknown field `colour`, expected one of `status`, `priority` at line 1 column 9")).as_deref(),
+            Some("colour")
+        );
+        assert_eq!(
+            field(&format!("{prefix}unknown field `a`b c: d`, there are no fields at line 1 column 9")).as_deref(),
+            Some("a`b c: d")
+        );
+        assert_eq!(field(&format!("{prefix}unknown field ``, expected `reason` at line 1 column 3")).as_deref(), Some(""));
+        assert_eq!(field(&format!("{prefix}missing field `subject` at line 1 column 2")).as_deref(), Some("subject"));
+        assert_eq!(
+            field_of(&format!("{prefix}assignee: invalid type: string \"x\", expected i64 at line 1 column 17")),
+            Some(("assignee".to_owned(), "invalid type: string \"x\", expected i64".to_owned()))
+        );
+        assert_eq!(field(&format!("{prefix}invalid type: sequence, expected struct NewTicket at line 1 column 0")), None);
+    }
 }

@@ -12,13 +12,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Desk and phone: every step is looked at in both.
 const WIDTHS: [(u32, u32); 2] = [(1280, 900), (390, 844)];
-
-/// Chromium is heavy: a few at a time keep two cores responsive for the servers under test.
-static BROWSERS: Semaphore = Semaphore::const_new(2);
 
 /// Whether the pages' own scripts run. Every journey is walked both ways: the pages must
 /// work without JavaScript, and with it the enhancements must not get in the way.
@@ -36,14 +32,12 @@ pub struct Chromium {
     scripts: Scripts,
     screenshots: PathBuf,
     step: usize,
-    _permit: SemaphorePermit<'static>,
 }
 
 impl Chromium {
     /// A browser for the application at `base_url`; screenshots go to
     /// `target/tmp/journeys/{journey}/`.
     pub async fn open(base_url: &str, journey: &str, scripts: Scripts) -> Self {
-        let permit = BROWSERS.acquire().await.expect("the browser limit is never closed");
         let (driver, driver_url) = start_chromedriver();
         let mut chrome_options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=en-GB",
@@ -63,7 +57,7 @@ impl Chromium {
         let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("journeys").join(journey);
         let _ = std::fs::remove_dir_all(&screenshots);
         std::fs::create_dir_all(&screenshots).expect("a folder for screenshots");
-        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, step: 0, _permit: permit }
+        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, step: 0 }
     }
 
     pub async fn goto(&self, path_or_url: &str) {

@@ -39,7 +39,7 @@ pub async fn create(
     let user = user_admin::find(&state.db, id).await?;
     let user_id = user.id;
     let page = |errors| stored_page(&state, ctx, user, errors, None);
-    match api_tokens::create(&state.db, user_id, &form.token_name, admin.id, state.now()).await {
+    match api_tokens::create(&state.db, user_id, &form.token_name, Some(admin.id), state.now()).await {
         // Shown in this answer only: kept in no session for a redirect, and not cached.
         Ok(secret) => {
             let mut page = page(FieldErrors::new()).await?;

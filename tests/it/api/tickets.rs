@@ -1,164 +1,21 @@
-//! The JSON API: tokens made by admins, customers and staff working tickets, reports, and
-//! the OpenAPI document.
+//! Customers and staff working tickets through the API, and its reports.
 
-use helpdesk::domain::accounts::api_tokens;
 use helpdesk::domain::accounts::role::Role;
-use helpdesk::domain::accounts::users::User;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff;
 use helpdesk::domain::tickets::Status;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::Api;
 use crate::harness::TestApp;
 use crate::on_both_databases;
 
 on_both_databases!(
-    tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated,
     customers_use_the_api_as_they_use_the_portal,
     staff_work_tickets_through_the_api,
-    reports_count_tickets_per_period,
-    the_openapi_document_describes_every_route,
+    reports_count_tickets_per_period
 );
-
-struct Api {
-    http: reqwest::Client,
-    base_url: String,
-    token: Option<String>,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
-    }
-
-    fn data(&self) -> Value {
-        self.json()["data"].clone()
-    }
-
-    fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
-    }
-
-    fn field_error(&self, field: &str) -> Option<String> {
-        self.json()["error"]["fields"][field].as_str().map(str::to_owned)
-    }
-}
-
-impl Api {
-    fn new(app: &TestApp, token: Option<String>) -> Self {
-        Self { http: reqwest::Client::new(), base_url: format!("{}/api/v1", app.base_url), token }
-    }
-
-    /// A client with a fresh token for `user`.
-    async fn for_user(app: &TestApp, user: &User) -> Self {
-        let token = api_tokens::create(&app.db, user.id, "tests", user.id, app.now()).await.expect("token created");
-        Self::new(app, Some(token))
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut request = self.http.request(method, format!("{}{path}", self.base_url));
-        if let Some(token) = &self.token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = request.send().await.expect("API answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        Answer { status, headers, text: response.text().await.expect("body") }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(Method::POST, path, Some(body)).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> Answer {
-        self.send(Method::PATCH, path, Some(body)).await
-    }
-}
-
-async fn tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated(app: TestApp) {
-    let (admin_browser, _admin) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
-    let agent = app.user(Role::Agent).email("agent@example.com").name("Agnes Agent").create().await;
-    let path = format!("/admin/users/{}", agent.id);
-
-    admin_browser.get(&path).await;
-    let long_name = "n".repeat(101);
-    let refused = admin_browser.post(&format!("{path}/tokens"), &[("token_name", &long_name)]).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(refused.attribute("#token_name", "value"), Some(long_name), "what was typed stays");
-    assert!(refused.text_of("#token_name-error").contains("Name"), "{}", refused.text_of("#token_name-error"));
-    // The secret is in the answer itself: no redirect carries it through a session.
-    let shown = admin_browser.post(&format!("{path}/tokens"), &[("token_name", "Zapier")]).await;
-    assert_eq!(shown.status, StatusCode::OK);
-    assert_eq!(shown.header("cache-control"), Some("no-store"));
-    assert!(shown.text_of(".new-token").contains("Created the API token “Zapier”"));
-    let secret = shown.attribute(".new-token .token-secret", "value").expect("the secret is shown");
-    let sessions: Vec<String> = sqlx::query_scalar("SELECT data FROM sessions").fetch_all(app.db.pool()).await.unwrap();
-    assert!(sessions.iter().all(|data| !data.contains(&secret)), "no session holds the secret");
-    assert!(secret.starts_with("hd_") && secret.len() > 40, "{secret}");
-    let listed = admin_browser.get(&path).await;
-    assert!(!listed.body.contains(&secret), "shown once only");
-    assert!(
-        listed.attribute("#api-tokens form[action$='/revoke']", "data-confirm").unwrap().contains("Zapier"),
-        "revoking asks first"
-    );
-    assert!(listed.attribute("form[action$='/deactivate']", "data-confirm").is_some(), "so does deactivating");
-    assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}'")).await,
-        0,
-        "only a digest is stored"
-    );
-
-    let api = Api::new(&app, Some(secret.clone()));
-    let me = api.get("/users/me").await;
-    assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.data(), json!({ "id": agent.id, "name": "Agnes Agent", "email": "agent@example.com", "role": "agent" }));
-    assert!(admin_browser.get(&path).await.text_of("#api-tokens li").contains("last used"));
-
-    for token in [None, Some("hd_wrong".to_owned()), Some(secret[3..].to_owned())] {
-        let refused = Api::new(&app, token).get("/users/me").await;
-        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(refused.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
-        assert_eq!(refused.error_code(), "unauthorized");
-        assert!(refused.json()["error"]["message"].is_string() && refused.json()["error"]["fields"].is_object());
-    }
-    // A signed-in browser's cookies do not open the API: it answers bearer tokens only.
-    let with_cookies = admin_browser.get("/api/v1/users/me").await;
-    assert_eq!(with_cookies.status, StatusCode::UNAUTHORIZED);
-
-    // Only admins make and revoke tokens.
-    let (agent_browser, _) = app.user(Role::Agent).email("other@example.com").signed_in().await;
-    agent_browser.get("/desk").await;
-    assert_eq!(agent_browser.post(&format!("{path}/tokens"), &[("token_name", "mine")]).await.status, StatusCode::NOT_FOUND);
-
-    let token_id = app.count(&format!("SELECT id FROM api_tokens WHERE user_id = {}", agent.id)).await;
-    assert_eq!(agent_browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(api.get("/users/me").await.status, StatusCode::OK);
-    admin_browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await.assert_redirect(&path);
-    assert_eq!(api.get("/users/me").await.status, StatusCode::UNAUTHORIZED, "revoked");
-    assert!(admin_browser.get(&path).await.text_of("#api-tokens").contains("Revoked"));
-
-    // A deactivated user's tokens stop working with them.
-    let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
-    let customer_api = Api::for_user(&app, &customer).await;
-    assert_eq!(customer_api.get("/users/me").await.status, StatusCode::OK);
-    admin_browser.post(&format!("/admin/users/{}/deactivate", customer.id), &[]).await;
-    assert_eq!(customer_api.get("/users/me").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('api_token.create', 'api_token.revoke')").await, 3);
-}
 
 async fn customers_use_the_api_as_they_use_the_portal(app: TestApp) {
     let carla = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
@@ -402,44 +259,4 @@ async fn reports_count_tickets_per_period(app: TestApp) {
     assert!(lines[12].contains(",2,1,1,2,"), "{}", lines[12]);
     assert!(api.get("/reports/tickets?period=daily").await.field_error("period").is_some());
     assert!(api.get("/reports/tickets?format=xml").await.field_error("format").is_some());
-}
-
-/// Every route and method the API serves, as the OpenAPI document must list them.
-const API_ROUTES: [(&str, &[&str]); 10] = [
-    ("/tickets", &["get", "post"]),
-    ("/tickets/{id}", &["get", "patch"]),
-    ("/tickets/{id}/messages", &["get", "post"]),
-    ("/tickets/{id}/reopen", &["post"]),
-    ("/tickets/{id}/rating", &["post"]),
-    ("/users/me", &["get"]),
-    ("/agents", &["get"]),
-    ("/groups", &["get"]),
-    ("/reports/tickets", &["get"]),
-    ("/openapi.json", &["get"]),
-];
-
-async fn the_openapi_document_describes_every_route(app: TestApp) {
-    let answer = Api::new(&app, None).get("/openapi.json").await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert!(answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap().starts_with("application/json"));
-    let document = answer.json();
-    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
-    let paths = document["paths"].as_object().unwrap();
-    for (path, methods) in API_ROUTES {
-        let described: Vec<&str> = paths[path]
-            .as_object()
-            .unwrap_or_else(|| panic!("{path} is described"))
-            .keys()
-            .map(String::as_str)
-            .filter(|key| *key != "parameters")
-            .collect();
-        assert_eq!(described, methods.to_vec(), "{path}");
-    }
-    assert_eq!(paths.len(), API_ROUTES.len(), "and nothing else: {:?}", paths.keys().collect::<Vec<_>>());
-    // Every reference resolves.
-    let text = answer.text.clone();
-    for reference in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
-        let name = reference.split('"').next().unwrap();
-        assert!(document["components"]["schemas"].get(name).is_some(), "{name}");
-    }
 }
