@@ -28,26 +28,6 @@ on_both_databases!(
     the_database_refuses_to_change_audit_rows,
 );
 
-/// Every route of the route map (`src/web/mod.rs`) under `prefix`, as (method, path), read
-/// from the map itself so that a route added there is covered here without a word.
-pub fn routes_under(prefix: &str) -> Vec<(&'static str, String)> {
-    let map = include_str!("../../src/web/mod.rs");
-    let mut routes = Vec::new();
-    for line in map.lines().map(str::trim).filter(|line| line.starts_with(".route(\"")) {
-        let path = line.trim_start_matches(".route(\"").split('"').next().unwrap().to_owned();
-        if !path.starts_with(prefix) {
-            continue;
-        }
-        let handlers = line.split_once(',').map_or("", |(_, rest)| rest);
-        for method in ["get", "post"] {
-            if handlers.trim_start().starts_with(&format!("{method}(")) || handlers.contains(&format!(".{method}(")) {
-                routes.push((method, path.clone()));
-            }
-        }
-    }
-    routes
-}
-
 async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
     // Something real behind every id in a path, so that each 404 comes from the guard.
     let owner = app.user(Role::Customer).email("owner@example.com").create().await;
@@ -79,7 +59,7 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
         };
         path.replace("{id}", &id.to_string())
     };
-    let routes = routes_under("/admin");
+    let routes = crate::routes::pages_under("/admin");
     assert!(routes.len() >= 19, "every admin route is read from the map: {routes:?}");
     for role in [Role::Agent, Role::Customer] {
         let (browser, _) = app.user(role).email(format!("{role}@example.com")).signed_in().await;

@@ -522,7 +522,7 @@ async fn customers_get_404_on_every_desk_route(app: TestApp) {
     let canned = helpdesk::domain::conversation::canned::create(&app.db, &saved, admin.id, app.now()).await.unwrap();
     // Every desk route of the route map, with real objects behind its ids.
     let concrete = |path: &str| path.replace("{number}", &number.to_string()).replace("{id}", &canned.to_string());
-    let routes = crate::admin::routes_under("/desk");
+    let routes = crate::routes::pages_under("/desk");
     assert!(routes.len() >= 13, "every desk route is read from the map: {routes:?}");
     assert_eq!(customer.get("/desk?view=mine").await.status, StatusCode::NOT_FOUND);
     let n = number.to_string();

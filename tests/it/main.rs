@@ -16,6 +16,7 @@ mod mail_trust;
 mod portal;
 mod postgres;
 mod promises;
+mod routes;
 mod security;
 mod smtp;
 mod statements;

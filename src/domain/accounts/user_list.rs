@@ -25,6 +25,8 @@ pub struct UserListRow {
     pub user: User,
     pub created_at: Timestamp,
     pub group_names: Vec<String>,
+    /// The same groups' ids, in the same order.
+    pub group_ids: Vec<i64>,
 }
 
 pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
@@ -62,13 +64,14 @@ pub async fn list(db: &Db, filter: &UserFilter) -> Result<Paged<UserListRow>> {
         rows.fetch_all(db.pool()).await?.into_iter().map(|row| (row.user, row.created_at)).collect();
 
     let ids: Vec<i64> = rows.iter().map(|(user, _)| user.id).collect();
-    let memberships = group_names_of(db, &ids).await?;
+    let memberships = memberships_of(db, &ids).await?;
     let items = rows
         .into_iter()
         .map(|(user, created_at)| {
-            let group_names =
-                memberships.iter().filter(|(user_id, _)| *user_id == user.id).map(|(_, name)| name.clone()).collect();
-            UserListRow { user, created_at, group_names }
+            let groups: Vec<&Membership> = memberships.iter().filter(|each| each.user_id == user.id).collect();
+            let group_names = groups.iter().map(|each| each.group_name.clone()).collect();
+            let group_ids = groups.iter().map(|each| each.group_id).collect();
+            UserListRow { user, created_at, group_names, group_ids }
         })
         .collect();
     Ok(Paged::counted(items, filter.page.max(1), total_items, USERS_PAGE_SIZE))
@@ -81,8 +84,15 @@ struct ListedUser {
     created_at: Timestamp,
 }
 
-/// `(user id, group name)` for each membership of these users, by group name.
-async fn group_names_of(db: &Db, user_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+#[derive(sqlx::FromRow)]
+struct Membership {
+    user_id: i64,
+    group_id: i64,
+    group_name: String,
+}
+
+/// Each membership of these users, by group name.
+async fn memberships_of(db: &Db, user_ids: &[i64]) -> Result<Vec<Membership>> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -90,7 +100,7 @@ async fn group_names_of(db: &Db, user_ids: &[i64]) -> Result<Vec<(i64, String)>>
     // this one statement whatever the page size.
     let ids = user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     Ok(sqlx::query_as(&format!(
-        "SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id \
+        "SELECT m.user_id, m.group_id, g.name AS group_name FROM group_members m JOIN groups g ON g.id = m.group_id \
          WHERE m.user_id IN ({ids}) ORDER BY lower(g.name)"
     ))
     .fetch_all(db.pool())

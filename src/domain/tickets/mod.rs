@@ -2,6 +2,7 @@
 //! that respect who is asking; the customer's list; the desk's queue; due dates.
 
 pub mod create;
+pub mod events;
 mod number;
 pub mod queue;
 mod requester_list;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tickets::{ticket_for, ticket_response};
-use super::{ApiError, ApiResult, Caller, JsonBody, data, moment};
+use super::{ApiError, ApiResult, Caller, JsonBody, created, data, moment};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::customer::{self, Rating, Reopen};
@@ -93,7 +93,8 @@ pub async fn add_message(
         .into_iter()
         .find(|entry| entry.id == message_id)
         .ok_or(Error::NotFound)?;
-    Ok(data(StatusCode::CREATED, entry_json(entry)))
+    // A message is read as part of its ticket's timeline, which `Location` names.
+    Ok(created(format!("/api/v1/tickets/{}/messages", ticket.number), entry_json(entry)))
 }
 
 /// A customer's own ticket: reopening and rating are theirs alone (as in the portal).

@@ -4,8 +4,11 @@
 
 mod conversation;
 mod directory;
+mod events;
+mod groups;
 mod reports;
 mod tickets;
+mod users;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +28,8 @@ use crate::domain;
 use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
+use crate::domain::paging::Paged;
+use crate::domain::tickets::queue;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,9 +39,16 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/messages", get(conversation::messages).post(conversation::add_message))
         .route("/tickets/{id}/reopen", post(conversation::reopen))
         .route("/tickets/{id}/rating", post(conversation::rate))
+        .route("/tickets/{id}/events", get(events::list))
+        .route("/users", get(users::list).post(users::create))
         .route("/users/me", get(directory::me))
+        .route("/users/{id}", get(users::show).patch(users::update))
+        .route("/users/{id}/deactivate", post(users::deactivate))
+        .route("/users/{id}/reactivate", post(users::reactivate))
         .route("/agents", get(directory::agents))
-        .route("/groups", get(directory::groups))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", get(groups::show).patch(groups::update).delete(groups::delete))
+        .route("/states", get(directory::states))
         .route("/reports/tickets", get(reports::tickets))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
@@ -74,6 +86,15 @@ impl ApiError {
 
     fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send a valid API token: `Authorization: Bearer <token>`.")
+    }
+
+    /// An `If-Match` that no longer matches: the resource changed since it was read.
+    pub fn precondition_failed(current: &str) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            format!("It changed in the meantime; its ETag is now {current}. Nothing was applied."),
+        )
     }
 
     pub fn invalid(fields: &domain::FieldErrors) -> Self {
@@ -158,6 +179,57 @@ impl FromRequestParts<AppState> for StaffCaller {
         let Caller(user) = Caller::from_request_parts(parts, state).await?;
         if user.role.is_staff() { Ok(Self(user)) } else { Err(ApiError::not_found()) }
     }
+}
+
+/// A caller who is an admin; anyone else gets 404, as for a page they may not see.
+pub struct AdminCaller(pub User);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(user) = Caller::from_request_parts(parts, state).await?;
+        if user.role == crate::domain::accounts::role::Role::Admin { Ok(Self(user)) } else { Err(ApiError::not_found()) }
+    }
+}
+
+/// A page of a list, the same for every list: `data` holds the items, `meta` where the page
+/// sits. `total` is null where it is not counted (searches for common words, the audit
+/// trail) and stops at the queue's cap.
+pub fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Response {
+    let total = (paged.counted && paged.total_items <= queue::COUNT_CAP).then_some(paged.total_items);
+    let meta = json!({ "page": paged.page, "per_page": paged.per_page, "total": total, "has_more": paged.has_next });
+    let items: Vec<serde_json::Value> = paged.items.into_iter().map(item).collect();
+    (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
+}
+
+/// `page` of a list's query string, the same on every list: absent is 1; anything but a
+/// whole number from 1 is noted in `errors` (a 422 naming it).
+pub fn page_param(raw: Option<&str>, errors: &mut domain::FieldErrors) -> i64 {
+    match raw.map(str::trim).filter(|page| !page.is_empty()) {
+        None => 1,
+        Some(page) => match page.parse::<i64>() {
+            Ok(number) if number >= 1 => number.min(100_000),
+            _ => {
+                errors.add("page", format!("“{page}” is not a page number (1, 2, …)."));
+                1
+            }
+        },
+    }
+}
+
+/// The numeric id in a path; anything else names nothing there is (404).
+pub fn id_param(raw: &str) -> Result<i64, ApiError> {
+    raw.trim().parse::<i64>().ok().filter(|id| *id >= 1).ok_or_else(ApiError::not_found)
+}
+
+/// A 201 for what was just made, with `Location` naming where it can be read.
+pub fn created(location: String, value: impl Serialize) -> Response {
+    let mut response = data(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// A JSON body; anything unreadable is answered in the API's own error format.

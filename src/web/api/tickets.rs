@@ -3,18 +3,18 @@
 //! the portal lets them do.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment};
+use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, created, data, moment, page_json};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::customer::{self};
 use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
-use crate::domain::paging::{Paged, page_number};
+use crate::domain::paging::page_number;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::{self, QueueParams, QueueRow};
 use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket, TicketSummary};
@@ -122,16 +122,6 @@ fn summary_json(summary: TicketSummary) -> serde_json::Value {
     })
 }
 
-/// A page of a list: `data` holds the items, `meta` where the page sits. `total` is left
-/// out where it is not counted (searches for common words) and stops at the queue's cap.
-fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Response {
-    let has_more = paged.has_next;
-    let total = (paged.counted && paged.total_items <= queue::COUNT_CAP).then_some(paged.total_items);
-    let meta = json!({ "page": paged.page, "per_page": paged.per_page, "total": total, "has_more": has_more });
-    let items: Vec<serde_json::Value> = paged.items.into_iter().map(item).collect();
-    (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -198,12 +188,40 @@ pub(super) async fn ticket_for(state: &AppState, caller: &User, id: &str) -> Api
 
 pub(super) async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
     let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
-    Ok(data(status, ticket_json(ticket, caller)))
+    Ok(with_etag(ticket_json(ticket, caller), caller, status))
+}
+
+/// The ticket, with its version as an `ETag` for staff (customers are not shown versions):
+/// `If-Match` with it makes a `PATCH` conditional, as `version` in the body does.
+fn with_etag(ticket: TicketJson, caller: &User, status: StatusCode) -> Response {
+    let etag = ticket.staff.as_ref().map(|facts| etag(facts.version));
+    let mut response = data(status, ticket);
+    if let Some(etag) = etag.and_then(|etag| HeaderValue::from_str(&etag).ok())
+        && caller.role.is_staff()
+    {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The version an `If-Match` header asks for: `None` without one (or with `*`, any
+/// version); a value that is no ETag of ours matches nothing.
+fn if_match(headers: &HeaderMap) -> Option<Result<i64, String>> {
+    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or_default().trim().to_owned();
+    if value == "*" {
+        return None;
+    }
+    let version = value.strip_prefix("\"v").and_then(|rest| rest.strip_suffix('"')).and_then(|digits| digits.parse().ok());
+    Some(version.ok_or(value))
 }
 
 pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
-    Ok(data(StatusCode::OK, ticket_json(ticket, &caller)))
+    Ok(with_etag(ticket_json(ticket, &caller), &caller, StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -242,11 +260,8 @@ pub async fn create(State(state): State<AppState>, Caller(caller): Caller, JsonB
         }
         tickets::create(&state.db, &settings, &caller, &caller, &parsed?, notify_email, now).await?
     };
-    let mut response = ticket_response(&state, &caller, number, StatusCode::CREATED).await?;
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{number}")) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let ticket = tickets::find_for_viewer(&state.db, number, &caller).await?;
+    Ok(created(format!("/api/v1/tickets/{number}"), ticket_json(ticket, &caller)))
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -282,14 +297,33 @@ pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<TicketChanges>,
 ) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
     let now = state.now();
+    let precondition = if_match(&headers);
     if caller.role.is_staff() {
         let changes = Changes::try_from(&body)?;
-        staff::update(&state.db, &ticket, &caller, &changes, body.version, now).await?;
+        let version = match precondition {
+            None => body.version,
+            Some(Ok(version)) if body.version.is_none_or(|given| given == version) => Some(version),
+            Some(Ok(_)) => {
+                return Err(ApiError::invalid(&FieldErrors::single("version", "Differs from the version If-Match asks for.")));
+            }
+            Some(Err(_)) => return Err(ApiError::precondition_failed(&etag(ticket.version))),
+        };
+        match staff::update(&state.db, &ticket, &caller, &changes, version, now).await {
+            // Asked through `If-Match`, a stale version is HTTP's own 412.
+            Err(Error::Stale { current_version }) if precondition.is_some() => {
+                return Err(ApiError::precondition_failed(&etag(current_version)));
+            }
+            outcome => outcome?,
+        }
     } else {
+        if precondition.is_some() {
+            return Err(ApiError::invalid(&FieldErrors::single("If-Match", "Only staff make conditional changes.")));
+        }
         let mut errors = FieldErrors::new();
         let staff_fields = [
             ("priority", body.priority.is_some()),

@@ -1,7 +1,9 @@
 //! The JSON API: tokens, customers and staff working tickets, reports, and the OpenAPI
 //! document; a small client for them.
 
+mod accounts;
 mod document;
+mod events;
 mod tickets;
 mod tokens;
 
@@ -54,7 +56,15 @@ impl Api {
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    /// A request with extra headers, e.g. `If-Match`.
+    pub async fn send_with(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
         let mut request = self.http.request(method, format!("{}{path}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -77,5 +87,9 @@ impl Api {
 
     pub async fn patch(&self, path: &str, body: Value) -> Answer {
         self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None).await
     }
 }

@@ -76,7 +76,7 @@ pub async fn list(
     let rows = paged
         .items
         .into_iter()
-        .map(|UserListRow { user, created_at, group_names }| UserRowView {
+        .map(|UserListRow { user, created_at, group_names, .. }| UserRowView {
             user,
             groups: group_names.join(", "),
             created: Moment::new(created_at, now),
