@@ -19,6 +19,13 @@ impl FieldErrors {
         self.0.entry(field).or_insert_with(|| message.into());
     }
 
+    /// Adds another parse's messages (a field already noted keeps its first message).
+    pub fn extend(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
+    }
+
     /// Keeps the parsed value, or records its error under `field`.
     pub fn check<T>(&mut self, field: &'static str, parsed: std::result::Result<T, String>) -> Option<T> {
         match parsed {

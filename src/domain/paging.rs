@@ -31,6 +31,18 @@ pub fn page_number(raw: Option<&str>) -> i64 {
     raw.and_then(|page| page.trim().parse::<i64>().ok()).filter(|page| *page >= 1).map_or(1, |page| page.min(100_000))
 }
 
+/// The `?page=` of a list where an unreadable one is refused (the API): absent is 1, and
+/// the message says why anything else is not a page.
+pub fn strict_page_number(raw: Option<&str>) -> Result<i64, String> {
+    match raw.map(str::trim).filter(|page| !page.is_empty()) {
+        None => Ok(1),
+        Some(page) => match page.parse::<i64>() {
+            Ok(number) if number >= 1 => Ok(number.min(100_000)),
+            _ => Err(format!("“{page}” is not a page number (1, 2, …).")),
+        },
+    }
+}
+
 /// `%text%` for LIKE, with LIKE's own wildcards escaped.
 pub fn like_pattern(text: &str) -> String {
     let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -90,7 +90,7 @@ async fn customer_registers_signs_out_and_back_in(app: TestApp) {
     assert_eq!(stored, ("carla@example.com".to_string(), "customer".to_string()));
     let carla = app.count("SELECT id FROM users WHERE email = 'carla@example.com'").await;
     let vouched = user_admin::UserInput::parse("Carla Customer", "carla@example.com", "customer", "", &[], true).unwrap();
-    user_admin::update(&app.db, carla, vouched, app.fixture_admin().await, app.now()).await.unwrap();
+    user_admin::update(&app.db, carla, vouched.into(), app.fixture_admin().await, app.now()).await.unwrap();
     browser.sign_in("carla@example.com", PASSWORD).await.assert_redirect("/tickets");
     let home = browser.get("/tickets").await;
     assert_eq!(home.status, StatusCode::OK);

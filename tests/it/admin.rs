@@ -360,7 +360,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(app: TestApp) {
         let (db, by_first) = (app.db.clone(), first.clone());
         let demote = tokio::spawn(async move {
             let input = UserInput::parse("First", &by_first.email, "agent", "", &[], true).unwrap();
-            user_admin::update(&db, by_first.id, input, &second, now).await
+            user_admin::update(&db, by_first.id, input.into(), &second, now).await
         });
         let outcomes = [deactivate.await.unwrap(), demote.await.unwrap()];
         let refused = outcomes.iter().filter(|outcome| matches!(outcome, Err(helpdesk::domain::Error::Conflict(_)))).count();

@@ -364,7 +364,7 @@ async fn a_demoted_agent_loses_every_assignment_and_staff_mail(backend: Backend)
     assert_eq!(app.count(pending_staff_mail).await, 2);
 
     let input = user_admin::UserInput::parse("Jo", "jo@example.com", "customer", "", &[], true).unwrap();
-    user_admin::update(&app.db, agent.id, input, &admin, app.now()).await.unwrap();
+    user_admin::update(&app.db, agent.id, input.into(), &admin, app.now()).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM tickets WHERE assignee_id IS NOT NULL").await, 0);
     let versions_after: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
@@ -467,6 +467,6 @@ async fn a_link_works_only_while_the_account_has_the_address_it_was_mailed_to(ba
     let link = link_in(&smtp.wait_for(1).await[0], "/password/reset");
     // An admin corrects the address: what was mailed to the old one is no key any more.
     let corrected = user_admin::UserInput::parse("Quinn", "quinn@example.org", "customer", "", &[], false).unwrap();
-    user_admin::update(&app.db, quinn.id, corrected, app.fixture_admin().await, app.now()).await.unwrap();
+    user_admin::update(&app.db, quinn.id, corrected.into(), app.fixture_admin().await, app.now()).await.unwrap();
     assert_eq!(app.browser().get(&link).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -13,5 +13,6 @@ pub mod sign_in;
 pub mod tokens;
 pub mod two_factor;
 pub mod user_admin;
+pub mod user_input;
 pub mod user_list;
 pub mod users;

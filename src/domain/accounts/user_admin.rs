@@ -8,56 +8,16 @@ use serde_json::{Map, Value, json};
 
 use crate::db::{self, Db, Tx, search};
 use crate::domain::accounts::account_tokens;
-use crate::domain::accounts::password::{self, Password};
+use crate::domain::accounts::password;
 use crate::domain::accounts::role::Role;
-use crate::domain::accounts::users::{self, NewAccount, User, parse_name};
+pub use crate::domain::accounts::user_input::{UserChanges, UserInput};
+use crate::domain::accounts::users::{self, NewAccount, User};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::staff;
-use crate::domain::email::Email;
 use crate::domain::mail::account_mail::{self, AccountMail};
 use crate::domain::mail::notification::Notification;
 use crate::domain::{Error, FieldErrors, Result};
-
-/// A user's fields as an admin edits them. `password: None` keeps the current password
-/// (or, for a new account, mails its owner an invitation to choose one).
-#[derive(Debug)]
-pub struct UserInput {
-    pub name: String,
-    pub email: Email,
-    pub role: Role,
-    pub password: Option<Password>,
-    /// Memberships are for staff; a customer's are dropped.
-    pub group_ids: BTreeSet<i64>,
-    /// The admin vouches for the address (new accounts: always). Unticked changes nothing: a
-    /// verified address stays verified.
-    pub verified: bool,
-}
-
-impl UserInput {
-    pub fn parse(name: &str, email: &str, role: &str, password: &str, group_ids: &[String], verified: bool) -> Result<Self> {
-        let mut errors = FieldErrors::new();
-        let name = errors.check("name", parse_name(name));
-        let email = errors.check("email", Email::parse(email));
-        let role = errors.check("role", role.trim().parse::<Role>());
-        let password =
-            if password.is_empty() { Some(None) } else { errors.check("password", Password::parse(password).map(Some)) };
-        let group_ids: Option<BTreeSet<i64>> = errors.check(
-            "groups",
-            group_ids.iter().map(|id| id.trim().parse::<i64>().map_err(|_| "Choose groups from the list.".to_string())).collect(),
-        );
-        errors.into_result()?;
-        let role = role.expect("checked");
-        Ok(Self {
-            name: name.expect("checked"),
-            email: email.expect("checked"),
-            role,
-            password: password.expect("checked"),
-            group_ids: if role.is_staff() { group_ids.expect("checked") } else { BTreeSet::new() },
-            verified,
-        })
-    }
-}
 
 /// Active staff and active customers.
 pub async fn active_head_counts(db: &Db) -> Result<(i64, i64)> {
@@ -111,28 +71,38 @@ pub async fn create(db: &Db, input: UserInput, actor: &User, now: Timestamp) -> 
 
 /// Changes an account's fields, memberships and (when given) password. A new password
 /// set by someone else ends the user's sessions, as a reset after a leak should.
-pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Timestamp) -> Result<()> {
-    let password_hash = match &input.password {
+pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: Timestamp) -> Result<()> {
+    let password_hash = match &changes.password {
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
     let mut tx = db.begin_write().await?;
     let before = lock_with_admins(&mut tx, db, id).await?;
     let user = before.user;
-    if user.role == Role::Admin && user.active && input.role != Role::Admin && before.other_active_admins == 0 {
+    let groups_before: BTreeSet<i64> = sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let role = changes.role.unwrap_or(user.role);
+    let group_ids = if role.is_staff() { changes.group_ids.unwrap_or_else(|| groups_before.clone()) } else { BTreeSet::new() };
+    let name = changes.name.unwrap_or_else(|| user.name.clone());
+    let email = changes.email.map_or_else(|| user.email.clone(), |email| email.as_str().to_owned());
+    if user.role == Role::Admin && user.active && role != Role::Admin && before.other_active_admins == 0 {
         return Err(last_admin(&user));
     }
     let updated = sqlx::query(
         "UPDATE users SET name = $1, email = $2, role = $3, password_hash = COALESCE($4, password_hash), updated_at = $5, \
          email_verified_at = CASE WHEN $7 THEN COALESCE(email_verified_at, $5) ELSE email_verified_at END WHERE id = $6",
     )
-    .bind(&input.name)
-    .bind(input.email.as_str())
-    .bind(input.role)
+    .bind(&name)
+    .bind(&email)
+    .bind(role)
     .bind(password_hash.as_deref())
     .bind(now)
     .bind(id)
-    .bind(input.verified)
+    .bind(changes.verified)
     .execute(&mut *tx)
     .await;
     match updated {
@@ -141,25 +111,19 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
         }
         other => other?,
     };
-    if user.name != input.name || user.email != input.email.as_str() {
+    if user.name != name || user.email != email.as_str() {
         // Tickets are found by their requester's name and email.
         search::reindex(&mut tx, db.backend(), search::Documents::OfRequester(id)).await?;
     }
-    let groups_before: BTreeSet<i64> = sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-    set_groups(&mut tx, id, &groups_before, &input.group_ids).await?;
+    set_groups(&mut tx, id, &groups_before, &group_ids).await?;
     if password_hash.is_some() && id != actor.id {
         users::sign_out_everywhere(&mut tx, id, None).await?;
     }
-    if password_hash.is_some() || user.email != input.email.as_str() {
+    if password_hash.is_some() || user.email != email.as_str() {
         // Links already mailed must not reset the new password, nor reach the old address.
         account_tokens::revoke_open(&mut tx, id, now).await?;
     }
-    if user.role.is_staff() && !input.role.is_staff() {
+    if user.role.is_staff() && !role.is_staff() {
         // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.
         tx = staff::unassign_all(db, tx, id, actor.id, now).await?;
         sqlx::query("DELETE FROM outbox WHERE recipient_id = $1 AND status = 'pending' AND kind IN ($2, $3)")
@@ -178,11 +142,11 @@ pub async fn update(db: &Db, id: i64, input: UserInput, actor: &User, now: Times
             new.insert(field.into(), is);
         }
     };
-    compare("name", json!(user.name), json!(input.name));
-    compare("email", json!(user.email), json!(input.email.as_str()));
-    compare("role", json!(user.role.as_str()), json!(input.role.as_str()));
-    compare("groups", json!(groups_before), json!(input.group_ids));
-    compare("verified", json!(user.verified), json!(user.verified || input.verified));
+    compare("name", json!(user.name), json!(name));
+    compare("email", json!(user.email), json!(email.as_str()));
+    compare("role", json!(user.role.as_str()), json!(role.as_str()));
+    compare("groups", json!(groups_before), json!(group_ids));
+    compare("verified", json!(user.verified), json!(user.verified || changes.verified));
     if password_hash.is_some() {
         // Only the fact: a hash in the audit log would help nobody but an attacker.
         compare("password", json!("(unchanged)"), json!("(changed)"));

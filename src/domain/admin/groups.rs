@@ -89,6 +89,36 @@ impl GroupInput {
     }
 }
 
+/// What a group update changes. `None` keeps a field as it is — read under the group's
+/// lock, so that concurrent changes of different fields both stay.
+#[derive(Debug, Default)]
+pub struct GroupChanges {
+    pub name: Option<String>,
+    pub public: Option<bool>,
+    pub member_ids: Option<BTreeSet<i64>>,
+}
+
+impl GroupChanges {
+    pub fn parse(name: Option<&str>, public: Option<bool>, member_ids: Option<&[i64]>) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let name = name.and_then(|name| errors.check("name", text::line(name, "Name", 1, 60)));
+        errors.into_result()?;
+        Ok(Self { name, public, member_ids: member_ids.map(|ids| ids.iter().copied().collect()) })
+    }
+
+    /// A new group's fields: the name is required.
+    pub fn into_new(self) -> Result<GroupInput> {
+        let name = self.name.ok_or_else(|| Error::Invalid(FieldErrors::single("name", "Required.")))?;
+        Ok(GroupInput { name, public: self.public.unwrap_or(false), member_ids: self.member_ids.unwrap_or_default() })
+    }
+}
+
+impl From<GroupInput> for GroupChanges {
+    fn from(input: GroupInput) -> Self {
+        Self { name: Some(input.name), public: Some(input.public), member_ids: Some(input.member_ids) }
+    }
+}
+
 fn entry(action: &'static str, id: i64, actor_id: i64, before: Option<Value>, after: Option<Value>) -> audit::Entry<'static> {
     audit::Entry { actor_id: Some(actor_id), action, object_type: "group", object_id: id.to_string(), before, after }
 }
@@ -117,7 +147,7 @@ pub async fn create(db: &Db, input: &GroupInput, actor_id: i64, now: Timestamp) 
     Ok(id)
 }
 
-pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Timestamp) -> Result<()> {
+pub async fn update(db: &Db, id: i64, changes: GroupChanges, actor_id: i64, now: Timestamp) -> Result<()> {
     let mut tx = db.begin_write().await?;
     let before: Option<Group> =
         sqlx::query_as(&format!("SELECT id, name, public FROM groups WHERE id = $1{}", db.backend().row_lock()))
@@ -125,6 +155,17 @@ pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Ti
             .fetch_optional(&mut *tx)
             .await?;
     let before = before.ok_or(Error::NotFound)?;
+    let members_before: BTreeSet<i64> = sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let input = GroupInput {
+        name: changes.name.unwrap_or_else(|| before.name.clone()),
+        public: changes.public.unwrap_or(before.public.0),
+        member_ids: changes.member_ids.unwrap_or_else(|| members_before.clone()),
+    };
     let updated = sqlx::query("UPDATE groups SET name = $1, public = $2, updated_at = $3 WHERE id = $4")
         .bind(&input.name)
         .bind(input.public)
@@ -135,12 +176,6 @@ pub async fn update(db: &Db, id: i64, input: &GroupInput, actor_id: i64, now: Ti
     if let Err(error) = updated {
         return Err(duplicate_name(&error).unwrap_or(error.into()));
     }
-    let members_before: BTreeSet<i64> = sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
     set_members(&mut tx, id, &members_before, &input.member_ids).await?;
     let was = json!({ "name": before.name, "public": bool::from(before.public), "members": members_before });
     let is = json!({ "name": input.name, "public": input.public, "members": input.member_ids });

@@ -1,7 +1,7 @@
 //! A ticket's trail, for staff: every audited change and every notification queued about
 //! it with where its delivery stands, oldest first, from two indexes.
 
-use crate::db::Db;
+use crate::db::{Db, stored_enum};
 use crate::domain::Result;
 use crate::domain::clock::Timestamp;
 use crate::domain::paging::Paged;
@@ -9,12 +9,19 @@ use crate::domain::tickets::Ticket;
 
 pub const EVENTS_PAGE_SIZE: i64 = 50;
 
+stored_enum!(
+    /// Where an entry of the trail comes from.
+    pub enum EventSource {
+        Change => "change", "Change";
+        Notification => "notification", "Notification";
+    } else "Not a source of ticket events."
+);
+
 /// One entry of the trail: a change (`action`, its actor and the states before and after)
 /// or a notification (`kind`, its recipient and delivery).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TicketEvent {
-    /// `change` or `notification`.
-    pub source: String,
+    pub source: EventSource,
     pub id: i64,
     pub at: Timestamp,
     /// The audited action (`ticket.status`) or the notification's kind (`agent_replied`).

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::tickets::ticket_for;
 use super::{ApiError, ApiResult, QueryParams, StaffCaller, moment, page_json, page_param};
 use crate::domain::FieldErrors;
-use crate::domain::tickets::events::{self, TicketEvent};
+use crate::domain::tickets::events::{self, EventSource, TicketEvent};
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -17,12 +17,21 @@ pub struct EventsQuery {
     page: Option<String>,
 }
 
+/// A state the audit log recorded as JSON; one that cannot be read (never written so) is
+/// logged and shown as null rather than failing the whole trail.
 fn stored_json(state: Option<String>) -> Value {
-    state.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or(Value::Null)
+    let text = match state {
+        Some(text) => text,
+        None => return Value::Null,
+    };
+    serde_json::from_str(&text).unwrap_or_else(|error| {
+        tracing::warn!(%error, "an audited state is not JSON");
+        Value::Null
+    })
 }
 
 fn event_json(event: TicketEvent) -> Value {
-    if event.source == "notification" {
+    if event.source == EventSource::Notification {
         let delivery = match event.delivery.as_deref() {
             Some("pending") => "queued",
             Some(other) => other,

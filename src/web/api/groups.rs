@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{AdminCaller, ApiError, ApiResult, Caller, JsonBody, QueryParams, created, data, id_param};
 use crate::domain::accounts::users::User;
-use crate::domain::admin::groups::{self, Group, GroupInput};
+use crate::domain::admin::groups::{self, Group, GroupChanges};
 use crate::web::state::AppState;
 
 fn group_json(group: &Group, members: Option<&BTreeSet<i64>>) -> Value {
@@ -47,7 +47,7 @@ pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id
     Ok(data(StatusCode::OK, group_answer(&state, &caller, id_param(&id)?).await?))
 }
 
-/// A group's fields; on `PATCH` each absent one stays as it is.
+/// A group's fields; on `PATCH` each absent one stays as it is (`null` counts as absent).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
@@ -58,14 +58,8 @@ pub struct GroupBody {
 }
 
 impl GroupBody {
-    fn input(&self, current: Option<(&Group, &BTreeSet<i64>)>) -> Result<GroupInput, ApiError> {
-        let name = self.name.as_deref().or(current.map(|(group, _)| group.name.as_str())).unwrap_or_default();
-        let public = self.public.or(current.map(|(group, _)| group.public.0)).unwrap_or(false);
-        let members: Vec<String> = match &self.members {
-            Some(members) => members.iter().map(i64::to_string).collect(),
-            None => current.map(|(_, members)| members.iter().map(i64::to_string).collect()).unwrap_or_default(),
-        };
-        Ok(GroupInput::parse(name, public, &members)?)
+    fn changes(&self) -> Result<GroupChanges, ApiError> {
+        Ok(GroupChanges::parse(self.name.as_deref(), self.public, self.members.as_deref())?)
     }
 }
 
@@ -74,7 +68,7 @@ pub async fn create(
     AdminCaller(admin): AdminCaller,
     JsonBody(body): JsonBody<GroupBody>,
 ) -> ApiResult {
-    let id = groups::create(&state.db, &body.input(None)?, admin.id, state.now()).await?;
+    let id = groups::create(&state.db, &body.changes()?.into_new()?, admin.id, state.now()).await?;
     Ok(created(format!("/api/v1/groups/{id}"), group_answer(&state, &admin, id).await?))
 }
 
@@ -85,9 +79,7 @@ pub async fn update(
     JsonBody(body): JsonBody<GroupBody>,
 ) -> ApiResult {
     let id = id_param(&id)?;
-    let group = groups::find(&state.db, id).await?;
-    let members = groups::member_ids(&state.db, id).await?;
-    groups::update(&state.db, id, &body.input(Some((&group, &members)))?, admin.id, state.now()).await?;
+    groups::update(&state.db, id, body.changes()?, admin.id, state.now()).await?;
     Ok(data(StatusCode::OK, group_answer(&state, &admin, id).await?))
 }
 

@@ -28,8 +28,7 @@ use crate::domain;
 use crate::domain::accounts::api_tokens;
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
-use crate::domain::paging::Paged;
-use crate::domain::tickets::queue;
+use crate::domain::paging::{Paged, strict_page_number};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -194,10 +193,10 @@ impl FromRequestParts<AppState> for AdminCaller {
 }
 
 /// A page of a list, the same for every list: `data` holds the items, `meta` where the page
-/// sits. `total` is null where it is not counted (searches for common words, the audit
-/// trail) and stops at the queue's cap.
+/// sits. `total` is null where it is not counted (searches for common words, the queue
+/// beyond its cap, the audit trail).
 pub fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> Response {
-    let total = (paged.counted && paged.total_items <= queue::COUNT_CAP).then_some(paged.total_items);
+    let total = paged.counted.then_some(paged.total_items);
     let meta = json!({ "page": paged.page, "per_page": paged.per_page, "total": total, "has_more": paged.has_next });
     let items: Vec<serde_json::Value> = paged.items.into_iter().map(item).collect();
     (StatusCode::OK, axum::Json(json!({ "data": items, "meta": meta }))).into_response()
@@ -206,16 +205,7 @@ pub fn page_json<T>(paged: Paged<T>, item: impl Fn(T) -> serde_json::Value) -> R
 /// `page` of a list's query string, the same on every list: absent is 1; anything but a
 /// whole number from 1 is noted in `errors` (a 422 naming it).
 pub fn page_param(raw: Option<&str>, errors: &mut domain::FieldErrors) -> i64 {
-    match raw.map(str::trim).filter(|page| !page.is_empty()) {
-        None => 1,
-        Some(page) => match page.parse::<i64>() {
-            Ok(number) if number >= 1 => number.min(100_000),
-            _ => {
-                errors.add("page", format!("“{page}” is not a page number (1, 2, …)."));
-                1
-            }
-        },
-    }
+    errors.check("page", strict_page_number(raw)).unwrap_or(1)
 }
 
 /// The numeric id in a path; anything else names nothing there is (404).
@@ -225,7 +215,10 @@ pub fn id_param(raw: &str) -> Result<i64, ApiError> {
 
 /// A 201 for what was just made, with `Location` naming where it can be read.
 pub fn created(location: String, value: impl Serialize) -> Response {
-    let mut response = data(StatusCode::CREATED, value);
+    with_location(data(StatusCode::CREATED, value), location)
+}
+
+pub fn with_location(mut response: Response, location: String) -> Response {
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -8,13 +8,12 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, created, data, moment, page_json};
+use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment, page_json, page_param, with_location};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::customer::{self};
 use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
-use crate::domain::paging::page_number;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::{self, QueueParams, QueueRow};
 use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket, TicketSummary};
@@ -139,7 +138,9 @@ pub async fn list(
             query.number = Some(number);
             query.text.clear();
         }
-        let paged = queue::list(&state.db, &caller, &query, state.now()).await?;
+        let mut paged = queue::list(&state.db, &caller, &query, state.now()).await?;
+        // Counts stop at the cap: beyond it the desk says "1000+", and the API no number.
+        paged.counted &= paged.total_items <= queue::COUNT_CAP;
         return Ok(page_json(paged, queue_row_json));
     }
     let staff_filters = [
@@ -157,9 +158,7 @@ pub async fn list(
             errors.add(field, "Only staff filter on this.");
         }
     }
-    if let Some(message) = params.page_error() {
-        errors.add("page", message);
-    }
+    let page = page_param(params.page.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::invalid(&errors));
     }
@@ -169,7 +168,6 @@ pub async fn list(
             ApiError::invalid(&FieldErrors::single("status", format!("“{given}” is not active, resolved, closed or all.")))
         })?,
     };
-    let page = page_number(params.page.as_deref());
     let paged = tickets::list_for_requester(&state.db, caller.id, tab, &params.q, page).await?;
     Ok(page_json(paged, summary_json))
 }
@@ -208,15 +206,17 @@ fn etag(version: i64) -> String {
     format!("\"v{version}\"")
 }
 
-/// The version an `If-Match` header asks for: `None` without one (or with `*`, any
-/// version); a value that is no ETag of ours matches nothing.
-fn if_match(headers: &HeaderMap) -> Option<Result<i64, String>> {
-    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or_default().trim().to_owned();
-    if value == "*" {
+/// The versions an `If-Match` header accepts (it may list several): `None` without one
+/// (or with `*`, any version); `Err` when no entry is an ETag of ours, which matches nothing.
+fn if_match(headers: &HeaderMap) -> Option<Result<Vec<i64>, ()>> {
+    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or_default();
+    let entries: Vec<&str> = value.split(',').map(str::trim).collect();
+    if entries.contains(&"*") {
         return None;
     }
-    let version = value.strip_prefix("\"v").and_then(|rest| rest.strip_suffix('"')).and_then(|digits| digits.parse().ok());
-    Some(version.ok_or(value))
+    let versions: Vec<i64> =
+        entries.iter().filter_map(|entry| entry.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok()).collect();
+    Some(if versions.is_empty() { Err(()) } else { Ok(versions) })
 }
 
 pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
@@ -260,8 +260,8 @@ pub async fn create(State(state): State<AppState>, Caller(caller): Caller, JsonB
         }
         tickets::create(&state.db, &settings, &caller, &caller, &parsed?, notify_email, now).await?
     };
-    let ticket = tickets::find_for_viewer(&state.db, number, &caller).await?;
-    Ok(created(format!("/api/v1/tickets/{number}"), ticket_json(ticket, &caller)))
+    let response = ticket_response(&state, &caller, number, StatusCode::CREATED).await?;
+    Ok(with_location(response, format!("/api/v1/tickets/{number}")))
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -305,13 +305,16 @@ pub async fn update(
     let precondition = if_match(&headers);
     if caller.role.is_staff() {
         let changes = Changes::try_from(&body)?;
-        let version = match precondition {
+        let version = match &precondition {
             None => body.version,
-            Some(Ok(version)) if body.version.is_none_or(|given| given == version) => Some(version),
-            Some(Ok(_)) => {
-                return Err(ApiError::invalid(&FieldErrors::single("version", "Differs from the version If-Match asks for.")));
+            Some(Ok(versions)) if body.version.is_none_or(|given| versions.contains(&given)) => {
+                // The one it names as the ticket stands; checked again under the ticket's lock.
+                Some(if versions.contains(&ticket.version) { ticket.version } else { versions[0] })
             }
-            Some(Err(_)) => return Err(ApiError::precondition_failed(&etag(ticket.version))),
+            Some(Ok(_)) => {
+                return Err(ApiError::invalid(&FieldErrors::single("version", "Differs from the versions If-Match names.")));
+            }
+            Some(Err(())) => return Err(ApiError::precondition_failed(&etag(ticket.version))),
         };
         match staff::update(&state.db, &ticket, &caller, &changes, version, now).await {
             // Asked through `If-Match`, a stale version is HTTP's own 412.

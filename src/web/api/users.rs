@@ -2,8 +2,6 @@
 //! their groups, deactivating and reactivating — the admin pages' rules, the last-admin
 //! rule among them (409).
 
-use std::collections::BTreeSet;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -11,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::{AdminCaller, ApiError, ApiResult, JsonBody, QueryParams, created, data, id_param, page_json, page_param};
 use crate::domain::FieldErrors;
-use crate::domain::accounts::user_admin::{self, UserInput};
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::user_admin::{self, UserChanges};
 use crate::domain::accounts::user_list::{self, UserFilter};
 use crate::domain::accounts::users::User;
 use crate::web::state::AppState;
@@ -25,7 +24,7 @@ fn account_json(user: &User, group_ids: impl IntoIterator<Item = i64>) -> Value 
         "active": user.active,
         "verified": user.verified,
         "two_factor": user.two_factor,
-        "groups": group_ids.into_iter().collect::<Vec<_>>(),
+        "groups": group_ids.into_iter().collect::<std::collections::BTreeSet<_>>(),
     })
 }
 
@@ -80,7 +79,7 @@ pub async fn show(State(state): State<AppState>, AdminCaller(_admin): AdminCalle
 
 /// An account's fields. On `POST`, `name`, `email` and `role` are required, and without a
 /// `password` the owner is mailed an invitation to choose one; on `PATCH` each absent field
-/// stays as it is.
+/// stays as it is (`null` counts as absent).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountBody {
@@ -95,7 +94,9 @@ pub struct AccountBody {
 }
 
 impl AccountBody {
-    fn input(&self, current: Option<(&User, &BTreeSet<i64>)>) -> Result<UserInput, ApiError> {
+    /// What the body changes. `role_now` is the account's role, `None` for a new account
+    /// (whose name, email and role are then required).
+    fn changes(&self, role_now: Option<Role>) -> Result<UserChanges, ApiError> {
         let mut errors = FieldErrors::new();
         if self.password.as_deref() == Some("") {
             errors.add("password", "Give a password of at least 8 characters, or leave the field out.");
@@ -103,26 +104,36 @@ impl AccountBody {
         if self.verified == Some(false) {
             errors.add("verified", "A confirmed address cannot be unconfirmed; leave the field out.");
         }
-        if current.is_none() {
+        if role_now.is_none() {
+            // A new account: every missing field is named with the other problems at once.
             for (field, given) in [("name", &self.name), ("email", &self.email), ("role", &self.role)] {
                 if given.is_none() {
                     errors.add(field, "Required.");
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(&errors));
-        }
-        let name = self.name.as_deref().or(current.map(|(user, _)| user.name.as_str())).unwrap_or_default();
-        let email = self.email.as_deref().or(current.map(|(user, _)| user.email.as_str())).unwrap_or_default();
-        let role = self.role.as_deref().or(current.map(|(user, _)| user.role.as_str())).unwrap_or_default();
-        let groups: Vec<String> = match (&self.groups, current) {
-            (Some(groups), _) => groups.iter().map(i64::to_string).collect(),
-            (None, Some((_, groups))) => groups.iter().map(i64::to_string).collect(),
-            (None, None) => Vec::new(),
+        let changes = UserChanges::parse(
+            self.name.as_deref(),
+            self.email.as_deref(),
+            self.role.as_deref(),
+            self.password.as_deref().filter(|password| !password.is_empty()),
+            self.groups.as_deref(),
+            self.verified.unwrap_or(false),
+        );
+        let changes = match changes {
+            Ok(changes) => Some(changes),
+            Err(crate::domain::Error::Invalid(fields)) => {
+                errors.extend(fields);
+                None
+            }
+            Err(other) => return Err(other.into()),
         };
-        let password = self.password.as_deref().unwrap_or_default();
-        Ok(UserInput::parse(name, email, role, password, &groups, self.verified.unwrap_or(false))?)
+        let role = changes.as_ref().and_then(|changes| changes.role).or(role_now);
+        if self.groups.as_ref().is_some_and(|groups| !groups.is_empty()) && role == Some(Role::Customer) {
+            errors.add("groups", "Only agents and admins belong to groups.");
+        }
+        errors.into_result()?;
+        Ok(changes.expect("no errors"))
     }
 }
 
@@ -131,7 +142,8 @@ pub async fn create(
     AdminCaller(admin): AdminCaller,
     JsonBody(body): JsonBody<AccountBody>,
 ) -> ApiResult {
-    let user = user_admin::create(&state.db, body.input(None)?, &admin, state.now()).await?;
+    let input = body.changes(None)?.into_new()?;
+    let user = user_admin::create(&state.db, input, &admin, state.now()).await?;
     Ok(created(format!("/api/v1/users/{}", user.id), account_answer(&state, user.id).await?))
 }
 
@@ -143,8 +155,7 @@ pub async fn update(
 ) -> ApiResult {
     let id = id_param(&id)?;
     let user = user_admin::find(&state.db, id).await?;
-    let groups = user_admin::group_ids_of(&state.db, id).await?;
-    user_admin::update(&state.db, id, body.input(Some((&user, &groups)))?, &admin, state.now()).await?;
+    user_admin::update(&state.db, id, body.changes(Some(user.role))?, &admin, state.now()).await?;
     Ok(data(StatusCode::OK, account_answer(&state, id).await?))
 }
 

@@ -50,6 +50,9 @@ async fn admins_manage_accounts_through_the_api(app: TestApp) {
     for field in ["name", "password"] {
         assert!(refused.field_error(field).is_some(), "{field}: {}", refused.text);
     }
+    let grouped =
+        api.post("/users", json!({ "name": "Cy", "email": "cy@example.com", "role": "customer", "groups": [support] })).await;
+    assert_eq!((grouped.status, grouped.field_error("groups").is_some()), (StatusCode::UNPROCESSABLE_ENTITY, true));
     let duplicate = api.post("/users", json!({ "name": "Other", "email": "andy@example.com", "role": "agent" })).await;
     assert_eq!((duplicate.status, duplicate.field_error("email").is_some()), (StatusCode::UNPROCESSABLE_ENTITY, true));
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email IN ('andy@example.com', 'cleo@example.com')").await, 2);

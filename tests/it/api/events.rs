@@ -112,12 +112,19 @@ async fn etag_and_if_match_guard_against_lost_updates(app: TestApp) {
     let both = api.send_with(Method::PATCH, &path, Some(json!({ "priority": "low", "version": 1 })), &if_match("\"v2\"")).await;
     assert_eq!((both.status, both.field_error("version").is_some()), (StatusCode::UNPROCESSABLE_ENTITY, true));
     assert_eq!(app.ticket(number).await.priority.as_str(), "high", "nothing refused was applied");
+    let listed = api.send_with(Method::PATCH, &path, Some(json!({ "priority": "low" })), &if_match("\"v1\", \"v2\"")).await;
+    assert_eq!((listed.status, &listed.headers["etag"]), (StatusCode::OK, &"\"v3\"".parse().unwrap()), "one of those listed");
     let any = api.send_with(Method::PATCH, &path, Some(json!({ "priority": "urgent" })), &if_match("*")).await;
     assert_eq!(any.status, StatusCode::OK);
+    let general = app.count("SELECT id FROM groups WHERE name = 'General'").await;
+    let opened = api
+        .post("/tickets", json!({ "subject": "New", "message": "Hi", "group": general, "requester": "carla@example.com" }))
+        .await;
+    assert_eq!((opened.status, &opened.headers["etag"]), (StatusCode::CREATED, &"\"v1\"".parse().unwrap()));
 
     // Customers are not shown versions, and do not make conditional changes.
     let theirs = Api::for_user(&app, &customer).await;
     assert!(theirs.get(&path).await.headers.get("etag").is_none());
-    let conditional = theirs.send_with(Method::PATCH, &path, Some(json!({ "status": "closed" })), &if_match("\"v3\"")).await;
+    let conditional = theirs.send_with(Method::PATCH, &path, Some(json!({ "status": "closed" })), &if_match("\"v4\"")).await;
     assert_eq!(conditional.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

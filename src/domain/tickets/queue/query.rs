@@ -6,7 +6,7 @@ use time::macros::format_description;
 use crate::db::stored_enum;
 use crate::domain::FieldErrors;
 use crate::domain::clock::Timestamp;
-use crate::domain::paging::page_number;
+use crate::domain::paging::{page_number, strict_page_number};
 use crate::domain::tickets::number::TicketNumber;
 use crate::domain::tickets::status::{Priority, Status};
 
@@ -150,20 +150,9 @@ impl QueueParams {
         query.created_from = choice(&mut errors, "from", "date like 2026-01-31", &self.from, parse_date(&self.from));
         query.created_before =
             choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
-        if let Some(message) = self.page_error() {
-            errors.add("page", message);
-        }
+        errors.check("page", strict_page_number(self.page.as_deref()));
         query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
         (query, errors)
-    }
-
-    /// Why `page` cannot be read, if it is given and cannot.
-    pub fn page_error(&self) -> Option<String> {
-        let page = self.page.as_deref().map(str::trim).filter(|page| !page.is_empty())?;
-        match page.parse::<i64>() {
-            Ok(number) if number >= 1 => None,
-            _ => Some(format!("“{page}” is not a page number (1, 2, …).")),
-        }
     }
 }
 

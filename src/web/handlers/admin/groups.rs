@@ -147,7 +147,7 @@ pub async fn update(
 ) -> Result<Response> {
     let group = groups::find(&state.db, id).await?;
     let updated = match form.parse() {
-        Ok(input) => groups::update(&state.db, id, &input, admin.id, state.now()).await,
+        Ok(input) => groups::update(&state.db, id, input.into(), admin.id, state.now()).await,
         Err(error) => Err(error),
     };
     after_post(

@@ -301,7 +301,7 @@ pub async fn update(
 ) -> Result<Response> {
     let user = user_admin::find(&state.db, id).await?;
     let updated = match UserInput::try_from(&form) {
-        Ok(input) => user_admin::update(&state.db, id, input, &admin, state.now()).await,
+        Ok(input) => user_admin::update(&state.db, id, input.into(), &admin, state.now()).await,
         Err(error) => Err(error),
     };
     after_post(
