@@ -14,8 +14,10 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::accounts::{account_tokens, login_throttle};
 use crate::domain::admin::settings::Settings;
+use crate::domain::attachments;
 use crate::domain::clock::Clock;
 use crate::domain::conversation::closing;
+use crate::files::FileStore;
 use crate::mail::{self, Mailer};
 use crate::web::session_store::DbSessionStore;
 use crate::web::{self, AppState};
@@ -31,9 +33,10 @@ impl App {
     /// Connects to the database (creating a missing SQLite file) and applies migrations.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(&config)?;
+        let files = FileStore::from_config(&config)?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        Ok(Self { state: AppState { db, mailer, config: Arc::new(config), clock } })
+        Ok(Self { state: AppState { db, mailer, files, config: Arc::new(config), clock } })
     }
 
     pub fn db(&self) -> &Db {
@@ -111,6 +114,11 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(error) = account_tokens::forget_spent(&state.db, now).await {
             tracing::warn!(%error, "could not delete spent account links");
+        }
+        match attachments::delete_unused(&state.db, &state.files, now).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted files no attachment uses"),
+            Err(error) => tracing::warn!(%error, "could not delete unused files"),
         }
     }
 }

@@ -51,9 +51,26 @@ pub struct Config {
     /// `X-Forwarded-For` (for the sign-in limit). Unset: the connection's own address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<IpAddr>,
-    /// Where attachments are kept.
+    /// Where attachments (with `ATTACHMENT_STORE=file`) and uploads on their way in are kept.
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
+    /// `file` (under `DATA_DIR/attachments`) or an S3-compatible bucket, `s3://bucket/prefix`,
+    /// which several instances can share.
+    #[arg(long, env = "ATTACHMENT_STORE", default_value = "file", global = true)]
+    pub attachment_store: String,
+    /// The bucket's server, e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO address.
+    #[arg(long, env = "S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
+    #[arg(long, env = "AWS_REGION", global = true)]
+    pub aws_region: Option<String>,
+    /// The largest attachment taken, in MiB (at most 10 files a message).
+    #[arg(long, env = "MAX_ATTACHMENT_MB", default_value_t = 25, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_attachment_mb: u64,
     /// The `authserv-id` our own mail server writes in `Authentication-Results`: only its
     /// results are believed (it must remove any such header a sender wrote).
     #[arg(long, env = "MAIL_AUTHSERV_ID", global = true)]

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod clock;
 pub mod conversation;
 pub mod email;

@@ -53,6 +53,10 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
         (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
     ];
     for (name, value) in fixed {
+        // A stricter policy set by the handler (files are sandboxed) stays.
+        if name == header::CONTENT_SECURITY_POLICY && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     if state.config.secure_cookies() {

@@ -212,9 +212,9 @@ fn client_address(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAd
 }
 
 #[derive(Deserialize, Default)]
-struct CsrfField {
+pub(super) struct CsrfField {
     #[serde(default)]
-    csrf_token: String,
+    pub(super) csrf_token: String,
 }
 
 /// A url-encoded form whose `csrf_token` matches the session's. Unknown fields are

@@ -10,9 +10,11 @@ pub mod page;
 pub mod session;
 pub mod session_store;
 pub mod state;
+mod upload;
 pub mod views;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -25,9 +27,11 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{accounts, admin, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
+use handlers::{accounts, admin, attachments, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
 use session_store::DbSessionStore;
 pub use state::AppState;
+
+use crate::domain::attachments::MAX_FILES_PER_MESSAGE;
 
 /// Request bodies above this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -42,6 +46,17 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
+
+    // Forms that take files: a larger body (files count against their own limit, the text
+    // against the usual one, in `upload`), everything else the usual 2 MiB.
+    let upload_limit = (MAX_FILES_PER_MESSAGE as u64 + 1) * state.files.max_file_bytes + 2 * BODY_LIMIT_BYTES as u64;
+    let uploads = Router::new()
+        .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
+        .route("/tickets/{number}/replies", post(portal::reply))
+        .route("/desk/tickets", post(desk::create_ticket))
+        .route("/desk/tickets/{number}/replies", post(workspace::reply))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(usize::try_from(upload_limit).unwrap_or(usize::MAX)));
 
     Router::new()
         .route("/", get(home::start))
@@ -58,21 +73,19 @@ pub fn router(state: AppState) -> Router {
         .route("/password/reset", get(accounts::reset_form).post(accounts::reset))
         .route("/setup", get(auth::setup_form).post(auth::setup))
         // customer portal
-        .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
         .route("/tickets/new", get(portal::new_ticket_form))
         .route("/tickets/{number}", get(portal::show_ticket))
-        .route("/tickets/{number}/replies", post(portal::reply))
+        .route("/attachments/{id}/{filename}", get(attachments::download))
         .route("/tickets/{number}/close", post(portal::close))
         .route("/tickets/{number}/reopen", post(portal::reopen))
         .route("/tickets/{number}/rating", post(portal::rate))
         // staff desk
         .route("/desk", get(desk::queue))
-        .route("/desk/tickets", post(desk::create_ticket))
         .route("/desk/tickets/new", get(desk::new_ticket_form))
         .route("/desk/tickets/bulk", post(desk::bulk))
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))
-        .route("/desk/tickets/{number}/replies", post(workspace::reply))
         .route("/desk/tickets/{number}/merge", post(workspace::merge))
+        .route("/desk/attachments/{id}/delete", post(attachments::remove))
         .route("/desk/canned", get(canned::list).post(canned::create))
         .route("/desk/canned/{id}", get(canned::edit_form).post(canned::update))
         .route("/desk/canned/{id}/delete", post(canned::delete))
@@ -102,13 +115,14 @@ pub fn router(state: AppState) -> Router {
         .route("/profile/password", get(profile::password_form).post(profile::change_password))
         .route("/profile/two-factor", get(profile::two_factor_form).post(profile::enable_two_factor))
         .route("/profile/two-factor/disable", post(profile::disable_two_factor))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .merge(uploads)
         .fallback(error::not_found)
         .layer(sessions)
         .layer(middleware::from_fn(move |request, next| session::form_token(request, next, secure_cookies)))
         .layer(CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.").into_response()
         }))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), assets::security_headers))

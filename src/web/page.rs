@@ -24,6 +24,8 @@ pub struct PageContext {
     pub flashes: Vec<Flash>,
     pub path: String,
     pub asset_version: &'static str,
+    /// The largest attachment taken, for the hint beside file inputs.
+    pub max_attachment_mb: u64,
     /// Error pages show a bare header: they may be rendered without a session or database.
     pub bare: bool,
 }
@@ -42,6 +44,7 @@ impl PageContext {
             flashes: Vec::new(),
             path: String::new(),
             asset_version: assets::version(),
+            max_attachment_mb: 0,
             bare: true,
         }
     }
@@ -73,6 +76,7 @@ impl FromRequestParts<AppState> for PageContext {
             flashes: session.take_flashes().await?,
             path: parts.uri.path().to_owned(),
             asset_version: assets::version(),
+            max_attachment_mb: state.config.max_attachment_mb,
             bare: false,
         })
     }

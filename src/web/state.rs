@@ -3,12 +3,14 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::clock::{Clock, Timestamp};
+use crate::files::FileStore;
 use crate::mail::Mailer;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub mailer: Mailer,
+    pub files: FileStore,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
 }

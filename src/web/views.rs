@@ -3,8 +3,11 @@
 
 use super::error::encode_query_value;
 use super::format::{Moment, Segment, segments, span};
+use crate::db::Db;
+use crate::domain::Result;
+use crate::domain::attachments::{self, Attachment};
 use crate::domain::clock::Timestamp;
-use crate::domain::conversation::TimelineEntry;
+use crate::domain::conversation::{Audience, TimelineEntry};
 use crate::domain::paging::Paged;
 use crate::domain::tickets::{Priority, Status};
 
@@ -56,6 +59,61 @@ pub struct EntryView {
     pub event_text: String,
     /// Came by mail without proof of its sender.
     pub sender_unverified: bool,
+    pub files: Vec<FileView>,
+}
+
+/// A file on a timeline entry.
+pub struct FileView {
+    pub href: String,
+    pub filename: String,
+    pub size: String,
+    /// Shown as a picture, scaled down (only PNG, JPEG, GIF, WebP are served inline).
+    pub is_image: bool,
+    pub removed: bool,
+    /// Staff pages: where the "Remove" button posts.
+    pub remove_action: Option<String>,
+}
+
+impl FileView {
+    fn new(attachment: &Attachment, audience: Audience) -> Self {
+        Self {
+            href: attachment.href(),
+            filename: attachment.filename.clone(),
+            size: file_size(attachment.size),
+            is_image: attachment.is_inline_image(),
+            removed: attachment.removed.0,
+            remove_action: (audience == Audience::Staff && !attachment.removed.0)
+                .then(|| format!("/desk/attachments/{}/delete", attachment.public_id)),
+        }
+    }
+}
+
+/// "812 bytes", "14 KB", "3.2 MB" (units of 1,024).
+pub fn file_size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let bytes_f = bytes as f64;
+    if bytes_f < KB {
+        format!("{bytes} bytes")
+    } else if bytes_f < KB * KB {
+        format!("{:.0} KB", bytes_f / KB)
+    } else {
+        format!("{:.1} MB", bytes_f / (KB * KB))
+    }
+}
+
+/// The views of a timeline's entries, each with its files (one statement for all files).
+pub async fn entry_views(db: &Db, entries: &[TimelineEntry], audience: Audience, now: Timestamp) -> Result<Vec<EntryView>> {
+    let ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
+    let files = attachments::of_messages(db, &ids).await?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let mut view = EntryView::new(entry, now);
+            view.files =
+                files.iter().filter(|file| file.message_id == entry.id).map(|file| FileView::new(file, audience)).collect();
+            view
+        })
+        .collect())
 }
 
 fn status_label(stored: Option<&str>) -> String {
@@ -102,6 +160,9 @@ impl EntryView {
                 Some(name) => format!("{author} assigned this to {name}"),
                 None => format!("{author} unassigned this"),
             },
+            Some("file_removed") => {
+                format!("{author} removed the file {}", entry.old_value.as_deref().unwrap_or("?"))
+            }
             Some(other) => format!("{author} changed {other}"),
             None => String::new(),
         };
@@ -114,6 +175,7 @@ impl EntryView {
             moment: Moment::new(entry.created_at, now),
             body: segments(&entry.body),
             event_text,
+            files: Vec::new(),
         }
     }
 }

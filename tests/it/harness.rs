@@ -152,6 +152,8 @@ pub struct TestApp {
     pub config: Config,
     server: Option<RunningServer>,
     pub database: Arc<TestDatabase>,
+    /// `DATA_DIR`: attachments and uploads on their way in, kept across a restart.
+    pub data_dir: Arc<tempfile::TempDir>,
     /// The admin fixtures act as, made on first use and kept across a restart.
     fixture_admin: Arc<OnceCell<User>>,
 }
@@ -164,16 +166,19 @@ impl TestApp {
     /// The same application with a changed configuration, on a fresh database.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let database = Arc::new(TestDatabase::create(backend).await);
+        let data_dir = Arc::new(tempfile::tempdir().expect("a data directory"));
         let mut config = Config::for_database(&database.url);
+        config.data_dir = data_dir.path().to_owned();
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp()));
-        Self::start(config, clock, database, Arc::default()).await
+        Self::start(config, clock, database, data_dir, Arc::default()).await
     }
 
     async fn start(
         config: Config,
         clock: Arc<ManualClock>,
         database: Arc<TestDatabase>,
+        data_dir: Arc<tempfile::TempDir>,
         fixture_admin: Arc<OnceCell<User>>,
     ) -> Self {
         let app = App::new(config.clone(), clock.clone()).await.expect("application starts");
@@ -185,14 +190,16 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let server = Some(RunningServer { stop, task });
-        Self { db, clock, base_url: format!("http://{address}"), config, server, database, fixture_admin }
+        Self { db, clock, base_url: format!("http://{address}"), config, server, database, data_dir, fixture_admin }
     }
 
     /// Stops the server gracefully and starts a new one on the same database, as a
     /// deployment or a crash-and-restart would.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        Self::start(self.config.clone(), self.clock.clone(), self.database.clone(), self.fixture_admin.clone()).await
+        let (config, clock, database, data_dir) =
+            (self.config.clone(), self.clock.clone(), self.database.clone(), self.data_dir.clone());
+        Self::start(config, clock, database, data_dir, self.fixture_admin.clone()).await
     }
 
     pub async fn stop(&mut self) {
@@ -242,6 +249,19 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert_eq!(self.count(sql).await, expected, "{sql}");
+    }
+}
+
+/// A file as it was served.
+pub struct Download {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
     }
 }
 
@@ -331,6 +351,31 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// Fetches a file as bytes, with extra request headers (`Range`, `If-None-Match`).
+    pub async fn download(&self, path: &str, headers: &[(&str, &str)]) -> Download {
+        let mut request = self.http.get(format!("{}{path}", self.base_url)).header(reqwest::header::COOKIE, self.cookie_header());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let (status, headers) = (response.status(), response.headers().clone());
+        Download { status, headers, bytes: response.bytes().await.expect("a body").to_vec() }
+    }
+
+    /// Posts a form with files as a browser does (`multipart/form-data`, the CSRF token of
+    /// the last page seen): each file is `(name, bytes)` in an `attachments` part.
+    pub async fn post_with_files(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Page {
+        let token = self.csrf_token.lock().unwrap().clone().expect("a page with a form was seen first");
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (filename, bytes) in files {
+            form = form.part("attachments", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_string()));
+        }
+        self.send(self.http.post(format!("{}{path}", self.base_url)).multipart(form)).await
     }
 
     /// Posts exactly these fields, with no CSRF token added.
@@ -569,7 +614,8 @@ impl TestApp {
 
     /// An agent's reply or note, through the domain layer.
     pub async fn agent_writes(&self, ticket: &Ticket, agent: &User, body: &str, visibility: Visibility) -> i64 {
-        let reply = Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0, mail: None };
+        let reply =
+            Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0, mail: None, files: Vec::new() };
         staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
     }
 

@@ -5,6 +5,7 @@ mod harness;
 mod accounts;
 mod admin;
 mod api;
+mod attachments;
 mod browser;
 mod desk;
 mod identity;

@@ -116,6 +116,7 @@ async fn a_change_that_fails_half_way_leaves_nothing_behind(app: TestApp) {
         status: Some(Status::Resolved),
         time_spent_minutes: 5,
         mail: None,
+        files: Vec::new(),
     };
     assert!(staff::reply(&app.db, &before, &agent, &reply, app.now()).await.is_err());
     assert_eq!(app.count(state).await, counted, "no timeline entry, mail or audit row is left");

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::timeline::EntryKind;
 use crate::db::{self, Db, Flag, Tx, search, stored_enum};
 use crate::domain::admin::audit;
+use crate::domain::attachments::{self, KeptFile};
 use crate::domain::clock::Timestamp;
 use crate::domain::mail::notification::{self, Notification, Recipient};
 use crate::domain::mail::received::ReceivedMail;
@@ -71,6 +72,8 @@ pub(super) struct Change<'a> {
     text_changed: bool,
     /// The mail the next message arrived in, if it came by mail.
     received_mail: Option<ReceivedMail>,
+    /// Files (kept in the store already) for the next message.
+    files: Vec<KeptFile>,
 }
 
 impl<'a> Change<'a> {
@@ -92,7 +95,17 @@ impl<'a> Change<'a> {
         .fetch_optional(&mut *tx)
         .await?;
         let ticket = ticket.ok_or(Error::NotFound)?;
-        Ok(Self { db, tx, ticket, actor_id, now, seen_by_customer: false, text_changed: false, received_mail: None })
+        Ok(Self {
+            db,
+            tx,
+            ticket,
+            actor_id,
+            now,
+            seen_by_customer: false,
+            text_changed: false,
+            received_mail: None,
+            files: Vec::new(),
+        })
     }
 
     pub fn tx(&mut self) -> &mut Tx {
@@ -102,6 +115,11 @@ impl<'a> Change<'a> {
     /// Marks the next message as having arrived in this mail.
     pub fn received_by_mail(&mut self, mail: Option<&ReceivedMail>) {
         self.received_mail = mail.cloned();
+    }
+
+    /// Attaches these files to the next message.
+    pub fn with_files(&mut self, files: &[KeptFile]) {
+        self.files = files.to_vec();
     }
 
     /// A message or note on the timeline. A mail already received once is refused, so an
@@ -132,6 +150,8 @@ impl<'a> Change<'a> {
             }
             other => other?,
         };
+        let files = std::mem::take(&mut self.files);
+        attachments::attach(&mut self.tx, self.ticket.id, id, &files, self.now).await?;
         self.seen_by_customer |= public;
         self.text_changed = true;
         Ok(id)

@@ -5,6 +5,7 @@ use super::closing::closed_since;
 use crate::db::Db;
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
+use crate::domain::attachments::KeptFile;
 use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::Notification;
@@ -46,12 +47,14 @@ pub struct Reply {
     pub body: String,
     /// The mail it came in, when it was written by mail.
     pub mail: Option<ReceivedMail>,
+    /// Files kept in the store already, for this message.
+    pub files: Vec<KeptFile>,
 }
 
 impl Reply {
     pub fn parse(body: &str) -> Result<Self> {
         let body = parse_body(body, "Your reply").map_err(invalid("body"))?;
-        Ok(Self { body, mail: None })
+        Ok(Self { body, mail: None, files: Vec::new() })
     }
 }
 
@@ -80,6 +83,7 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
 pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
     let mut change = begin_own(db, ticket, customer, now).await?;
     change.received_by_mail(reply.mail.as_ref());
+    change.with_files(&reply.files);
     match change.ticket.status {
         Status::Closed => {
             return Err(Error::Conflict(

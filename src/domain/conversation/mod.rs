@@ -8,6 +8,7 @@ pub mod canned;
 mod change;
 pub mod closing;
 pub mod customer;
+pub mod files;
 pub mod staff;
 mod timeline;
 

@@ -7,6 +7,7 @@ use super::change::{Change, StatusEvent};
 use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::User;
+use crate::domain::attachments::KeptFile;
 use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::Notification;
@@ -28,6 +29,8 @@ pub struct Reply {
     pub time_spent_minutes: i64,
     /// The mail it came in, when it was written by mail.
     pub mail: Option<ReceivedMail>,
+    /// Files kept in the store already, for this message.
+    pub files: Vec<KeptFile>,
 }
 
 impl Reply {
@@ -51,7 +54,7 @@ impl Reply {
         let time_spent = errors.check("time_spent", minutes);
         match (body, visibility, status, time_spent) {
             (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => {
-                Ok(Self { body, visibility, status, time_spent_minutes, mail: None })
+                Ok(Self { body, visibility, status, time_spent_minutes, mail: None, files: Vec::new() })
             }
             _ => Err(Error::Invalid(errors)),
         }
@@ -96,6 +99,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
         ));
     }
     change.received_by_mail(reply.mail.as_ref());
+    change.with_files(&reply.files);
     let message_id = change.add_message(agent.id, &reply.body, reply.visibility, reply.time_spent_minutes).await?;
     if reply.time_spent_minutes > 0 {
         sqlx::query("UPDATE tickets SET time_spent_minutes = time_spent_minutes + $1 WHERE id = $2")

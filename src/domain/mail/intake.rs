@@ -269,6 +269,7 @@ impl Intake<'_> {
                 status: None,
                 time_spent_minutes: 0,
                 mail: Some(self.received(Some(ticket.id))?),
+                files: Vec::new(),
             };
             staff::reply(db, &ticket, sender, &reply, now).await?;
             return Ok(Ingested::Added(number));
@@ -333,6 +334,7 @@ impl Intake<'_> {
             message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
             follow_up_of: follow_up_of.map(|closed| closed.number),
             mail: Some(self.received(follow_up_of.map(|closed| closed.id))?),
+            files: Vec::new(),
         };
         let number =
             tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;

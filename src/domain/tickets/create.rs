@@ -10,6 +10,7 @@ use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::audit;
 use crate::domain::admin::settings::Settings;
+use crate::domain::attachments::{self, KeptFile};
 use crate::domain::clock::Timestamp;
 use crate::domain::email::Email;
 use crate::domain::input::WholeNumber;
@@ -51,6 +52,8 @@ pub struct NewTicket {
     pub follow_up_of: Option<TicketNumber>,
     /// The mail it came in, when it was sent by mail.
     pub mail: Option<ReceivedMail>,
+    /// Files on its first message, kept in the store already.
+    pub files: Vec<KeptFile>,
 }
 
 impl NewTicket {
@@ -64,9 +67,15 @@ impl NewTicket {
         };
         let message = errors.check("message", parse_body(message, "Message"));
         match (subject, group_id, priority, message) {
-            (Some(subject), Some(group_id), Some(priority), Some(message)) => {
-                Ok(Self { subject, group_id, priority, message, follow_up_of: TicketNumber::parse(follow_up_of), mail: None })
-            }
+            (Some(subject), Some(group_id), Some(priority), Some(message)) => Ok(Self {
+                subject,
+                group_id,
+                priority,
+                message,
+                follow_up_of: TicketNumber::parse(follow_up_of),
+                mail: None,
+                files: Vec::new(),
+            }),
             _ => Err(Error::Invalid(errors)),
         }
     }
@@ -150,6 +159,7 @@ pub async fn create(
         }
         other => other?,
     };
+    attachments::attach(&mut tx, ticket_id, message_id, &new_ticket.files, now).await?;
     let requester_recipient = Recipient { user_id: Some(requester.id), email: &requester.email };
     notification::enqueue(&mut tx, Notification::TicketCreated, ticket_id, Some(message_id), requester_recipient, now).await?;
     if let Some(email) = notify_email {

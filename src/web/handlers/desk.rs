@@ -21,6 +21,7 @@ use crate::web::format::Moment;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
+use crate::web::upload::UploadForm;
 use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, query_string};
 
 pub struct ViewLink {
@@ -280,11 +281,17 @@ pub async fn create_ticket(
     Agent(agent): Agent,
     ctx: PageContext,
     session: AppSession,
-    CsrfForm(form): CsrfForm<OnBehalfForm>,
+    upload: UploadForm<OnBehalfForm>,
 ) -> Result<Response> {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
-    let parsed = NewTicket::try_from(&form);
+    let mut parsed = upload.with_refusal(NewTicket::try_from(&upload.fields));
+    if let Ok(new_ticket) = &mut parsed {
+        // Kept before the requester is checked: if they refuse it, background work deletes
+        // the unused files within the hour.
+        new_ticket.files = upload.keep(&state).await?;
+    }
+    let form = upload.fields;
     let notify_email = state.config.notify_email.as_deref();
     let created = tickets::create_on_behalf(&state.db, &settings, &agent, &form.requester, parsed, notify_email, now).await;
     let done = |number| done(format!("Ticket {}{number} created.", settings.ticket_prefix), format!("/desk/tickets/{number}"));

@@ -1,5 +1,6 @@
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod canned;
 pub mod desk;

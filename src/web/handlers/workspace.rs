@@ -21,7 +21,8 @@ use crate::web::format::{Moment, Segment};
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
-use crate::web::views::{DueView, EntryView, PriorityView, StatusView};
+use crate::web::upload::UploadForm;
+use crate::web::views::{DueView, EntryView, PriorityView, StatusView, entry_views};
 
 type DeskTicket = TicketAt<Agent>;
 
@@ -94,7 +95,7 @@ async fn workspace(
         created: Moment::new(ticket.created_at, now),
         updated: Moment::new(ticket.updated_at, now),
         due: ticket.due_at.map(|due_at| DueView::new(due_at, now)),
-        entries: entries.iter().map(|entry| EntryView::new(entry, now)).collect(),
+        entries: entry_views(&state.db, &entries, Audience::Staff, now).await?,
         groups: groups::all_groups(&state.db).await?,
         agents: users::active_staff(&state.db).await?,
         statuses: Status::ALL,
@@ -179,12 +180,16 @@ pub async fn reply(
     DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
     ctx: PageContext,
     session: AppSession,
-    CsrfForm(form): CsrfForm<ReplyForm>,
+    upload: UploadForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = match Reply::try_from(&form) {
-        Ok(reply) => staff::reply(&state.db, &ticket, &agent, &reply, state.now()).await.map(|_| reply.visibility),
+    let outcome = match upload.with_refusal(Reply::try_from(&upload.fields)) {
+        Ok(mut reply) => {
+            reply.files = upload.keep(&state).await?;
+            staff::reply(&state.db, &ticket, &agent, &reply, state.now()).await.map(|_| reply.visibility)
+        }
         Err(error) => Err(error),
     };
+    let form = upload.fields;
     let success = match &outcome {
         Ok(Visibility::Internal) => "Internal note added.",
         _ => "Reply sent.",

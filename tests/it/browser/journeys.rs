@@ -111,6 +111,9 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     customer.fill("Subject", "The printer eats paper").await;
     customer.select("Priority", "High").await;
     customer.fill("Message", "Every third page comes out crumpled.").await;
+    let screenshot = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(screenshot.path(), crate::attachments::png()).unwrap();
+    customer.attach("Attach files", screenshot.path()).await;
     customer.press("Send request").await;
     assert_eq!(customer.path().await, "/tickets/1001");
     customer.look("request-sent").await;
@@ -127,6 +130,7 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     assert_eq!(select_all, usize::from(scripts == Scripts::On), "the page's own script runs only when scripts are on");
     agent.follow("The printer eats paper").await;
     agent.look("ticket").await;
+    assert_eq!(agent.count(".files img.file-thumb").await, 1, "the customer's screenshot is shown");
     agent.choose("Internal note").await;
     agent.fill("Message", "Tray 2 was replaced last month.").await;
     agent.press("Send").await;

@@ -82,6 +82,12 @@ impl Chromium {
         field.send_keys(text).await.expect("a field that takes text");
     }
 
+    /// Chooses a file for the file input labelled `label`.
+    pub async fn attach(&self, label: &str, file: &Path) {
+        let input = self.labelled(label).await;
+        input.send_keys(&file.display().to_string()).await.expect("a file input");
+    }
+
     /// Picks the option reading `option` in the list labelled `label`.
     pub async fn select(&self, label: &str, option: &str) {
         let list = self.labelled(label).await;

@@ -13,11 +13,12 @@ use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
 use crate::domain::tickets::{Priority, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
-use crate::web::extract::{CsrfForm, Customer};
+use crate::web::extract::Customer;
 use crate::web::format::Moment;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
+use crate::web::upload::UploadForm;
 use crate::web::views::{Pager, PriorityView, StatusView, page_number};
 
 #[derive(Deserialize)]
@@ -178,11 +179,12 @@ pub async fn create_ticket(
     Customer(customer): Customer,
     ctx: PageContext,
     session: AppSession,
-    CsrfForm(form): CsrfForm<NewTicketForm>,
+    upload: UploadForm<NewTicketForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let created = match NewTicket::try_from(&form) {
-        Ok(new_ticket) => {
+    let created = match upload.with_refusal(NewTicket::try_from(&upload.fields)) {
+        Ok(mut new_ticket) => {
+            new_ticket.files = upload.keep(&state).await?;
             tickets::create(
                 &state.db,
                 &settings,
@@ -200,6 +202,7 @@ pub async fn create_ticket(
         let reference = format!("{}{number}", settings.ticket_prefix);
         done(format!("Request {reference} sent. We will answer here and by email."), format!("/tickets/{number}"))
     };
+    let form = upload.fields;
     after_post(&session, created, done, |refused| async move {
         let (errors, _) = refused.into_form_messages();
         let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());

@@ -21,7 +21,8 @@ use crate::web::format::{Moment, span};
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
-use crate::web::views::{EntryView, PriorityView, StatusView};
+use crate::web::upload::UploadForm;
+use crate::web::views::{EntryView, PriorityView, StatusView, entry_views};
 
 /// What the customer typed into the ticket page's forms, and what went wrong with it.
 #[derive(Default)]
@@ -103,7 +104,11 @@ async fn ticket_page(state: &AppState, ctx: PageContext, ticket: Ticket, forms: 
         updated: Moment::new(ticket.public_updated_at, now),
         next_step: next_step(&ticket, &settings, now),
         // Whether a mail proved its sender is for agents to weigh, not a mark on the customer's page.
-        entries: entries.iter().map(|entry| EntryView { sender_unverified: false, ..EntryView::new(entry, now) }).collect(),
+        entries: entry_views(&state.db, &entries, Audience::Customer, now)
+            .await?
+            .into_iter()
+            .map(|entry| EntryView { sender_unverified: false, ..entry })
+            .collect(),
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: ticket.status.customer_may_close(),
@@ -159,13 +164,16 @@ pub async fn reply(
     OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
     session: AppSession,
-    CsrfForm(form): CsrfForm<ReplyForm>,
+    upload: UploadForm<ReplyForm>,
 ) -> Result<Response> {
-    let outcome = match customer::Reply::parse(&form.body) {
-        Ok(reply) => customer::reply(&state.db, &ticket, &customer, &reply, state.now()).await,
+    let outcome = match upload.with_refusal(customer::Reply::parse(&upload.fields.body)) {
+        Ok(mut reply) => {
+            reply.files = upload.keep(&state).await?;
+            customer::reply(&state.db, &ticket, &customer, &reply, state.now()).await
+        }
         Err(error) => Err(error),
     };
-    let forms = TicketForms { reply: form.body, ..TicketForms::default() };
+    let forms = TicketForms { reply: upload.fields.body, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Reply sent.", forms).await
 }
 

@@ -1,0 +1,108 @@
+//! Where attachments' contents live: files under `DATA_DIR/attachments` (one machine), or an
+//! S3-compatible bucket that several instances share — both behind `object_store`, keyed by
+//! the content's SHA-256, so a file sent twice is stored once.
+//!
+//! An upload is first staged: streamed to a temporary file while it is hashed, measured and
+//! sniffed, so memory never grows with its size and a file over the limit is dropped
+//! before anything is kept. Only a post that is accepted whole is then kept.
+
+mod staging;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::body::Body;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+use tokio::io::AsyncReadExt;
+
+pub use staging::{Staged, StagingError};
+
+use crate::config::Config;
+
+/// Parts of a large upload to the bucket (S3 wants at least 5 MiB but the last).
+const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct FileStore {
+    store: Arc<dyn ObjectStore>,
+    staging: PathBuf,
+    /// The largest file taken, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl FileStore {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let staging = config.data_dir.join("staging");
+        std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        let store: Arc<dyn ObjectStore> = match config.attachment_store.as_str() {
+            "file" => {
+                let root = config.data_dir.join("attachments");
+                std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+                Arc::new(LocalFileSystem::new_with_prefix(&root)?)
+            }
+            url => Arc::new(bucket(config, url)?),
+        };
+        Ok(Self { store, staging, max_file_bytes: config.max_attachment_mb * 1024 * 1024 })
+    }
+
+    /// Puts a staged file's content in the store (again, if it is there already: the same
+    /// key is the same bytes). Memory stays at one part whatever the size.
+    pub async fn keep(&self, staged: &Staged) -> anyhow::Result<()> {
+        let upload = self.store.put_multipart(&key(&staged.sha256)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+        let mut file = tokio::fs::File::open(staged.path()).await?;
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let read = file.read(&mut buffer).await?;
+            if read == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&buffer[..read]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// The content of `sha256`, whole or the byte range asked for, as a streaming body.
+    pub async fn read(&self, sha256: &str, range: Option<std::ops::Range<u64>>) -> anyhow::Result<Body> {
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        let found = self.store.get_opts(&key(sha256), options).await?;
+        Ok(Body::from_stream(found.into_stream()))
+    }
+
+    pub async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
+        match self.store.delete(&key(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// `ab/abcdef…`: a first level of 256 folders keeps directories small in the file store.
+fn key(sha256: &str) -> StorePath {
+    StorePath::from(format!("{}/{sha256}", &sha256[..2]))
+}
+
+/// `s3://bucket/prefix` with `S3_ENDPOINT` and the AWS credentials of the configuration.
+fn bucket(config: &Config, url: &str) -> anyhow::Result<object_store::prefix::PrefixStore<object_store::aws::AmazonS3>> {
+    let rest = url.strip_prefix("s3://").context("ATTACHMENT_STORE must be `file` or `s3://bucket/prefix`")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    anyhow::ensure!(!bucket.is_empty(), "ATTACHMENT_STORE names no bucket");
+    let mut builder =
+        AmazonS3Builder::new().with_bucket_name(bucket).with_region(config.aws_region.as_deref().unwrap_or("us-east-1"));
+    if let Some(endpoint) = &config.s3_endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    if let (Some(key_id), Some(secret)) = (&config.aws_access_key_id, &config.aws_secret_access_key) {
+        builder = builder.with_access_key_id(key_id).with_secret_access_key(secret);
+    }
+    Ok(object_store::prefix::PrefixStore::new(builder.build()?, prefix.trim_matches('/')))
+}

@@ -1,0 +1,96 @@
+//! An upload on its way in: written to a temporary file chunk by chunk while its SHA-256
+//! and size are counted and its type is sniffed from its first bytes. Dropping a `Staged`
+//! deletes the temporary file, so a refused post leaves nothing behind.
+
+use std::io::Write;
+
+use axum::extract::multipart::Field;
+use sha2::{Digest, Sha256};
+
+use super::FileStore;
+
+/// How many first bytes are kept to tell the file's type.
+const SNIFF_BYTES: usize = 8 * 1024;
+
+/// A file received whole and within the limit, not yet kept.
+#[derive(Debug)]
+pub struct Staged {
+    pub filename: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Told by the bytes, never by the sender.
+    pub content_type: &'static str,
+    file: tempfile::NamedTempFile,
+}
+
+impl Staged {
+    pub fn path(&self) -> &std::path::Path {
+        self.file.path()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StagingError {
+    /// Over the size limit: the rest of it was read and dropped, so the form goes on.
+    #[error("the file is larger than the limit")]
+    TooBig,
+    /// The post itself is broken (a cut-off or malformed multipart body).
+    #[error("the upload could not be read: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl FileStore {
+    /// Receives one file part of a form.
+    pub async fn stage(&self, field: &mut Field<'_>, filename: &str) -> Result<Staged, StagingError> {
+        let mut file = tempfile::NamedTempFile::new_in(&self.staging)?;
+        let mut hasher = Sha256::new();
+        let mut head = Vec::new();
+        let mut size: u64 = 0;
+        let mut too_big = false;
+        while let Some(chunk) = field.chunk().await.map_err(|error| StagingError::Unreadable(error.body_text()))? {
+            size += chunk.len() as u64;
+            too_big |= size > self.max_file_bytes;
+            if too_big {
+                continue; // read to its end, keeping nothing, so the fields after it arrive
+            }
+            if head.len() < SNIFF_BYTES {
+                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)?;
+        }
+        if too_big {
+            return Err(StagingError::TooBig);
+        }
+        file.flush()?;
+        let content_type = infer::get(&head).map_or("application/octet-stream", |kind| kind.mime_type());
+        let sha256 = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+        Ok(Staged { filename: clean_filename(filename), sha256, size, content_type, file })
+    }
+}
+
+/// The name a file is shown and downloaded under: its last path part, without control
+/// characters, at most 200 characters, never empty.
+pub fn clean_filename(sent: &str) -> String {
+    let last = sent.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { "file".to_owned() } else { cleaned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_filename;
+
+    #[test]
+    fn filenames_lose_their_paths_and_control_characters() {
+        assert_eq!(clean_filename("C:\\Users\\ann\\report.pdf"), "report.pdf");
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("a\u{0}b\r\n.txt"), "ab.txt");
+        assert_eq!(clean_filename(".htaccess"), "htaccess");
+        assert_eq!(clean_filename("   "), "file");
+        assert_eq!(clean_filename("résumé ✓.png"), "résumé ✓.png");
+    }
+}

@@ -1,0 +1,146 @@
+//! Downloading a file, for whoever may see its message (404 for everyone else, signed in
+//! or not), and staff removing one.
+//!
+//! A file is served so that it can do no harm in the browser: its type is the one its
+//! bytes tell (never the sender's claim), `nosniff`, a sandboxing CSP, and shown in the page
+//! only for PNG, JPEG, GIF and WebP — everything else, HTML and SVG included, downloads.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::domain::attachments::{self, Attachment};
+use crate::domain::conversation::files;
+use crate::web::error::{AppError, Result};
+use crate::web::extract::{Agent, CsrfForm, NoFields, Viewer};
+use crate::web::session::{AppSession, FlashKind};
+use crate::web::state::AppState;
+
+/// Files cannot run anything, load anything, or be framed.
+const FILE_POLICY: &str = "sandbox; default-src 'none'";
+
+/// `GET /attachments/{id}/{filename}`. The name in the path is for the browser's sake; the
+/// id alone (random, unguessable) names the file.
+pub async fn download(
+    State(state): State<AppState>,
+    Viewer(viewer): Viewer,
+    Path((id, _filename)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let viewer = viewer.ok_or(AppError::NotFound)?;
+    let (attachment, _) = attachments::find_for_viewer(&state.db, &id, &viewer).await?;
+    let etag = format!("\"{}\"", attachment.sha256);
+    if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
+        return Ok(with_file_headers(StatusCode::NOT_MODIFIED.into_response(), &attachment, &etag));
+    }
+    let size = u64::try_from(attachment.size).unwrap_or_default();
+    let range = match headers.get(header::RANGE).and_then(|value| value.to_str().ok()) {
+        None => None,
+        Some(asked) => match byte_range(asked, size) {
+            Some(range) => Some(range),
+            None => {
+                let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                insert(&mut refused, header::CONTENT_RANGE, &format!("bytes */{size}"));
+                return Ok(refused);
+            }
+        },
+    };
+    let body = state.files.read(&attachment.sha256, range.clone()).await?;
+    let mut response = match &range {
+        Some(range) => {
+            let mut partial = (StatusCode::PARTIAL_CONTENT, body).into_response();
+            insert(&mut partial, header::CONTENT_RANGE, &format!("bytes {}-{}/{size}", range.start, range.end - 1));
+            insert(&mut partial, header::CONTENT_LENGTH, &(range.end - range.start).to_string());
+            partial
+        }
+        None => {
+            let mut whole = (StatusCode::OK, body).into_response();
+            insert(&mut whole, header::CONTENT_LENGTH, &size.to_string());
+            whole
+        }
+    };
+    insert(&mut response, header::CONTENT_TYPE, &attachment.content_type);
+    Ok(with_file_headers(response, &attachment, &etag))
+}
+
+fn with_file_headers(mut response: Response, attachment: &Attachment, etag: &str) -> Response {
+    let disposition = if attachment.is_inline_image() { "inline" } else { "attachment" };
+    insert(&mut response, header::CONTENT_DISPOSITION, &content_disposition(disposition, &attachment.filename));
+    insert(&mut response, header::CONTENT_SECURITY_POLICY, FILE_POLICY);
+    insert(&mut response, header::ETAG, etag);
+    insert(&mut response, header::ACCEPT_RANGES, "bytes");
+    // Kept by the browser only, and asked about again each time: access can end.
+    insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
+    response
+}
+
+fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+/// RFC 6266: an ASCII stand-in for old clients, and the exact name as `filename*`.
+fn content_disposition(kind: &str, filename: &str) -> String {
+    let fallback: String =
+        filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let exact: String = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC).collect();
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+}
+
+/// One `bytes=` range of a file of `size` bytes (`a-b`, `a-` or `-n`), as a half-open range;
+/// `None` when it asks for nothing the file has (or for several ranges at once).
+fn byte_range(asked: &str, size: u64) -> Option<std::ops::Range<u64>> {
+    let spec = asked.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || size == 0 {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let length: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(length), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some(start..end + 1)
+}
+
+/// `POST /desk/attachments/{id}/delete`: staff remove a file; the timeline says so.
+pub async fn remove(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    session: AppSession,
+    Path(id): Path<String>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response> {
+    let number = files::remove_attachment(&state.db, &id, &agent, state.now()).await?;
+    session.flash(FlashKind::Success, "File removed.").await?;
+    Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{byte_range, content_disposition};
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some(0..100));
+        assert_eq!(byte_range("bytes=900-", 1000), Some(900..1000));
+        assert_eq!(byte_range("bytes=-100", 1000), Some(900..1000));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Some(990..1000));
+        assert_eq!(byte_range("bytes=1000-", 1000), None);
+        assert_eq!(byte_range("bytes=5-1", 1000), None);
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(byte_range("items=0-1", 1000), None);
+    }
+
+    #[test]
+    fn names_are_given_exactly_and_safely() {
+        assert_eq!(
+            content_disposition("attachment", "Résumé \"final\".pdf"),
+            "attachment; filename=\"R_sum_ _final_.pdf\"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22%2Epdf"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Files on tickets from the four forms: stored byte for byte, served so they cannot run,
+//! only to who may see their message, refused whole over the limits, removed by staff and
+//! then deleted from the store by background work.
+
+use base64::Engine;
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::attachments;
+use helpdesk::files::FileStore;
+use reqwest::StatusCode;
+
+use crate::harness::{Backend, Browser, Page, TestApp};
+use crate::{for_both_backends, on_both_databases};
+
+on_both_databases!(
+    files_go_with_a_new_request_and_come_back_byte_for_byte,
+    a_file_is_never_run_in_the_browser,
+    only_who_may_see_the_message_may_download_its_files,
+    staff_attach_files_and_remove_them,
+);
+for_both_backends!(a_file_over_the_limit_stores_nothing_of_the_post);
+
+/// A real 1×1 PNG.
+pub fn png() -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+        .unwrap()
+}
+
+/// The links to the files on a page, in order.
+fn file_links(page: &Page) -> Vec<String> {
+    let selector = scraper::Selector::parse(".files a.file-link").unwrap();
+    page.html().select(&selector).map(|link| link.value().attr("href").unwrap().to_owned()).collect()
+}
+
+/// Files in the store (content-addressed: one per distinct content).
+fn stored_files(app: &TestApp) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries.flatten().map(|entry| if entry.path().is_dir() { count(&entry.path()) } else { 1 }).sum()
+        })
+    }
+    count(&app.data_dir.path().join("attachments"))
+}
+
+async fn new_request_with_files(app: &TestApp, browser: &Browser, files: &[(&str, &[u8])]) -> Page {
+    browser.get("/tickets/new").await;
+    let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
+    let fields = [("subject", "Screenshots"), ("group", general.as_str()), ("message", "See the files.")];
+    browser.post_with_files("/tickets", &fields, files).await
+}
+
+async fn files_go_with_a_new_request_and_come_back_byte_for_byte(app: TestApp) {
+    let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    let log: Vec<u8> = (0..200_000u32).flat_map(|n| n.to_le_bytes()).collect();
+    let png = png();
+    new_request_with_files(&app, &browser, &[("screen shot.png", &png), ("server.log", &log)])
+        .await
+        .assert_redirect("/tickets/1001");
+    let page = browser.get("/tickets/1001").await;
+    let links = file_links(&page);
+    assert_eq!(links.len(), 2, "{}", page.text_of("main"));
+    assert!(links[0].ends_with("/screen%20shot%2Epng"), "{links:?}");
+    assert!(page.text_of(".files").contains("server.log"));
+    assert!(page.text_of(".files").contains("781 KB"));
+
+    let picture = browser.download(&links[0], &[]).await;
+    assert_eq!((picture.status, picture.bytes.as_slice()), (StatusCode::OK, png.as_slice()));
+    assert_eq!(picture.header("content-type"), "image/png");
+    assert_eq!(
+        picture.header("content-disposition"),
+        "inline; filename=\"screen shot.png\"; filename*=UTF-8''screen%20shot%2Epng"
+    );
+    assert_eq!(picture.header("x-content-type-options"), "nosniff");
+    assert_eq!(picture.header("content-security-policy"), "sandbox; default-src 'none'");
+
+    let whole = browser.download(&links[1], &[]).await;
+    assert_eq!(whole.bytes, log, "byte for byte");
+    assert_eq!(whole.header("content-type"), "application/octet-stream");
+    assert!(whole.header("content-disposition").starts_with("attachment;"));
+    // A download resumes where it stopped, and an unchanged file is not sent again.
+    let part = browser.download(&links[1], &[("range", "bytes=1000-1999")]).await;
+    assert_eq!((part.status, part.header("content-range")), (StatusCode::PARTIAL_CONTENT, "bytes 1000-1999/800000"));
+    assert_eq!(part.bytes, &log[1000..2000]);
+    let beyond = browser.download(&links[1], &[("range", "bytes=900000-")]).await;
+    assert_eq!(beyond.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    let again = browser.download(&links[1], &[("if-none-match", whole.header("etag"))]).await;
+    assert_eq!((again.status, again.bytes.len()), (StatusCode::NOT_MODIFIED, 0));
+
+    // The same content sent again is stored once.
+    browser.get("/tickets/1001").await;
+    let reply = browser.post_with_files("/tickets/1001/replies", &[("body", "Once more.")], &[("again.png", &png)]).await;
+    reply.assert_redirect("/tickets/1001");
+    assert_eq!(app.count("SELECT COUNT(*) FROM attachments").await, 3);
+    assert_eq!((app.count("SELECT COUNT(*) FROM blobs").await, stored_files(&app)), (2, 2));
+}
+
+async fn a_file_is_never_run_in_the_browser(app: TestApp) {
+    let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script></svg>";
+    // The sender calls the page a PNG: the bytes decide.
+    new_request_with_files(&app, &browser, &[("page.html", html), ("picture.svg", svg), ("fake.png", html)]).await;
+    let links = file_links(&browser.get("/tickets/1001").await);
+    for link in &links {
+        let file = browser.download(link, &[]).await;
+        assert!(file.header("content-disposition").starts_with("attachment;"), "{link}: {}", file.header("content-disposition"));
+        assert_ne!(file.header("content-type"), "image/png", "{link}");
+        assert!(!file.header("content-type").contains("svg"), "{link}");
+        assert_eq!(file.header("content-security-policy"), "sandbox; default-src 'none'");
+        assert_eq!(file.header("x-content-type-options"), "nosniff");
+    }
+    let page = browser.get("/tickets/1001").await;
+    assert_eq!(page.html().select(&scraper::Selector::parse(".files img").unwrap()).count(), 0, "only real images are shown");
+}
+
+async fn only_who_may_see_the_message_may_download_its_files(app: TestApp) {
+    let (carla, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    new_request_with_files(&app, &carla, &[("invoice.pdf", b"%PDF-1.4 the invoice")]).await;
+    let carlas = file_links(&carla.get("/tickets/1001").await);
+    let (agent, _) = app.user(Role::Agent).email("andy@example.com").signed_in().await;
+    agent.get("/desk/tickets/1001").await;
+    let note = [("visibility", "internal"), ("body", "The real price list.")];
+    agent
+        .post_with_files("/desk/tickets/1001/replies", &note, &[("prices.xlsx", b"secret prices")])
+        .await
+        .assert_redirect("/desk/tickets/1001");
+    let all = file_links(&agent.get("/desk/tickets/1001").await);
+    assert_eq!(all.len(), 2);
+    let internal = all.iter().find(|link| !carlas.contains(link)).unwrap();
+
+    assert_eq!(agent.download(&carlas[0], &[]).await.status, StatusCode::OK);
+    assert_eq!(agent.download(internal, &[]).await.status, StatusCode::OK);
+    assert_eq!(carla.download(&carlas[0], &[]).await.bytes, b"%PDF-1.4 the invoice");
+    assert_eq!(carla.download(internal, &[]).await.status, StatusCode::NOT_FOUND, "an internal note's file");
+    assert!(!carla.get("/tickets/1001").await.body.contains("prices.xlsx"));
+    let (other, _) = app.user(Role::Customer).email("olga@example.com").signed_in().await;
+    assert_eq!(other.download(&carlas[0], &[]).await.status, StatusCode::NOT_FOUND, "another customer");
+    assert_eq!(app.browser().download(&carlas[0], &[]).await.status, StatusCode::NOT_FOUND, "anyone signed out");
+    let guessed = carlas[0].replace("/attachments/", "/attachments/x");
+    assert_eq!(agent.download(&guessed, &[]).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn staff_attach_files_and_remove_them(app: TestApp) {
+    let (agent, _) = app.user(Role::Agent).email("andy@example.com").name("Andy").signed_in().await;
+    agent.get("/desk/tickets/new").await;
+    let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
+    let fields =
+        [("requester", "carla@example.com"), ("subject", "Your guide"), ("group", general.as_str()), ("message", "Attached.")];
+    agent
+        .post_with_files("/desk/tickets", &fields, &[("guide.pdf", b"%PDF-1.4 guide")])
+        .await
+        .assert_redirect("/desk/tickets/1001");
+    let page = agent.get("/desk/tickets/1001").await;
+    let link = file_links(&page).remove(0);
+    let remove = page.attribute(".files form", "action").unwrap();
+    agent.post(&remove, &[]).await.assert_redirect("/desk/tickets/1001");
+
+    let page = agent.get("/desk/tickets/1001").await;
+    assert!(page.text_of(".timeline").contains("Andy removed the file guide.pdf"));
+    assert!(page.text_of(".files").contains("guide.pdf (removed)"));
+    assert_eq!(agent.download(&link, &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.file_removed'").await, 1);
+    assert_eq!(agent.post(&remove, &[]).await.status, StatusCode::NOT_FOUND, "removed once");
+
+    // Its content goes once nothing uses it and an hour has passed, not before.
+    let store = FileStore::from_config(&app.config).unwrap();
+    assert_eq!(attachments::delete_unused(&app.db, &store, app.now()).await.unwrap(), 0);
+    assert_eq!(stored_files(&app), 1);
+    app.clock.advance(3601);
+    assert_eq!(attachments::delete_unused(&app.db, &store, app.now()).await.unwrap(), 1);
+    assert_eq!((stored_files(&app), app.count("SELECT COUNT(*) FROM blobs").await), (0, 0));
+}
+
+async fn a_file_over_the_limit_stores_nothing_of_the_post(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.max_attachment_mb = 1).await;
+    let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    let big = vec![7u8; 1024 * 1024 + 1];
+    let refused = new_request_with_files(&app, &browser, &[("small.txt", b"fine"), ("big.bin", &big)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text_of(".field-files .field-error").contains("“big.bin” is larger than 1 MB"));
+    assert_eq!(refused.attribute("input[name=subject]", "value").as_deref(), Some("Screenshots"), "what was typed stays");
+    let eleven: Vec<(String, Vec<u8>)> = (0..11).map(|n| (format!("f{n}.txt"), vec![n as u8; 10])).collect();
+    let files: Vec<(&str, &[u8])> = eleven.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice())).collect();
+    let too_many = new_request_with_files(&app, &browser, &files).await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_many.text_of(".field-files .field-error").contains("At most 10 files"));
+
+    // Nothing of either post: no ticket, no number spent, no file, nothing half-received.
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM blobs").await + app.count("SELECT COUNT(*) FROM attachments").await, 0);
+    assert_eq!(stored_files(&app), 0);
+    assert_eq!(std::fs::read_dir(app.data_dir.path().join("staging")).unwrap().count(), 0);
+    new_request_with_files(&app, &browser, &[("small.txt", b"fine")]).await.assert_redirect("/tickets/1001");
+}
