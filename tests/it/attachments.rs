@@ -9,15 +9,71 @@ use helpdesk::files::FileStore;
 use reqwest::StatusCode;
 
 use crate::harness::{Backend, Browser, Page, TestApp};
-use crate::{for_both_backends, on_both_databases};
 
-on_both_databases!(
+/// Where the files go in a test: the file system, or a bucket on a real S3-compatible server.
+#[derive(Clone, Copy, Debug)]
+pub enum Store {
+    File,
+    Bucket,
+}
+
+/// Runs each named `async fn(Backend, Store)` on both databases and both stores.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::harness::Backend;
+                use super::Store;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_file() {
+                    super::$name(Backend::Sqlite, Store::File).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_file() {
+                    super::$name(Backend::Postgres, Store::File).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_bucket() {
+                    super::$name(Backend::Sqlite, Store::Bucket).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_bucket() {
+                    super::$name(Backend::Postgres, Store::Bucket).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_stores!(
     files_go_with_a_new_request_and_come_back_byte_for_byte,
     a_file_is_never_run_in_the_browser,
     only_who_may_see_the_message_may_download_its_files,
     staff_attach_files_and_remove_them,
+    a_file_over_the_limit_stores_nothing_of_the_post,
 );
-for_both_backends!(a_file_over_the_limit_stores_nothing_of_the_post);
+
+/// The application with its files in `store`, and `MAX_ATTACHMENT_MB` as given.
+async fn app_on(backend: Backend, store: Store, max_attachment_mb: u64) -> TestApp {
+    let bucket = match store {
+        Store::File => None,
+        Store::Bucket => Some(crate::s3::new_bucket().await.0),
+    };
+    TestApp::spawn_with(backend, move |config| {
+        config.max_attachment_mb = max_attachment_mb;
+        if let Some(bucket) = bucket {
+            config.attachment_store = bucket;
+            config.s3_endpoint = Some(crate::s3::endpoint().to_owned());
+            config.aws_access_key_id = Some("test".into());
+            config.aws_secret_access_key = Some("test".into());
+        }
+    })
+    .await
+}
 
 /// A real 1×1 PNG.
 pub fn png() -> Vec<u8> {
@@ -33,13 +89,16 @@ fn file_links(page: &Page) -> Vec<String> {
 }
 
 /// Files in the store (content-addressed: one per distinct content).
-fn stored_files(app: &TestApp) -> usize {
+async fn stored_files(app: &TestApp) -> usize {
     fn count(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir).map_or(0, |entries| {
             entries.flatten().map(|entry| if entry.path().is_dir() { count(&entry.path()) } else { 1 }).sum()
         })
     }
-    count(&app.data_dir.path().join("attachments"))
+    match app.config.attachment_store.strip_prefix("s3://") {
+        Some(bucket) => crate::s3::object_count(bucket.split('/').next().unwrap()).await,
+        None => count(&app.data_dir.path().join("attachments")),
+    }
 }
 
 async fn new_request_with_files(app: &TestApp, browser: &Browser, files: &[(&str, &[u8])]) -> Page {
@@ -49,7 +108,8 @@ async fn new_request_with_files(app: &TestApp, browser: &Browser, files: &[(&str
     browser.post_with_files("/tickets", &fields, files).await
 }
 
-async fn files_go_with_a_new_request_and_come_back_byte_for_byte(app: TestApp) {
+async fn files_go_with_a_new_request_and_come_back_byte_for_byte(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 25).await;
     let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
     let log: Vec<u8> = (0..200_000u32).flat_map(|n| n.to_le_bytes()).collect();
     let png = png();
@@ -91,10 +151,11 @@ async fn files_go_with_a_new_request_and_come_back_byte_for_byte(app: TestApp) {
     let reply = browser.post_with_files("/tickets/1001/replies", &[("body", "Once more.")], &[("again.png", &png)]).await;
     reply.assert_redirect("/tickets/1001");
     assert_eq!(app.count("SELECT COUNT(*) FROM attachments").await, 3);
-    assert_eq!((app.count("SELECT COUNT(*) FROM blobs").await, stored_files(&app)), (2, 2));
+    assert_eq!((app.count("SELECT COUNT(*) FROM blobs").await, stored_files(&app).await), (2, 2));
 }
 
-async fn a_file_is_never_run_in_the_browser(app: TestApp) {
+async fn a_file_is_never_run_in_the_browser(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 25).await;
     let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
     let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script></svg>";
@@ -113,7 +174,8 @@ async fn a_file_is_never_run_in_the_browser(app: TestApp) {
     assert_eq!(page.html().select(&scraper::Selector::parse(".files img").unwrap()).count(), 0, "only real images are shown");
 }
 
-async fn only_who_may_see_the_message_may_download_its_files(app: TestApp) {
+async fn only_who_may_see_the_message_may_download_its_files(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 25).await;
     let (carla, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
     new_request_with_files(&app, &carla, &[("invoice.pdf", b"%PDF-1.4 the invoice")]).await;
     let carlas = file_links(&carla.get("/tickets/1001").await);
@@ -140,7 +202,8 @@ async fn only_who_may_see_the_message_may_download_its_files(app: TestApp) {
     assert_eq!(agent.download(&guessed, &[]).await.status, StatusCode::NOT_FOUND);
 }
 
-async fn staff_attach_files_and_remove_them(app: TestApp) {
+async fn staff_attach_files_and_remove_them(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 25).await;
     let (agent, _) = app.user(Role::Agent).email("andy@example.com").name("Andy").signed_in().await;
     agent.get("/desk/tickets/new").await;
     let general = app.count("SELECT id FROM groups WHERE name = 'General'").await.to_string();
@@ -165,14 +228,14 @@ async fn staff_attach_files_and_remove_them(app: TestApp) {
     // Its content goes once nothing uses it and an hour has passed, not before.
     let store = FileStore::from_config(&app.config).unwrap();
     assert_eq!(attachments::delete_unused(&app.db, &store, app.now()).await.unwrap(), 0);
-    assert_eq!(stored_files(&app), 1);
+    assert_eq!(stored_files(&app).await, 1);
     app.clock.advance(3601);
     assert_eq!(attachments::delete_unused(&app.db, &store, app.now()).await.unwrap(), 1);
-    assert_eq!((stored_files(&app), app.count("SELECT COUNT(*) FROM blobs").await), (0, 0));
+    assert_eq!((stored_files(&app).await, app.count("SELECT COUNT(*) FROM blobs").await), (0, 0));
 }
 
-async fn a_file_over_the_limit_stores_nothing_of_the_post(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.max_attachment_mb = 1).await;
+async fn a_file_over_the_limit_stores_nothing_of_the_post(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 1).await;
     let (browser, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
     let big = vec![7u8; 1024 * 1024 + 1];
     let refused = new_request_with_files(&app, &browser, &[("small.txt", b"fine"), ("big.bin", &big)]).await;
@@ -188,7 +251,7 @@ async fn a_file_over_the_limit_stores_nothing_of_the_post(backend: Backend) {
     // Nothing of either post: no ticket, no number spent, no file, nothing half-received.
     assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM blobs").await + app.count("SELECT COUNT(*) FROM attachments").await, 0);
-    assert_eq!(stored_files(&app), 0);
+    assert_eq!(stored_files(&app).await, 0);
     assert_eq!(std::fs::read_dir(app.data_dir.path().join("staging")).unwrap().count(), 0);
     new_request_with_files(&app, &browser, &[("small.txt", b"fine")]).await.assert_redirect("/tickets/1001");
 }

@@ -18,6 +18,7 @@ mod portal;
 mod postgres;
 mod promises;
 mod routes;
+mod s3;
 mod security;
 mod smtp;
 mod statements;
