@@ -61,6 +61,16 @@ pub async fn keep(db: &Db, store: &FileStore, staged: &[Staged], now: Timestamp)
 /// Attaches kept files to a message, in the transaction that writes it.
 pub async fn attach(tx: &mut Tx, ticket_id: i64, message_id: i64, files: &[KeptFile], now: Timestamp) -> Result<()> {
     for file in files {
+        // Touched (and locked) here too: background work cannot take it now, and if it took
+        // it since it was kept, the message is not written with a file that is gone.
+        let touched = sqlx::query("UPDATE blobs SET touched_at = $1 WHERE sha256 = $2")
+            .bind(now)
+            .bind(&file.sha256)
+            .execute(&mut **tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Err(Error::Internal(anyhow::anyhow!("a kept file was deleted before it was attached; send it again")));
+        }
         sqlx::query(
             "INSERT INTO attachments (public_id, ticket_id, message_id, sha256, filename, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -100,8 +110,9 @@ impl Attachment {
     }
 }
 
-const COLUMNS: &str =
-    "a.public_id, a.message_id, a.filename, a.sha256, b.size, b.content_type, (a.removed_at IS NOT NULL) AS removed";
+/// A removed file's blob may be gone: its row still lists it, as removed.
+const COLUMNS: &str = "a.public_id, a.message_id, a.filename, a.sha256, COALESCE(b.size, 0) AS size, \
+     COALESCE(b.content_type, 'application/octet-stream') AS content_type, (a.removed_at IS NOT NULL) AS removed";
 
 /// The files of these messages (removed ones say so), in the order they were sent.
 pub async fn of_messages(db: &Db, message_ids: &[i64]) -> Result<Vec<Attachment>> {
@@ -111,7 +122,7 @@ pub async fn of_messages(db: &Db, message_ids: &[i64]) -> Result<Vec<Attachment>
     // Ids read from the database: inline, so a whole timeline is one statement.
     let ids = message_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id IN ({ids}) ORDER BY a.id"
+        "SELECT {COLUMNS} FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id IN ({ids}) ORDER BY a.id"
     ))
     .fetch_all(db.pool())
     .await?)

@@ -38,6 +38,7 @@ impl FileStore {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let staging = config.data_dir.join("staging");
         std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        forget_abandoned_uploads(&staging);
         let store: Arc<dyn ObjectStore> = match config.attachment_store.as_str() {
             "file" => {
                 let root = config.data_dir.join("attachments");
@@ -52,20 +53,25 @@ impl FileStore {
     /// Puts a staged file's content in the store (again, if it is there already: the same
     /// key is the same bytes). Memory stays at one part whatever the size.
     pub async fn keep(&self, staged: &Staged) -> anyhow::Result<()> {
-        let upload = self.store.put_multipart(&key(&staged.sha256)).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
-        let mut file = tokio::fs::File::open(staged.path()).await?;
-        let mut buffer = vec![0; 64 * 1024];
-        loop {
-            let read = file.read(&mut buffer).await?;
-            if read == 0 {
-                break;
-            }
-            writer.wait_for_capacity(4).await?;
-            writer.write(&buffer[..read]);
+        let key = key(&staged.sha256);
+        if self.store.head(&key).await.is_ok() {
+            return Ok(()); // the same bytes are there already
         }
-        writer.finish().await?;
-        Ok(())
+        if staged.size <= UPLOAD_PART_BYTES as u64 {
+            let bytes = tokio::fs::read(staged.path()).await?;
+            self.store.put(&key, bytes.into()).await?;
+            return Ok(());
+        }
+        let upload = self.store.put_multipart(&key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+        match write_parts(&mut writer, staged).await {
+            Ok(()) => writer.finish().await.map(drop).map_err(Into::into),
+            Err(error) => {
+                // An unfinished upload would linger in the bucket (and be billed).
+                let _ = writer.abort().await;
+                Err(error)
+            }
+        }
     }
 
     /// The content of `sha256`, whole or the byte range asked for, as a streaming body.
@@ -79,6 +85,31 @@ impl FileStore {
         match self.store.delete(&key(sha256)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
+        }
+    }
+}
+
+async fn write_parts(writer: &mut WriteMultipart, staged: &Staged) -> anyhow::Result<()> {
+    let mut file = tokio::fs::File::open(staged.path()).await?;
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        writer.wait_for_capacity(4).await?;
+        writer.write(&buffer[..read]);
+    }
+}
+
+/// Uploads left in staging by a process that was killed (a running one deletes its own). Only
+/// those older than an hour: other instances may share the directory.
+fn forget_abandoned_uploads(staging: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(staging) else { return };
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        if entry.metadata().and_then(|meta| meta.modified()).is_ok_and(|modified| modified < hour_ago) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }

@@ -71,13 +71,20 @@ impl FileStore {
     }
 }
 
-/// The name a file is shown and downloaded under: its last path part, without control
-/// characters, at most 200 characters, never empty.
+/// The name a file is shown and downloaded under: its last path part, without control or
+/// invisible formatting characters (a right-to-left override, U+202E, between `invoice` and
+/// `fdp.exe` would make it read as a PDF), at most 200 characters, never empty.
 pub fn clean_filename(sent: &str) -> String {
     let last = sent.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control() && !is_invisible_format(*c)).take(200).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() { "file".to_owned() } else { cleaned }
+}
+
+/// Unicode's format characters that change how text around them reads: bidirectional
+/// controls, zero-width characters, the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -92,5 +99,7 @@ mod tests {
         assert_eq!(clean_filename(".htaccess"), "htaccess");
         assert_eq!(clean_filename("   "), "file");
         assert_eq!(clean_filename("résumé ✓.png"), "résumé ✓.png");
+        assert_eq!(clean_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(clean_filename("a\u{200B}b.txt"), "ab.txt");
     }
 }

@@ -121,6 +121,21 @@ role_guard!(
     true
 );
 
+/// Whoever may fetch files: any signed-in user, staff once two-factor is set up where the
+/// admins require it (as for their pages). Signed out is a 404, like a file one may not see.
+pub struct FileReader(pub User);
+
+impl FromRequestParts<AppState> for FileReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Viewer::from_request_parts(parts, state).await?.0 {
+            None => Err(AppError::NotFound),
+            Some(_) => require_role(parts, state, |_| true, true).await.map(FileReader),
+        }
+    }
+}
+
 /// A role guard that yields its user.
 pub trait RoleGuard: FromRequestParts<AppState, Rejection = AppError> {
     fn into_user(self) -> User;

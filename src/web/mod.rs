@@ -5,12 +5,12 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod format;
-mod handlers;
+pub(crate) mod handlers;
 pub mod page;
 pub mod session;
 pub mod session_store;
 pub mod state;
-mod upload;
+pub(crate) mod upload;
 pub mod views;
 
 use axum::Router;
@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -50,13 +51,14 @@ pub fn router(state: AppState) -> Router {
     // Forms that take files: a larger body (files count against their own limit, the text
     // against the usual one, in `upload`), everything else the usual 2 MiB.
     let upload_limit = (MAX_FILES_PER_MESSAGE as u64 + 1) * state.files.max_file_bytes + 2 * BODY_LIMIT_BYTES as u64;
+    let upload_limit = usize::try_from(upload_limit).unwrap_or(usize::MAX);
     let uploads = Router::new()
         .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
         .route("/tickets/{number}/replies", post(portal::reply))
         .route("/desk/tickets", post(desk::create_ticket))
         .route("/desk/tickets/{number}/replies", post(workspace::reply))
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(usize::try_from(upload_limit).unwrap_or(usize::MAX)));
+        .layer(RequestBodyLimitLayer::new(upload_limit));
 
     Router::new()
         .route("/", get(home::start))
@@ -108,8 +110,6 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/mail/{id}/retry", post(admin::mail::retry))
         // mail services
         .route("/mail/inbound", post(inbound_mail::receive))
-        // the JSON API
-        .nest("/api/v1", api::router())
         // everyone signed in
         .route("/profile", get(profile::show).post(profile::update))
         .route("/profile/password", get(profile::password_form).post(profile::change_password))
@@ -117,14 +117,22 @@ pub fn router(state: AppState) -> Router {
         .route("/profile/two-factor/disable", post(profile::disable_two_factor))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .merge(uploads)
+        // the JSON API, with limits of its own
+        .nest("/api/v1", api::router(upload_limit))
         .fallback(error::not_found)
         .layer(sessions)
         .layer(middleware::from_fn(move |request, next| session::form_token(request, next, secure_cookies)))
         .layer(CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again in a moment.").into_response()
         }))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_a_file)))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), assets::security_headers))
         .with_state(state)
+}
+
+/// Files go out as they are stored: compressed, one would lose its ranges and share its
+/// ETag with a different body.
+fn not_a_file(_: StatusCode, _: axum::http::Version, headers: &axum::http::HeaderMap, _: &axum::http::Extensions) -> bool {
+    !headers.contains_key(axum::http::header::CONTENT_DISPOSITION)
 }

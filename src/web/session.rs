@@ -127,7 +127,13 @@ impl AppSession {
     }
 
     pub async fn csrf_matches(&self, submitted: &str) -> Result<bool, AppError> {
-        let expected = match self.session.get::<String>(CSRF_KEY).await? {
+        let expected = self.expected_csrf().await?;
+        Ok(expected.is_some_and(|expected| tokens::constant_time_eq(&expected, submitted)))
+    }
+
+    /// The token a form of this session must carry, if any can be right.
+    pub async fn expected_csrf(&self) -> Result<Option<String>, AppError> {
+        Ok(match self.session.get::<String>(CSRF_KEY).await? {
             Some(token) => Some(token),
             // Only for anonymous visitors; a cookie made for this very request was never
             // shown in a form.
@@ -135,8 +141,7 @@ impl AppSession {
                 self.form.as_ref().filter(|form| !form.fresh).map(|form| form.value.clone())
             }
             None => None,
-        };
-        Ok(expected.is_some_and(|expected| tokens::constant_time_eq(&expected, submitted)))
+        })
     }
 
     /// Signs the user in under a new session id (so an id planted before sign-in is

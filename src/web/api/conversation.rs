@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tickets::{ticket_for, ticket_response};
-use super::{ApiError, ApiResult, Caller, JsonBody, created, data, moment};
+use super::{ApiError, ApiResult, Caller, JsonBody, JsonUpload, created, data, moment};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
+use crate::domain::attachments::{self, Attachment};
 use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::staff::{self, Reply};
 use crate::domain::conversation::{self, Audience, TimelineEntry};
@@ -17,9 +18,24 @@ use crate::domain::tickets::Ticket;
 use crate::domain::{Error, FieldErrors};
 use crate::web::state::AppState;
 
-fn entry_json(entry: TimelineEntry) -> serde_json::Value {
+/// A timeline entry with its files (from `files`, which may hold other entries' too).
+fn entry_json(entry: TimelineEntry, files: &[Attachment]) -> serde_json::Value {
     let author_is_staff = entry.author_is_staff();
+    let attachments: Vec<serde_json::Value> = files
+        .iter()
+        .filter(|file| file.message_id == entry.id && !file.removed.0)
+        .map(|file| {
+            json!({
+                "id": file.public_id,
+                "filename": file.filename,
+                "content_type": file.content_type,
+                "size": file.size,
+                "url": format!("/api/v1/attachments/{}", file.public_id),
+            })
+        })
+        .collect();
     json!({
+        "attachments": attachments,
         "id": entry.id,
         "kind": entry.kind.as_str(),
         "author": entry.author_name.map(|name| json!({ "name": name, "staff": author_is_staff })),
@@ -38,7 +54,9 @@ fn audience(caller: &User) -> Audience {
 pub async fn messages(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
     let entries = conversation::timeline(&state.db, ticket.id, audience(&caller)).await?;
-    Ok(data(StatusCode::OK, entries.into_iter().map(entry_json).collect::<Vec<_>>()))
+    let ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
+    let files = attachments::of_messages(&state.db, &ids).await?;
+    Ok(data(StatusCode::OK, entries.into_iter().map(|entry| entry_json(entry, &files)).collect::<Vec<_>>()))
 }
 
 #[derive(Deserialize)]
@@ -67,12 +85,15 @@ pub async fn add_message(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<MessageBody>,
+    upload: JsonUpload<MessageBody>,
 ) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
     let now = state.now();
+    let body = &upload.body;
     let message_id = if caller.role.is_staff() {
-        staff::reply(&state.db, &ticket, &caller, &Reply::try_from(&body)?, now).await?
+        let mut reply = Reply::try_from(body)?;
+        reply.files = upload.keep(&state).await?;
+        staff::reply(&state.db, &ticket, &caller, &reply, now).await?
     } else {
         let mut errors = FieldErrors::new();
         if body.visibility.as_deref().is_some_and(|visibility| visibility != "public") {
@@ -86,15 +107,18 @@ pub async fn add_message(
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
-        customer::reply(&state.db, &ticket, &caller, &customer::Reply::parse(&body.body)?, now).await?
+        let mut reply = customer::Reply::parse(&body.body)?;
+        reply.files = upload.keep(&state).await?;
+        customer::reply(&state.db, &ticket, &caller, &reply, now).await?
     };
     let entry = conversation::timeline(&state.db, ticket.id, audience(&caller))
         .await?
         .into_iter()
         .find(|entry| entry.id == message_id)
         .ok_or(Error::NotFound)?;
+    let files = attachments::of_messages(&state.db, &[message_id]).await?;
     // A message is read as part of its ticket's timeline, which `Location` names.
-    Ok(created(format!("/api/v1/tickets/{}/messages", ticket.number), entry_json(entry)))
+    Ok(created(format!("/api/v1/tickets/{}/messages", ticket.number), entry_json(entry, &files)))
 }
 
 /// A customer's own ticket: reopening and rating are theirs alone (as in the portal).

@@ -5,6 +5,7 @@
 mod conversation;
 mod directory;
 mod events;
+mod files;
 mod groups;
 mod reports;
 mod tickets;
@@ -13,6 +14,7 @@ mod users;
 use std::collections::BTreeMap;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -22,6 +24,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use super::state::AppState;
 use crate::domain;
@@ -30,15 +33,21 @@ use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
 use crate::domain::paging::{Paged, strict_page_number};
 
-pub fn router() -> Router<AppState> {
+/// The API's routes. Those that take files get `upload_limit` for their bodies (the files
+/// count against their own limit, the JSON against the usual one), all others 2 MiB.
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    let uploads = Router::new()
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}/messages", get(conversation::messages).post(conversation::add_message))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(upload_limit));
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::show).patch(tickets::update))
-        .route("/tickets/{id}/messages", get(conversation::messages).post(conversation::add_message))
         .route("/tickets/{id}/reopen", post(conversation::reopen))
         .route("/tickets/{id}/rating", post(conversation::rate))
         .route("/tickets/{id}/events", get(events::list))
+        .route("/attachments/{id}", get(files::download))
         .route("/users", get(users::list).post(users::create))
         .route("/users/me", get(directory::me))
         .route("/users/{id}", get(users::show).patch(users::update))
@@ -49,6 +58,8 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}", get(groups::show).patch(groups::update).delete(groups::delete))
         .route("/states", get(directory::states))
         .route("/reports/tickets", get(reports::tickets))
+        .layer(RequestBodyLimitLayer::new(super::BODY_LIMIT_BYTES))
+        .merge(uploads)
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not take that method.")
@@ -236,6 +247,68 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(body_error(rejection)),
         }
+    }
+}
+
+/// A JSON body that may come with files: `multipart/form-data` with the JSON in a part
+/// `data` and files in parts `attachments`, or plain JSON with none.
+pub struct JsonUpload<T> {
+    pub body: T,
+    pub files: Vec<crate::files::Staged>,
+    /// Why the files were refused (too big, too many): a 422 on `attachments`.
+    pub refused: Option<String>,
+}
+
+impl<T> JsonUpload<T> {
+    /// Keeps the files, once the rest of the request is known to be good; their refusal,
+    /// if any, is a 422 like a bad field.
+    pub async fn keep(&self, state: &AppState) -> ApiResult<Vec<crate::domain::attachments::KeptFile>> {
+        if let Some(why) = &self.refused {
+            return Err(ApiError::invalid(&domain::FieldErrors::single("attachments", why.clone())));
+        }
+        Ok(crate::domain::attachments::keep(&state.db, &state.files, &self.files, state.now()).await?)
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonUpload<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+            let JsonBody(body) = JsonBody::from_request(request, state).await?;
+            return Ok(Self { body, files: Vec::new(), refused: None });
+        }
+        let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
+        let multipart = axum::extract::Multipart::from_request(request, state).await.map_err(|error| bad(error.body_text()))?;
+        let received = super::upload::receive(multipart, state, None).await.map_err(|error| match error {
+            // The API asks for no CSRF token: this cannot happen.
+            super::upload::ReceiveError::NoToken => internal(anyhow::anyhow!("a CSRF token was asked for in the API")),
+            super::upload::ReceiveError::Unreadable(why) => bad(why),
+            super::upload::ReceiveError::TooMuchText => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The text parts are over 2 MiB.")
+            }
+            super::upload::ReceiveError::Io(error) => internal(error.into()),
+        })?;
+        let mut data = None;
+        for (name, value) in received.text {
+            if name != "data" || data.is_some() {
+                return Err(ApiError::invalid(&domain::FieldErrors::single(
+                    "multipart",
+                    "Send one part `data` with the JSON, and files as parts `attachments`.",
+                )));
+            }
+            data = Some(value);
+        }
+        let data = data.unwrap_or_else(|| "{}".to_owned());
+        let body = serde_json::from_str(&data).map_err(|error| {
+            let mut refused = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "The part `data` could not be read.");
+            if let Some((field, problem)) = field_of(&error.to_string()) {
+                refused.fields.insert(field, problem);
+            }
+            refused
+        })?;
+        Ok(Self { body, files: received.files, refused: received.refused })
     }
 }
 

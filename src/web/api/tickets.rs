@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use super::{ApiError, ApiResult, Caller, JsonBody, QueryParams, data, moment, page_json, page_param, with_location};
+use super::{ApiError, ApiResult, Caller, JsonBody, JsonUpload, QueryParams, data, moment, page_json, page_param, with_location};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::customer::{self};
@@ -246,13 +246,17 @@ impl TryFrom<&NewTicketBody> for NewTicket {
     }
 }
 
-pub async fn create(State(state): State<AppState>, Caller(caller): Caller, JsonBody(body): JsonBody<NewTicketBody>) -> ApiResult {
+pub async fn create(State(state): State<AppState>, Caller(caller): Caller, upload: JsonUpload<NewTicketBody>) -> ApiResult {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
-    let parsed = NewTicket::try_from(&body);
+    let body = &upload.body;
+    let mut parsed = NewTicket::try_from(body);
+    if let Ok(new_ticket) = &mut parsed {
+        new_ticket.files = upload.keep(&state).await?;
+    }
     let notify_email = state.config.notify_email.as_deref();
     let number = if caller.role.is_staff() {
-        let requester = body.requester.unwrap_or_default();
+        let requester = body.requester.clone().unwrap_or_default();
         tickets::create_on_behalf(&state.db, &settings, &caller, &requester, parsed, notify_email, now).await?
     } else {
         if body.requester.is_some() {

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::attachments::{self, Attachment};
 use crate::domain::conversation::files;
-use crate::web::error::{AppError, Result};
-use crate::web::extract::{Agent, CsrfForm, NoFields, Viewer};
+use crate::web::error::Result;
+use crate::web::extract::{Agent, CsrfForm, FileReader, NoFields};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 
@@ -23,18 +23,26 @@ const FILE_POLICY: &str = "sandbox; default-src 'none'";
 /// id alone (random, unguessable) names the file.
 pub async fn download(
     State(state): State<AppState>,
-    Viewer(viewer): Viewer,
+    FileReader(viewer): FileReader,
     Path((id, _filename)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let viewer = viewer.ok_or(AppError::NotFound)?;
     let (attachment, _) = attachments::find_for_viewer(&state.db, &id, &viewer).await?;
+    Ok(file_response(&state, &attachment, &headers).await?)
+}
+
+/// The file itself, whole or the range asked for, with the headers that keep it harmless
+/// (for the pages and the API alike; the caller has checked who may have it).
+pub async fn file_response(state: &AppState, attachment: &Attachment, headers: &HeaderMap) -> anyhow::Result<Response> {
     let etag = format!("\"{}\"", attachment.sha256);
     if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
-        return Ok(with_file_headers(StatusCode::NOT_MODIFIED.into_response(), &attachment, &etag));
+        return Ok(with_file_headers(StatusCode::NOT_MODIFIED.into_response(), attachment, &etag));
     }
     let size = u64::try_from(attachment.size).unwrap_or_default();
-    let range = match headers.get(header::RANGE).and_then(|value| value.to_str().ok()) {
+    // RFC 9110: a Range that cannot be read (another unit, several ranges) is ignored; one
+    // that asks for nothing the file has is a 416.
+    let asked = headers.get(header::RANGE).and_then(|value| value.to_str().ok()).filter(|asked| readable_range(asked));
+    let range = match asked {
         None => None,
         Some(asked) => match byte_range(asked, size) {
             Some(range) => Some(range),
@@ -60,7 +68,7 @@ pub async fn download(
         }
     };
     insert(&mut response, header::CONTENT_TYPE, &attachment.content_type);
-    Ok(with_file_headers(response, &attachment, &etag))
+    Ok(with_file_headers(response, attachment, &etag))
 }
 
 fn with_file_headers(mut response: Response, attachment: &Attachment, etag: &str) -> Response {
@@ -86,6 +94,17 @@ fn content_disposition(kind: &str, filename: &str) -> String {
         filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     let exact: String = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC).collect();
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+}
+
+/// Whether `Range` is one `bytes=` range in a form we read (`a-b`, `a-`, `-n`).
+fn readable_range(asked: &str) -> bool {
+    asked.trim().strip_prefix("bytes=").is_some_and(|spec| {
+        let Some((start, end)) = spec.split_once('-') else { return false };
+        !spec.contains(',')
+            && (start.trim().is_empty() || start.trim().parse::<u64>().is_ok())
+            && (end.trim().is_empty() || end.trim().parse::<u64>().is_ok())
+            && !(start.trim().is_empty() && end.trim().is_empty())
+    })
 }
 
 /// One `bytes=` range of a file of `size` bytes (`a-b`, `a-` or `-n`), as a half-open range;

@@ -4,6 +4,7 @@
 mod accounts;
 mod document;
 mod events;
+mod files;
 mod tickets;
 mod tokens;
 
@@ -87,6 +88,31 @@ impl Api {
 
     pub async fn patch(&self, path: &str, body: Value) -> Answer {
         self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    /// A JSON body with files: the JSON in a part `data`, each file in a part `attachments`.
+    pub async fn post_multipart(&self, path: &str, body: Value, files: &[(&str, &[u8])]) -> Answer {
+        let mut form = reqwest::multipart::Form::new().text("data", body.to_string());
+        for (filename, bytes) in files {
+            form = form.part("attachments", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_string()));
+        }
+        let mut request = self.http.post(format!("{}{path}", self.base_url)).multipart(form);
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.expect("API answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        Answer { status, headers, text: response.text().await.expect("body") }
+    }
+
+    /// A file's bytes, with this client's token.
+    pub async fn download(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let mut request = self.http.get(format!("{}{path}", self.base_url.trim_end_matches("/api/v1")));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.expect("API answers");
+        (response.status(), response.bytes().await.expect("body").to_vec())
     }
 
     pub async fn delete(&self, path: &str) -> Answer {

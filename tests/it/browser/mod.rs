@@ -6,6 +6,7 @@
 mod journeys;
 
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -215,10 +216,18 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        // Ending the driver ends its browser; the session is not closed politely first.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // The driver leads a process group of its own, with the browser and all its helper
+        // processes in it: the whole group goes, also when a journey failed half-way.
+        end_group(&mut self.driver);
     }
+}
+
+fn end_group(driver: &mut Child) {
+    if let Ok(group) = i32::try_from(driver.id()) {
+        // SAFETY: a plain signal to a process group this test started.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
+    let _ = driver.wait();
 }
 
 /// A chromedriver on a free loopback port, and its address once it answers.
@@ -226,6 +235,7 @@ fn start_chromedriver() -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|socket| socket.local_addr()).expect("a free port").port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -237,8 +247,7 @@ fn start_chromedriver() -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    let _ = driver.kill();
-    let _ = driver.wait();
+    end_group(&mut driver);
     panic!("chromedriver did not start on port {port}");
 }
 
