@@ -7,9 +7,12 @@ mod directory;
 mod events;
 mod files;
 mod groups;
+mod json_upload;
 mod reports;
 mod tickets;
 mod users;
+
+pub use json_upload::JsonUpload;
 
 use std::collections::BTreeMap;
 
@@ -247,68 +250,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(body_error(rejection)),
         }
-    }
-}
-
-/// A JSON body that may come with files: `multipart/form-data` with the JSON in a part
-/// `data` and files in parts `attachments`, or plain JSON with none.
-pub struct JsonUpload<T> {
-    pub body: T,
-    pub files: Vec<crate::files::Staged>,
-    /// Why the files were refused (too big, too many): a 422 on `attachments`.
-    pub refused: Option<String>,
-}
-
-impl<T> JsonUpload<T> {
-    /// Keeps the files, once the rest of the request is known to be good; their refusal,
-    /// if any, is a 422 like a bad field.
-    pub async fn keep(&self, state: &AppState) -> ApiResult<Vec<crate::domain::attachments::KeptFile>> {
-        if let Some(why) = &self.refused {
-            return Err(ApiError::invalid(&domain::FieldErrors::single("attachments", why.clone())));
-        }
-        Ok(crate::domain::attachments::keep(&state.db, &state.files, &self.files, state.now()).await?)
-    }
-}
-
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonUpload<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
-        if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-            let JsonBody(body) = JsonBody::from_request(request, state).await?;
-            return Ok(Self { body, files: Vec::new(), refused: None });
-        }
-        let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
-        let multipart = axum::extract::Multipart::from_request(request, state).await.map_err(|error| bad(error.body_text()))?;
-        let received = super::upload::receive(multipart, state, None).await.map_err(|error| match error {
-            // The API asks for no CSRF token: this cannot happen.
-            super::upload::ReceiveError::NoToken => internal(anyhow::anyhow!("a CSRF token was asked for in the API")),
-            super::upload::ReceiveError::Unreadable(why) => bad(why),
-            super::upload::ReceiveError::TooMuchText => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The text parts are over 2 MiB.")
-            }
-            super::upload::ReceiveError::Io(error) => internal(error.into()),
-        })?;
-        let mut data = None;
-        for (name, value) in received.text {
-            if name != "data" || data.is_some() {
-                return Err(ApiError::invalid(&domain::FieldErrors::single(
-                    "multipart",
-                    "Send one part `data` with the JSON, and files as parts `attachments`.",
-                )));
-            }
-            data = Some(value);
-        }
-        let data = data.unwrap_or_else(|| "{}".to_owned());
-        let body = serde_json::from_str(&data).map_err(|error| {
-            let mut refused = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "The part `data` could not be read.");
-            if let Some((field, problem)) = field_of(&error.to_string()) {
-                refused.fields.insert(field, problem);
-            }
-            refused
-        })?;
-        Ok(Self { body, files: received.files, refused: received.refused })
     }
 }
 
