@@ -1,6 +1,7 @@
 //! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
 //! index, behind the same functions. A ticket's document is its subject and its
-//! requester's name and email (ranked first), then every message body. PostgreSQL's parser
+//! requester's name and email (ranked first), then every message body and the names of its
+//! files (not those removed). PostgreSQL's parser
 //! keeps an address whole, so its documents also hold the address split at `@`: a search
 //! then finds a customer by the part before it or by their domain, as FTS5 does. This is
 //! the one place the two dialects differ for search.
@@ -12,6 +13,13 @@ use super::{Backend, Tx};
 const FTS_HEADLINE: &str = "t.subject || ' ' || r.name || ' ' || r.email";
 const PG_HEADLINE: &str =
     "setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A')";
+
+/// The names of ticket `t`'s files, for its document. PostgreSQL's parser keeps
+/// `server.log` whole, so its names also come split at the dots.
+const FTS_FILE_NAMES: &str =
+    "COALESCE((SELECT group_concat(a.filename, ' ') FROM attachments a WHERE a.ticket_id = t.id AND a.removed_at IS NULL), '')";
+const PG_FILE_NAMES: &str = "COALESCE((SELECT string_agg(a.filename || ' ' || replace(a.filename, '.', ' '), ' ') \
+     FROM attachments a WHERE a.ticket_id = t.id AND a.removed_at IS NULL), '')";
 
 /// Which documents to rebuild.
 #[derive(Clone, Copy, Debug)]
@@ -34,7 +42,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             format!(
                 "INSERT INTO ticket_search (rowid, subject, body) \
                  SELECT t.id, {FTS_HEADLINE}, COALESCE((SELECT group_concat(m.body, ' ') \
-                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') \
+                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} \
                  FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope}"
             ),
         ],
@@ -42,7 +50,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, {PG_HEADLINE} || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
-             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '')), 'B') \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES}), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope} \
              ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"
         )],
@@ -58,14 +66,14 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
     let insert = match backend {
         Backend::Sqlite => format!(
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') \
+             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} \
              FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"
         ),
         Backend::Postgres => format!(
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '')), 'B') \
+             SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '') || ' ' || {PG_FILE_NAMES}), 'B') \
              FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"

@@ -211,17 +211,20 @@ async fn staff_attach_files_and_remove_them(backend: Backend, store: Store) {
     let fields =
         [("requester", "carla@example.com"), ("subject", "Your guide"), ("group", general.as_str()), ("message", "Attached.")];
     agent
-        .post_with_files("/desk/tickets", &fields, &[("guide.pdf", b"%PDF-1.4 guide")])
+        .post_with_files("/desk/tickets", &fields, &[("handbook.pdf", b"%PDF-1.4 guide")])
         .await
         .assert_redirect("/desk/tickets/1001");
+    // The desk's search finds a ticket by its files' names.
+    assert!(agent.get("/desk?q=handbook").await.text_of("main").contains("Your guide"));
     let page = agent.get("/desk/tickets/1001").await;
     let link = file_links(&page).remove(0);
     let remove = page.attribute(".files form", "action").unwrap();
     agent.post(&remove, &[]).await.assert_redirect("/desk/tickets/1001");
 
     let page = agent.get("/desk/tickets/1001").await;
-    assert!(page.text_of(".timeline").contains("Andy removed the file guide.pdf"));
-    assert!(page.text_of(".files").contains("guide.pdf (removed)"));
+    assert!(page.text_of(".timeline").contains("Andy removed the file handbook.pdf"));
+    assert!(page.text_of(".files").contains("handbook.pdf (removed)"));
+    assert!(!agent.get("/desk?q=handbook").await.text_of("main").contains("Your guide"), "a removed file finds nothing");
     assert_eq!(agent.download(&link, &[]).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.file_removed'").await, 1);
     assert_eq!(agent.post(&remove, &[]).await.status, StatusCode::NOT_FOUND, "removed once");

@@ -117,6 +117,11 @@ impl<'a> Change<'a> {
         self.received_mail = mail.cloned();
     }
 
+    /// The ticket's searchable text changed other than by a message (a file went).
+    pub fn text_changed(&mut self) {
+        self.text_changed = true;
+    }
+
     /// Attaches these files to the next message.
     pub fn with_files(&mut self, files: &[KeptFile]) {
         self.files = files.to_vec();

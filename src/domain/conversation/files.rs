@@ -29,6 +29,7 @@ pub async fn remove_attachment(db: &Db, public_id: &str, staff: &User, now: Time
         return Err(crate::domain::Error::NotFound);
     }
     change.add_event("file_removed", Some(&attachment.filename), None, place.public).await?;
+    change.text_changed(); // its name no longer finds the ticket
     change.audit("ticket.file_removed", json!({ "file": attachment.filename }), json!({ "file": null })).await?;
     change.commit(None).await?;
     Ok(place.ticket)
