@@ -227,9 +227,9 @@ fn client_address(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAd
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct CsrfField {
+struct CsrfField {
     #[serde(default)]
-    pub(super) csrf_token: String,
+    csrf_token: String,
 }
 
 /// A url-encoded form whose `csrf_token` matches the session's. Unknown fields are

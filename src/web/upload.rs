@@ -5,13 +5,14 @@
 //! again with what was typed and a message on `attachments`.
 
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 use super::extract::CsrfForm;
 use super::session::AppSession;
 use super::state::AppState;
+use crate::domain::accounts::tokens;
 use crate::domain::attachments::{self, KeptFile, MAX_FILES_PER_MESSAGE};
 use crate::domain::{self, FieldErrors};
 use crate::files::{Staged, StagingError};
@@ -32,6 +33,14 @@ pub struct Received {
     pub text: Vec<(String, String)>,
     pub files: Vec<Staged>,
     pub refused: Option<String>,
+}
+
+/// Whether a request's body is `multipart/form-data` (and so may carry files).
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 /// How many parts one post may have, files and text together.
@@ -98,7 +107,7 @@ pub async fn receive(mut multipart: Multipart, state: &AppState, csrf_token: Opt
                 let value =
                     String::from_utf8(value).map_err(|_| ReceiveError::Unreadable(format!("“{name}” is not UTF-8 text.")))?;
                 if let Some(expected) = csrf_token.filter(|_| name == "csrf_token") {
-                    token_seen = crate::domain::accounts::tokens::constant_time_eq(expected, &value);
+                    token_seen = tokens::constant_time_eq(expected, &value);
                 }
                 received.text.push((name, value));
             }
@@ -134,12 +143,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for UploadForm<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let is_multipart = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/form-data"));
-        if !is_multipart {
+        if !is_multipart(request.headers()) {
             let CsrfForm(fields) = CsrfForm::from_request(request, state).await?;
             return Ok(Self { fields, files: Vec::new(), refused: None });
         }
@@ -156,11 +160,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for UploadForm<T> {
                 ReceiveError::TooMuchText => AppError::PayloadTooLarge,
                 ReceiveError::Io(error) => AppError::Internal(error.into()),
             })?;
-        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&text).finish();
-        let token: super::extract::CsrfField = serde_html_form::from_str(&encoded).unwrap_or_default();
-        if !session.csrf_matches(&token.csrf_token).await? {
+        // A post without files has not shown its token yet: compared here, as for any form.
+        let submitted = text.iter().find(|(name, _)| name == "csrf_token").map_or("", |(_, value)| value.as_str());
+        if !tokens::constant_time_eq(&expected, submitted) {
             return Err(AppError::CsrfMismatch);
         }
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&text).finish();
         let fields = serde_html_form::from_str(&encoded)
             .map_err(|error| AppError::BadRequest(format!("The form could not be read: {error}.")))?;
         Ok(Self { fields, files, refused })

@@ -7,7 +7,7 @@ use crate::domain::accounts::password::Password;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::parse_name;
 use crate::domain::email::Email;
-use crate::domain::{FieldErrors, Result};
+use crate::domain::{Error, FieldErrors, Result};
 
 /// A user's fields as an admin edits them. `password: None` keeps the current password
 /// (or, for a new account, mails its owner an invitation to choose one).
@@ -25,27 +25,30 @@ pub struct UserInput {
 }
 
 impl UserInput {
+    /// A form's fields, every one given (an empty password: none chosen); the fields
+    /// themselves are read as [`UserChanges::parse`] reads them.
     pub fn parse(name: &str, email: &str, role: &str, password: &str, group_ids: &[String], verified: bool) -> Result<Self> {
         let mut errors = FieldErrors::new();
-        let name = errors.check("name", parse_name(name));
-        let email = errors.check("email", Email::parse(email));
-        let role = errors.check("role", role.trim().parse::<Role>());
-        let password =
-            if password.is_empty() { Some(None) } else { errors.check("password", Password::parse(password).map(Some)) };
-        let group_ids: Option<BTreeSet<i64>> = errors.check(
-            "groups",
-            group_ids.iter().map(|id| id.trim().parse::<i64>().map_err(|_| "Choose groups from the list.".to_string())).collect(),
-        );
+        let group_ids: Vec<i64> = errors
+            .check(
+                "groups",
+                group_ids
+                    .iter()
+                    .map(|id| id.trim().parse::<i64>().map_err(|_| "Choose groups from the list.".to_string()))
+                    .collect(),
+            )
+            .unwrap_or_default();
+        let password = (!password.is_empty()).then_some(password);
+        let changes = match UserChanges::parse(Some(name), Some(email), Some(role), password, Some(&group_ids), verified) {
+            Ok(changes) => Some(changes),
+            Err(Error::Invalid(more)) => {
+                errors.extend(more);
+                None
+            }
+            Err(other) => return Err(other),
+        };
         errors.into_result()?;
-        let role = role.expect("checked");
-        Ok(Self {
-            name: name.expect("checked"),
-            email: email.expect("checked"),
-            role,
-            password: password.expect("checked"),
-            group_ids: if role.is_staff() { group_ids.expect("checked") } else { BTreeSet::new() },
-            verified,
-        })
+        Ok(Self { verified, ..changes.expect("checked").into_new()? })
     }
 }
 

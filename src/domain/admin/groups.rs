@@ -76,7 +76,7 @@ impl GroupInput {
     /// `public` is a checkbox: present (any value) means ticked.
     pub fn parse(name: &str, public: bool, member_ids: &[String]) -> Result<Self> {
         let mut errors = FieldErrors::new();
-        let name = errors.check("name", text::line(name, "Name", 1, 60));
+        let name = errors.check("name", parse_name(name));
         let member_ids: Option<BTreeSet<i64>> = errors.check(
             "members",
             member_ids
@@ -87,6 +87,11 @@ impl GroupInput {
         errors.into_result()?;
         Ok(Self { name: name.expect("checked"), public, member_ids: member_ids.expect("checked") })
     }
+}
+
+/// A group's name: one line, 1 to 60 characters.
+fn parse_name(name: &str) -> std::result::Result<String, String> {
+    text::line(name, "Name", 1, 60)
 }
 
 /// What a group update changes. `None` keeps a field as it is — read under the group's
@@ -101,7 +106,7 @@ pub struct GroupChanges {
 impl GroupChanges {
     pub fn parse(name: Option<&str>, public: Option<bool>, member_ids: Option<&[i64]>) -> Result<Self> {
         let mut errors = FieldErrors::new();
-        let name = name.and_then(|name| errors.check("name", text::line(name, "Name", 1, 60)));
+        let name = name.and_then(|name| errors.check("name", parse_name(name)));
         errors.into_result()?;
         Ok(Self { name, public, member_ids: member_ids.map(|ids| ids.iter().copied().collect()) })
     }

@@ -2,7 +2,7 @@
 //! files in parts `attachments`), for the API's ticket and message creation.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, ApiResult, JsonBody, field_of, internal};
@@ -36,8 +36,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonUpload<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
-        if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        if !upload::is_multipart(request.headers()) {
             let JsonBody(body) = JsonBody::from_request(request, state).await?;
             return Ok(Self { body, files: Vec::new(), refused: None });
         }
