@@ -53,8 +53,13 @@ impl App {
         let (stop_sender, stop) = watch::channel(false);
         let maintenance = tokio::spawn(maintenance(self.state.clone(), stop.clone()));
         let state = &self.state;
-        let mail_worker =
-            tokio::spawn(mail::run_worker(state.db.clone(), state.clock.clone(), state.mailer.clone(), stop.clone()));
+        let mail_worker = tokio::spawn(mail::run_worker(
+            state.db.clone(),
+            state.clock.clone(),
+            state.mailer.clone(),
+            state.files.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_sender.send(true);

@@ -19,7 +19,8 @@ use crate::domain::accounts::users::{self, NewUser};
 use crate::domain::admin::settings::Settings;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::email::Email;
-use crate::domain::mail::intake::{self, IngestError, Ingested};
+use crate::domain::mail::intake::{self, Inbox, IngestError, Ingested};
+use crate::files::FileStore;
 use crate::mail::Mailer;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -80,7 +81,9 @@ async fn ingest_mail(config: &Config) -> anyhow::Result<()> {
     db.migrate().await.map_err(TemporaryFailure)?;
     let settings = Settings::load(&db).await.map_err(|error| TemporaryFailure(error.into()))?;
     let own = mailer.own_mail(config);
-    let outcome = intake::ingest(&db, &settings, &own, config.notify_email.as_deref(), &raw, SystemClock.now()).await;
+    let files = FileStore::from_config(config)?;
+    let inbox = Inbox { db: &db, settings: &settings, files: &files, notify_email: config.notify_email.as_deref() };
+    let outcome = intake::ingest(&inbox, &own, &raw, SystemClock.now()).await;
     match outcome {
         Ok(Ingested::Added(number)) => println!("Added to ticket {number}."),
         Ok(Ingested::Opened(number)) => println!("Opened ticket {number}."),

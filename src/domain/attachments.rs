@@ -110,6 +110,19 @@ impl Attachment {
     }
 }
 
+/// "812 bytes", "14 KB", "3.2 MB" (units of 1,024).
+pub fn size_in_words(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let bytes_f = bytes as f64;
+    if bytes_f < KB {
+        format!("{bytes} bytes")
+    } else if bytes_f < KB * KB {
+        format!("{:.0} KB", bytes_f / KB)
+    } else {
+        format!("{:.1} MB", bytes_f / (KB * KB))
+    }
+}
+
 /// A removed file's blob may be gone: its row still lists it, as removed.
 const COLUMNS: &str = "a.public_id, a.message_id, a.filename, a.sha256, COALESCE(b.size, 0) AS size, \
      COALESCE(b.content_type, 'application/octet-stream') AS content_type, (a.removed_at IS NOT NULL) AS removed";

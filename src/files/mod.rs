@@ -81,6 +81,11 @@ impl FileStore {
         Ok(Body::from_stream(found.into_stream()))
     }
 
+    /// The whole content of `sha256`, in memory: only for files known to be small.
+    pub async fn read_all(&self, sha256: &str) -> anyhow::Result<Vec<u8>> {
+        Ok(self.store.get(&key(sha256)).await?.bytes().await?.to_vec())
+    }
+
     pub async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
         match self.store.delete(&key(sha256)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -44,30 +44,56 @@ pub enum StagingError {
 impl FileStore {
     /// Receives one file part of a form.
     pub async fn stage(&self, field: &mut Field<'_>, filename: &str) -> Result<Staged, StagingError> {
-        let mut file = tempfile::NamedTempFile::new_in(&self.staging)?;
-        let mut hasher = Sha256::new();
-        let mut head = Vec::new();
-        let mut size: u64 = 0;
-        let mut too_big = false;
+        let mut stager = Stager::new(self)?;
         while let Some(chunk) = field.chunk().await.map_err(|error| StagingError::Unreadable(error.body_text()))? {
-            size += chunk.len() as u64;
-            too_big |= size > self.max_file_bytes;
-            if too_big {
-                continue; // read to its end, keeping nothing, so the fields after it arrive
-            }
-            if head.len() < SNIFF_BYTES {
-                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
-            }
-            hasher.update(&chunk);
-            file.write_all(&chunk)?;
+            stager.push(&chunk)?;
         }
-        if too_big {
+        stager.finish(filename)
+    }
+
+    /// Takes a file held in memory already (one part of a mail, say).
+    pub fn stage_bytes(&self, bytes: &[u8], filename: &str) -> Result<Staged, StagingError> {
+        let mut stager = Stager::new(self)?;
+        stager.push(bytes)?;
+        stager.finish(filename)
+    }
+}
+
+/// A file being received: counted, hashed and written as its chunks arrive.
+struct Stager {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    head: Vec<u8>,
+    size: u64,
+    limit: u64,
+}
+
+impl Stager {
+    fn new(store: &FileStore) -> Result<Self, StagingError> {
+        let file = tempfile::NamedTempFile::new_in(&store.staging)?;
+        Ok(Self { file, hasher: Sha256::new(), head: Vec::new(), size: 0, limit: store.max_file_bytes })
+    }
+
+    fn push(&mut self, chunk: &[u8]) -> Result<(), StagingError> {
+        self.size += chunk.len() as u64;
+        if self.size > self.limit {
+            return Ok(()); // read to its end, keeping nothing, so the fields after it arrive
+        }
+        if self.head.len() < SNIFF_BYTES {
+            self.head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - self.head.len())]);
+        }
+        self.hasher.update(chunk);
+        Ok(self.file.write_all(chunk)?)
+    }
+
+    fn finish(mut self, filename: &str) -> Result<Staged, StagingError> {
+        if self.size > self.limit {
             return Err(StagingError::TooBig);
         }
-        file.flush()?;
-        let content_type = infer::get(&head).map_or("application/octet-stream", |kind| kind.mime_type());
-        let sha256 = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
-        Ok(Staged { filename: clean_filename(filename), sha256, size, content_type, file })
+        self.file.flush()?;
+        let content_type = infer::get(&self.head).map_or("application/octet-stream", |kind| kind.mime_type());
+        let sha256 = self.hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+        Ok(Staged { filename: clean_filename(filename), sha256, size: self.size, content_type, file: self.file })
     }
 }
 

@@ -4,9 +4,10 @@
 use askama::Template;
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MessageBuilder, MultiPart};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart, SinglePart};
 
 use super::Mailer;
+use super::files::MailFile;
 use crate::domain::admin::settings::Settings;
 use crate::domain::mail::account_mail::AccountMail;
 use crate::domain::mail::content::{AccountContent, MailContent};
@@ -35,6 +36,8 @@ pub struct MailView {
     marker: &'static str,
     /// For a customer with no password yet: where to set one.
     password_link: Option<String>,
+    /// The message's files, attached or linked.
+    files: Vec<MailFile>,
 }
 
 #[derive(Template)]
@@ -49,7 +52,13 @@ struct HtmlBody<'a> {
     mail: &'a MailView,
 }
 
-fn view(mailer: &Mailer, content: &MailContent, settings: &Settings, password_link: Option<String>) -> MailView {
+fn view(
+    mailer: &Mailer,
+    content: &MailContent,
+    settings: &Settings,
+    password_link: Option<String>,
+    files: Vec<MailFile>,
+) -> MailView {
     let reference = content.ticket_number.reference(&content.ticket_prefix);
     let intro = match content.kind {
         Notification::TicketCreated => {
@@ -80,6 +89,7 @@ fn view(mailer: &Mailer, content: &MailContent, settings: &Settings, password_li
         reply_by_mail: !matches!(content.kind, Notification::Assigned | Notification::NewTicketAlert),
         marker: REPLY_MARKER,
         password_link,
+        files,
     }
 }
 
@@ -90,6 +100,12 @@ pub struct Composed {
     pub text: String,
 }
 
+/// What a notification holds besides its content: a link to set a password, the files.
+pub struct Extras {
+    pub password_link: Option<String>,
+    pub files: Vec<MailFile>,
+}
+
 /// A ticket notification, with its signed Message-ID and its place in the ticket's thread.
 pub fn message(
     mailer: &Mailer,
@@ -97,9 +113,9 @@ pub fn message(
     message_id: &str,
     content: &MailContent,
     settings: &Settings,
-    password_link: Option<String>,
+    extras: Extras,
 ) -> anyhow::Result<Composed> {
-    let view = view(mailer, content, settings, password_link);
+    let view = view(mailer, content, settings, extras.password_link, extras.files);
     let text = TextBody { mail: &view }.render()?;
     let html = HtmlBody { mail: &view }.render()?;
     let tag = format!("[{}]", content.ticket_number.reference(&content.ticket_prefix));
@@ -110,10 +126,16 @@ pub fn message(
         _ => format!("Re: {tag} {}", content.ticket_subject),
     };
     let root = thread_root_id(content.ticket_number.get(), &mailer.domain);
+    let mut body = MultiPart::alternative_plain_html(text.clone(), html);
+    let attached: Vec<SinglePart> =
+        view.files.iter().filter_map(|file| file.part().transpose()).collect::<anyhow::Result<_>>()?;
+    if !attached.is_empty() {
+        body = attached.into_iter().fold(MultiPart::mixed().multipart(body), MultiPart::singlepart);
+    }
     let message = envelope(mailer, mail, message_id, settings, subject.clone())?
         .in_reply_to(root.clone())
         .references(root)
-        .multipart(MultiPart::alternative_plain_html(text.clone(), html))?;
+        .multipart(body)?;
     Ok(Composed { message, subject, text })
 }
 

@@ -2,6 +2,7 @@
 //! `SMTP_URL` is set), composing each mail from its notification when it is sent.
 
 mod compose;
+mod files;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::domain::mail::content::{self, Content};
 use crate::domain::mail::intake::OwnMail;
 use crate::domain::mail::outbox::{self, Claimed};
 use crate::domain::mail::sender_trust;
+use crate::files::FileStore;
 
 pub use compose::{REPLY_MARKER, thread_root_id};
 
@@ -99,13 +101,13 @@ fn smtp_transport(url: &str, ca_file: Option<&Path>) -> anyhow::Result<AsyncSmtp
 
 /// Delivers mail until `stop` turns true; a delivery under way is finished first. Every
 /// app instance runs one; claims keep them from sending a mail twice.
-pub async fn run_worker(db: Db, clock: Arc<dyn Clock>, mailer: Mailer, mut stop: watch::Receiver<bool>) {
+pub async fn run_worker(db: Db, clock: Arc<dyn Clock>, mailer: Mailer, store: FileStore, mut stop: watch::Receiver<bool>) {
     let worker = format!("{}-{}", std::process::id(), tokens::random_text(8));
     loop {
         if *stop.borrow() {
             return;
         }
-        match deliver_next(&db, &mailer, &worker, clock.now()).await {
+        match deliver_next(&db, &mailer, &store, &worker, clock.now()).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "mail delivery failed"),
@@ -118,7 +120,7 @@ pub async fn run_worker(db: Db, clock: Arc<dyn Clock>, mailer: Mailer, mut stop:
 }
 
 /// Claims and delivers one due mail. `false` when none is due.
-pub async fn deliver_next(db: &Db, mailer: &Mailer, worker: &str, now: i64) -> anyhow::Result<bool> {
+pub async fn deliver_next(db: &Db, mailer: &Mailer, store: &FileStore, worker: &str, now: i64) -> anyhow::Result<bool> {
     let Some(mail) = outbox::claim_next(db, worker, now).await? else {
         return Ok(false);
     };
@@ -131,7 +133,7 @@ pub async fn deliver_next(db: &Db, mailer: &Mailer, worker: &str, now: i64) -> a
             outbox::set_message_id(db, mail.id, &id).await?
         }
     };
-    match deliver(db, mailer, &mail, &message_id, now).await {
+    match deliver(db, mailer, store, &mail, &message_id, now).await {
         Ok(()) => outbox::mark_sent(db, mail.id, worker, now).await?,
         Err(failure) => {
             tracing::warn!(mail = mail.id, to = %mail.recipient_email, error = %failure.reason, permanent = failure.permanent, "mail not delivered");
@@ -160,7 +162,7 @@ fn refused_for_good(error: &lettre::transport::smtp::Error) -> bool {
     error.is_permanent() && error.status().is_none_or(|code| code.category != Category::Unspecified3)
 }
 
-async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now: i64) -> Result<(), Failure> {
+async fn deliver(db: &Db, mailer: &Mailer, store: &FileStore, mail: &Claimed, message_id: &str, now: i64) -> Result<(), Failure> {
     let transient = |error: &dyn std::fmt::Display| Failure { reason: error.to_string(), permanent: false };
     let Some(content) = content::content(db, mail).await.map_err(|error| transient(&error))? else {
         return Err(Failure::permanent("what it was about (its ticket or account) no longer exists"));
@@ -178,7 +180,8 @@ async fn deliver(db: &Db, mailer: &Mailer, mail: &Claimed, message_id: &str, now
                 Some(user_id) => link(Purpose::Invite, user_id).await?,
                 None => None,
             };
-            compose::message(mailer, mail, message_id, notification, &settings, password_link)
+            let files = files::gather(store, &mailer.base_url, &notification.files).await.map_err(|error| transient(&error))?;
+            compose::message(mailer, mail, message_id, notification, &settings, compose::Extras { password_link, files })
         }
         Content::Account(account) => {
             let link = match account.kind.link_purpose() {

@@ -37,6 +37,9 @@ use crate::domain::attachments::MAX_FILES_PER_MESSAGE;
 /// Request bodies above this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 pub const SESSION_COOKIE: &str = "helpdesk_session";
+/// The largest mail `POST /mail/inbound` takes: more than the common mail services send
+/// (25 to 35 MB); the files in it then keep to `MAX_ATTACHMENT_MB` each.
+const INBOUND_MAIL_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 const SESSION_LIFETIME: Duration = Duration::days(14);
 
 pub fn router(state: AppState) -> Router {
@@ -58,7 +61,14 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/tickets", post(desk::create_ticket))
         .route("/desk/tickets/{number}/replies", post(workspace::reply))
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(upload_limit));
+        .layer(RequestBodyLimitLayer::new(upload_limit))
+        // mail from a mail service, with its files inside (base64, a third larger)
+        .merge(
+            Router::new()
+                .route("/mail/inbound", post(inbound_mail::receive))
+                .layer(DefaultBodyLimit::disable())
+                .layer(RequestBodyLimitLayer::new(INBOUND_MAIL_LIMIT_BYTES)),
+        );
 
     Router::new()
         .route("/", get(home::start))
@@ -108,8 +118,6 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit::list))
         .route("/admin/mail", get(admin::mail::failed))
         .route("/admin/mail/{id}/retry", post(admin::mail::retry))
-        // mail services
-        .route("/mail/inbound", post(inbound_mail::receive))
         // everyone signed in
         .route("/profile", get(profile::show).post(profile::update))
         .route("/profile/password", get(profile::password_form).post(profile::change_password))

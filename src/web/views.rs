@@ -79,25 +79,12 @@ impl FileView {
         Self {
             href: attachment.href(),
             filename: attachment.filename.clone(),
-            size: file_size(attachment.size),
+            size: attachments::size_in_words(attachment.size),
             is_image: attachment.is_inline_image(),
             removed: attachment.removed.0,
             remove_action: (audience == Audience::Staff && !attachment.removed.0)
                 .then(|| format!("/desk/attachments/{}/delete", attachment.public_id)),
         }
-    }
-}
-
-/// "812 bytes", "14 KB", "3.2 MB" (units of 1,024).
-pub fn file_size(bytes: i64) -> String {
-    const KB: f64 = 1024.0;
-    let bytes_f = bytes as f64;
-    if bytes_f < KB {
-        format!("{bytes} bytes")
-    } else if bytes_f < KB * KB {
-        format!("{:.0} KB", bytes_f / KB)
-    } else {
-        format!("{:.1} MB", bytes_f / (KB * KB))
     }
 }
 

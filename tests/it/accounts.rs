@@ -281,55 +281,23 @@ async fn start_page_depends_on_role(app: TestApp) {
 }
 
 async fn cli_creates_a_user_with_a_password_from_stdin(app: TestApp) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-
-    let database_url = app.database.url.clone();
-    let run = move |args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-            .args(args)
-            .env("DATABASE_URL", &database_url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("helpdesk runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().expect("helpdesk finishes")
-    };
-    let created = tokio::task::spawn_blocking({
-        let run = run.clone();
-        move || {
-            run(
-                &["user", "create", "--email", "Pat@Example.com", "--name", "Pat Agent", "--role", "agent"],
-                &format!("{PASSWORD}\n"),
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let run = |args: &[&str], stdin: &str| app.run(args, stdin.as_bytes());
+    let created = run(
+        &["user", "create", "--email", "Pat@Example.com", "--name", "Pat Agent", "--role", "agent"],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     app.browser().sign_in("pat@example.com", PASSWORD).await.assert_redirect("/desk");
 
-    let refused = tokio::task::spawn_blocking({
-        let run = run.clone();
-        move || {
-            run(
-                &["user", "create", "--email", "pat@example.com", "--name", "Pat Again", "--role", "agent"],
-                "another fine password\n",
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let refused = run(
+        &["user", "create", "--email", "pat@example.com", "--name", "Pat Again", "--role", "agent"],
+        "another fine password\n",
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("already exists"));
 
-    let generated = tokio::task::spawn_blocking(move || {
-        run(&["user", "create", "--email", "quinn@example.com", "--name", "Quinn", "--role", "admin", "--generate-password"], "")
-    })
-    .await
-    .unwrap();
+    let generated =
+        run(&["user", "create", "--email", "quinn@example.com", "--name", "Quinn", "--role", "admin", "--generate-password"], "");
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
     let stdout = String::from_utf8_lossy(&generated.stdout);
     let password = stdout.lines().find_map(|line| line.strip_prefix("Password (shown only now): ")).expect("password printed");

@@ -1,7 +1,5 @@
 //! Administration: users, groups, settings and the audit log, and who may reach them.
 
-use std::process::{Command, Stdio};
-
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::user_admin;
 use helpdesk::domain::accounts::users::{self, User};
@@ -392,17 +390,8 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(app: TestApp) {
 
 async fn the_command_line_cannot_take_away_the_last_admin(app: TestApp) {
     let run = |arguments: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-            .args(["--database-url", &app.database.url, "user", "create"])
-            .args(arguments)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().expect("the binary finishes")
+        let args: Vec<&str> = ["user", "create"].into_iter().chain(arguments.iter().copied()).collect();
+        app.run(&args, stdin.as_bytes())
     };
     let created = run(&["--email", "root@example.com", "--name", "Root", "--role", "admin"], &format!("{PASSWORD}\n"));
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));

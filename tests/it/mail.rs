@@ -7,6 +7,7 @@ use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
 use helpdesk::domain::mail::outbox;
 use helpdesk::domain::tickets::Status;
+use helpdesk::files::FileStore;
 use helpdesk::mail::{self, Mailer};
 use reqwest::StatusCode;
 
@@ -44,7 +45,8 @@ async fn sent(app: &TestApp, count: i64) {
 /// sent before the clock moves (instead of waiting to see that nothing happens).
 async fn nothing_due(app: &TestApp) -> bool {
     let mailer = Mailer::from_config(&app.config).unwrap();
-    !mail::deliver_next(&app.db, &mailer, "test-pass", app.now()).await.unwrap()
+    let files = FileStore::from_config(&app.config).unwrap();
+    !mail::deliver_next(&app.db, &mailer, &files, "test-pass", app.now()).await.unwrap()
 }
 
 fn recipients(mails: &[crate::smtp::Received]) -> Vec<String> {
@@ -151,16 +153,20 @@ async fn two_workers_on_one_database_never_send_a_mail_twice(backend: Backend) {
     let mut config = app.config.clone();
     config.smtp_url = Some(smtp.url());
     let mailer = Mailer::from_config(&config).unwrap();
+    let files = FileStore::from_config(&config).unwrap();
     for number in 0..20 {
         app.ticket_for(&customer).subject(format!("Ticket {number}")).message("Hello").create().await;
     }
     let workers: Vec<_> = ["worker-a", "worker-b"]
         .into_iter()
         .map(|worker| {
-            let (db, mailer, clock) = (app.db.clone(), mailer.clone(), app.clock.clone());
+            let (db, mailer, files, clock) = (app.db.clone(), mailer.clone(), files.clone(), app.clock.clone());
             tokio::spawn(async move {
                 let mut sent = 0;
-                while mail::deliver_next(&db, &mailer, worker, helpdesk::domain::clock::Clock::now(&*clock)).await.unwrap() {
+                while mail::deliver_next(&db, &mailer, &files, worker, helpdesk::domain::clock::Clock::now(&*clock))
+                    .await
+                    .unwrap()
+                {
                     sent += 1;
                 }
                 sent

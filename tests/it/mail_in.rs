@@ -1,14 +1,14 @@
 //! Incoming mail from the `.eml` fixtures in `tests/fixtures/mail`, through
 //! `helpdesk mail ingest` and `POST /mail/inbound`.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::staff;
 use helpdesk::domain::tickets::{Status, TicketNumber};
 use reqwest::StatusCode;
 
+use crate::binary::said;
 use crate::for_both_backends;
 use crate::harness::{Backend, TestApp};
 use crate::smtp::SmtpServer;
@@ -35,26 +35,9 @@ async fn app_with_mail(backend: Backend, smtp: &SmtpServer) -> TestApp {
     .await
 }
 
-/// `helpdesk mail ingest` on the test's database, with the mail on stdin.
+/// `helpdesk mail ingest`, as the MTA runs it.
 fn ingest(app: &TestApp, mail: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-        .args(["--database-url", &app.database.url, "--mail-from", "help@support.example", "mail", "ingest"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    child.stdin.take().unwrap().write_all(mail).unwrap();
-    let output = child.wait_with_output().expect("the binary finishes");
-    // The command stamps what it writes with the real time; the app's clock catches up,
-    // so that the mail it queued is due for the app's worker.
-    let real_now = time::OffsetDateTime::now_utc().unix_timestamp();
-    app.clock.set(app.now().max(real_now));
-    output
-}
-
-fn said(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    app.ingest_mail("help@support.example", &[], mail)
 }
 
 async fn bodies(app: &TestApp, number: i64) -> Vec<(String, String)> {

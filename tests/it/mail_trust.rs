@@ -3,13 +3,13 @@
 //! it; customer mail without proof is marked (or refused where proof is required). Through
 //! the real `helpdesk mail ingest`, with notifications read from SMTP on loopback.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::staff::{self, Changes};
 use reqwest::StatusCode;
 
+use crate::binary::said;
 use crate::for_both_backends;
 use crate::harness::{Backend, TestApp};
 use crate::smtp::SmtpServer;
@@ -35,23 +35,7 @@ async fn app_at(backend: Backend, smtp: &SmtpServer, mail_from: &str) -> TestApp
 
 /// `helpdesk mail ingest` on the app's database with these extra arguments.
 fn ingest(app: &TestApp, mail_from: &str, extra: &[&str], mail: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-        .args(["--database-url", &app.database.url, "--mail-from", mail_from])
-        .args(extra)
-        .args(["mail", "ingest"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    child.stdin.take().unwrap().write_all(mail.as_bytes()).unwrap();
-    let output = child.wait_with_output().expect("the binary finishes");
-    app.clock.set(app.now().max(time::OffsetDateTime::now_utc().unix_timestamp()));
-    output
-}
-
-fn said(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    app.ingest_mail(mail_from, extra, mail.as_bytes())
 }
 
 fn mail(from: &str, subject: &str, id: &str, in_reply_to: Option<&str>, extra_headers: &str, body: &str) -> String {

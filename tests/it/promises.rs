@@ -2,9 +2,6 @@
 //! every kind of answer, the health check's failure, one transaction per change, API
 //! tokens' life, the sign-in count, the two schemas kept in step, and mail intake's edges.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use helpdesk::domain::accounts::api_tokens;
 use helpdesk::domain::accounts::login_throttle;
 use helpdesk::domain::accounts::role::Role;
@@ -13,6 +10,7 @@ use helpdesk::domain::conversation::staff::{self, Reply, Visibility};
 use helpdesk::domain::tickets::Status;
 use reqwest::StatusCode;
 
+use crate::binary;
 use crate::harness::{Backend, PASSWORD, Page, TestApp};
 use crate::{for_both_backends, on_both_databases};
 
@@ -212,15 +210,9 @@ async fn mail_intake_keeps_its_word_at_the_edges(backend: Backend) {
     let agent = app.user(Role::Agent).email("agent@example.com").create().await;
     let number = app.ticket_for(&carla).subject("Printer").create().await;
     let ingest = |database_url: &str, mail: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-            .args(["--database-url", database_url, "--mail-from", "help@support.example", "mail", "ingest"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(mail.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        let data_dir = app.data_dir.path().to_str().unwrap();
+        let args = ["--mail-from", "help@support.example", "mail", "ingest"];
+        binary::run(&args, &[("DATABASE_URL", database_url), ("DATA_DIR", data_dir)], mail.as_bytes())
     };
     let mail = |from: &str, id: &str, extra: &str, body: &str| {
         format!(

@@ -48,6 +48,16 @@ impl Received {
     }
 
     /// The subject, decoded.
+    /// The files the mail carries, by name.
+    pub fn attachments(&self) -> Vec<(String, Vec<u8>)> {
+        use mail_parser::MimeHeaders;
+        let parsed = mail_parser::MessageParser::default().parse(self.data.as_bytes()).expect("a parseable mail");
+        parsed
+            .attachments()
+            .map(|part| (part.attachment_name().unwrap_or_default().to_owned(), part.contents().to_vec()))
+            .collect()
+    }
+
     pub fn subject(&self) -> String {
         let parsed = mail_parser::MessageParser::default().parse(self.data.as_bytes()).expect("a parseable mail");
         parsed.subject().unwrap_or_default().to_owned()

@@ -64,12 +64,14 @@ pub struct Reopen {
     pub reason: String,
     /// The mail it came in, when it was written by mail.
     pub mail: Option<ReceivedMail>,
+    /// Files kept in the store already, for the reason's message.
+    pub files: Vec<KeptFile>,
 }
 
 impl Reopen {
     pub fn parse(reason: &str) -> Result<Self> {
         let reason = parse_body(reason, "A reason").map_err(invalid("reason"))?;
-        Ok(Self { reason, mail: None })
+        Ok(Self { reason, mail: None, files: Vec::new() })
     }
 }
 
@@ -126,6 +128,7 @@ pub async fn reopen(
 ) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, now).await?;
     change.received_by_mail(reopen.mail.as_ref());
+    change.with_files(&reopen.files);
     let status = change.ticket.status;
     if change.closed_since(settings).is_some() || !status.customer_may_reopen() {
         return Err(Error::Conflict(if status.may_be_rated() {

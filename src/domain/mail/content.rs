@@ -1,5 +1,6 @@
 //! What a queued mail says, read when it is sent: a ticket notification with the public
-//! message it is about (never an internal note), or a mail about the recipient's account.
+//! message it is about and its files (never an internal note), or a mail about the
+//! recipient's account.
 
 use super::account_mail::AccountMail;
 use super::notification::Notification;
@@ -7,6 +8,7 @@ use super::outbox::Claimed;
 use crate::db::{Db, Flag};
 use crate::domain::Result;
 use crate::domain::accounts::role::Role;
+use crate::domain::attachments::{self, Attachment};
 use crate::domain::tickets::TicketNumber;
 
 pub enum Content {
@@ -31,6 +33,8 @@ pub struct MailContent {
     pub recipient_needs_password: bool,
     /// The public message the mail is about, with its author — never an internal note.
     pub message: Option<(String, String)>,
+    /// That message's files (none removed).
+    pub files: Vec<Attachment>,
 }
 
 /// What an account mail says.
@@ -88,6 +92,12 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         }
         None => None,
     };
+    let files = match (&message, mail.message_id) {
+        (Some(_), Some(message_id)) => {
+            attachments::of_messages(db, &[message_id]).await?.into_iter().filter(|file| !file.removed.0).collect()
+        }
+        _ => Vec::new(),
+    };
     Ok(Some(Content::Ticket(MailContent {
         kind,
         ticket_id,
@@ -99,5 +109,6 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         recipient_name: row.recipient_name,
         recipient_needs_password: !recipient_is_staff && row.recipient_needs_password.is_some_and(|Flag(needs)| needs),
         message,
+        files,
     })))
 }

@@ -7,15 +7,18 @@ use crate::db::Db;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::settings::Settings;
+use crate::domain::attachments::KeptFile;
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::{Visibility, customer, staff};
 use crate::domain::email::Email;
+use crate::domain::mail::attached;
 use crate::domain::mail::quoting::{clean_subject, reply_text, tag_in_subject};
 use crate::domain::mail::received::ReceivedMail;
 use crate::domain::mail::sender_trust;
 use crate::domain::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
 use crate::domain::tickets::{Status, TicketNumber};
 use crate::domain::{Error, Result};
+use crate::files::FileStore;
 
 /// Our own sending identity (so that our mail coming back is recognised) and what we take
 /// as proof of a sender (see [`sender_trust`]).
@@ -97,15 +100,18 @@ fn refuse<T>(reason: impl Into<String>) -> Result<T, IngestError> {
     Err(IngestError::Refused(reason.into()))
 }
 
-/// Takes one RFC 5322 message.
-pub async fn ingest(
-    db: &Db,
-    settings: &Settings,
-    own: &OwnMail<'_>,
-    notify_email: Option<&str>,
-    raw: &[u8],
-    now: Timestamp,
-) -> Result<Ingested, IngestError> {
+/// Where a mail goes and what it may bring: the database, the settings, the file store, and
+/// who is told of a new ticket.
+pub struct Inbox<'a> {
+    pub db: &'a Db,
+    pub settings: &'a Settings,
+    pub files: &'a FileStore,
+    pub notify_email: Option<&'a str>,
+}
+
+/// Takes one RFC 5322 message, with its files.
+pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Timestamp) -> Result<Ingested, IngestError> {
+    let Inbox { db, settings, .. } = *inbox;
     let Some(mail) = MessageParser::default().parse(raw).filter(|mail| mail.from().is_some() || mail.subject().is_some()) else {
         return refuse("This is not an RFC 5322 mail message.");
     };
@@ -140,7 +146,7 @@ pub async fn ingest(
         }
     };
     let body = reply_text(&mail, own.reply_marker);
-    if body.trim().is_empty() {
+    if body.trim().is_empty() && mail.attachments().all(|part| part.is_empty()) {
         return refuse("The mail has no text above the quoted conversation.");
     }
 
@@ -150,8 +156,18 @@ pub async fn ingest(
         // nothing about whose ticket it is.
         return refuse(UNVERIFIED);
     }
-    let intake =
-        Intake { db, settings, notify_email, message_id: message_id.as_deref(), proof, require_auth: own.require_auth, now };
+    let files = attached::keep(db, inbox.files, &mail, now).await?;
+    let body = files.under_text(&body);
+    let intake = Intake {
+        db,
+        settings,
+        notify_email: inbox.notify_email,
+        message_id: message_id.as_deref(),
+        proof,
+        require_auth: own.require_auth,
+        files: files.kept,
+        now,
+    };
     let outcome = match ticket_of(db, &mail, own, &settings.ticket_prefix).await? {
         Some(number) => intake.add_to_ticket(&sender, number, &body).await,
         None => intake.open_ticket(&sender, &mail, &body).await,
@@ -232,6 +248,8 @@ struct Intake<'a> {
     message_id: Option<&'a str>,
     proof: Proof,
     require_auth: bool,
+    /// The mail's files, kept already, for the message it becomes.
+    files: Vec<KeptFile>,
     now: Timestamp,
 }
 
@@ -269,7 +287,7 @@ impl Intake<'_> {
                 status: None,
                 time_spent_minutes: 0,
                 mail: Some(self.received(Some(ticket.id))?),
-                files: Vec::new(),
+                files: self.files.clone(),
             };
             staff::reply(db, &ticket, sender, &reply, now).await?;
             return Ok(Ingested::Added(number));
@@ -285,7 +303,11 @@ impl Intake<'_> {
                 Err(error) => Err(error),
             },
             _ => {
-                let reply = customer::Reply { mail: Some(self.received(Some(ticket.id))?), ..customer::Reply::parse(body)? };
+                let reply = customer::Reply {
+                    mail: Some(self.received(Some(ticket.id))?),
+                    files: self.files.clone(),
+                    ..customer::Reply::parse(body)?
+                };
                 customer::reply(db, &ticket, sender, &reply, now).await?;
                 Ok(Ingested::Added(number))
             }
@@ -293,7 +315,11 @@ impl Intake<'_> {
     }
 
     async fn reopen(&self, ticket: &Ticket, customer: &User, body: &str) -> Result<(), IngestError> {
-        let reopen = customer::Reopen { mail: Some(self.received(Some(ticket.id))?), ..customer::Reopen::parse(body)? };
+        let reopen = customer::Reopen {
+            mail: Some(self.received(Some(ticket.id))?),
+            files: self.files.clone(),
+            ..customer::Reopen::parse(body)?
+        };
         Ok(customer::reopen(self.db, self.settings, ticket, customer, &reopen, self.now).await?)
     }
 
@@ -334,7 +360,7 @@ impl Intake<'_> {
             message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
             follow_up_of: follow_up_of.map(|closed| closed.number),
             mail: Some(self.received(follow_up_of.map(|closed| closed.id))?),
-            files: Vec::new(),
+            files: self.files.clone(),
         };
         let number =
             tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;

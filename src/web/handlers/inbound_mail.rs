@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::domain::accounts::tokens;
 use crate::domain::admin::settings::Settings;
-use crate::domain::mail::intake::{self, IngestError, Ingested};
+use crate::domain::mail::intake::{self, Inbox, IngestError, Ingested};
 use crate::web::error::{AppError, Result};
 use crate::web::state::AppState;
 
@@ -26,7 +26,9 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, raw: Byt
     }
     let settings = Settings::load(&state.db).await?;
     let own = state.mailer.own_mail(&state.config);
-    let outcome = intake::ingest(&state.db, &settings, &own, state.config.notify_email.as_deref(), &raw, state.now()).await;
+    let inbox =
+        Inbox { db: &state.db, settings: &settings, files: &state.files, notify_email: state.config.notify_email.as_deref() };
+    let outcome = intake::ingest(&inbox, &own, &raw, state.now()).await;
     let (status, body) = match outcome {
         Ok(Ingested::Added(number)) => (StatusCode::OK, json!({ "data": { "outcome": "added", "ticket": number.get() } })),
         Ok(Ingested::Opened(number)) => (StatusCode::CREATED, json!({ "data": { "outcome": "opened", "ticket": number.get() } })),

@@ -86,18 +86,8 @@ async fn tokens_are_made_by_admins_and_stop_working_when_revoked_or_deactivated(
 
 async fn the_command_line_makes_a_token_shown_once(app: TestApp) {
     let agent = app.user(Role::Agent).email("agent@example.com").name("Andy").create().await;
-    let database_url = app.database.url.clone();
-    let run = move |email: &'static str| {
-        let database_url = database_url.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_helpdesk"))
-                .args(["token", "create", "--email", email, "--name", "deploy script"])
-                .env("DATABASE_URL", database_url)
-                .output()
-                .expect("helpdesk runs")
-        })
-    };
-    let made = run("Agent@Example.com").await.unwrap();
+    let run = |email: &str| app.run(&["token", "create", "--email", email, "--name", "deploy script"], b"");
+    let made = run("Agent@Example.com");
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let stdout = String::from_utf8(made.stdout).unwrap();
     let secret = stdout.lines().last().unwrap().to_owned();
@@ -111,7 +101,7 @@ async fn the_command_line_makes_a_token_shown_once(app: TestApp) {
     assert_eq!(listed, ("deploy script".to_owned(), None));
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'api_token.create' AND actor_id IS NULL").await, 1);
 
-    let unknown = run("nobody@example.com").await.unwrap();
+    let unknown = run("nobody@example.com");
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account has the address nobody@example.com"));
     assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, 1, "nothing made for an unknown address");
