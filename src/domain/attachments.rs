@@ -108,6 +108,11 @@ impl Attachment {
         let name: String = percent_encoding::utf8_percent_encode(&self.filename, percent_encoding::NON_ALPHANUMERIC).collect();
         format!("/attachments/{}/{name}", self.public_id)
     }
+
+    /// Where a picture's thumbnail is.
+    pub fn thumbnail_href(&self) -> String {
+        format!("/thumbnails/{}", self.public_id)
+    }
 }
 
 /// "812 bytes", "14 KB", "3.2 MB" (units of 1,024).

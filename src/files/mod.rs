@@ -7,6 +7,7 @@
 //! before anything is kept. Only a post that is accepted whole is then kept.
 
 mod staging;
+mod thumbnail;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct FileStore {
     staging: PathBuf,
     /// The largest file taken, in bytes.
     pub max_file_bytes: u64,
+    /// One picture decoded at a time, for thumbnails.
+    decoding: Arc<tokio::sync::Semaphore>,
 }
 
 impl FileStore {
@@ -47,7 +50,12 @@ impl FileStore {
             }
             url => Arc::new(bucket(config, url)?),
         };
-        Ok(Self { store, staging, max_file_bytes: config.max_attachment_mb * 1024 * 1024 })
+        Ok(Self {
+            store,
+            staging,
+            max_file_bytes: config.max_attachment_mb * 1024 * 1024,
+            decoding: Arc::new(tokio::sync::Semaphore::new(1)),
+        })
     }
 
     /// Puts a staged file's content in the store (again, if it is there already: the same
@@ -86,11 +94,15 @@ impl FileStore {
         Ok(self.store.get(&key(sha256)).await?.bytes().await?.to_vec())
     }
 
+    /// Deletes the content of `sha256` and its thumbnail, if it has one.
     pub async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
-        match self.store.delete(&key(sha256)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(error.into()),
+        for key in [thumbnail::thumbnail_key(sha256), key(sha256)] {
+            match self.store.delete(&key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
         }
+        Ok(())
     }
 }
 

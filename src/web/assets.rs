@@ -1,4 +1,4 @@
-//! The stylesheet, script and icon, compiled into the binary so it runs from any directory,
+//! The stylesheet, script and icons, compiled into the binary so it runs from any directory,
 //! and the security headers every response carries.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -15,6 +15,8 @@ use super::state::AppState;
 const STYLESHEET: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/favicon.svg");
+/// Stands in for a picture no thumbnail can be made of.
+const PICTURE: &str = include_str!("../../static/picture.svg");
 
 /// A fingerprint of the assets, appended to their URLs so they can be cached for a year
 /// and still change with every release.
@@ -22,7 +24,7 @@ pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| {
         let mut hasher = DefaultHasher::new();
-        (STYLESHEET, SCRIPT, ICON).hash(&mut hasher);
+        (STYLESHEET, SCRIPT, ICON, PICTURE).hash(&mut hasher);
         format!("{:x}", hasher.finish())
     })
 }
@@ -32,6 +34,7 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
         "style.css" => ("text/css; charset=utf-8", STYLESHEET),
         "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
         "favicon.svg" => ("image/svg+xml", ICON),
+        "picture.svg" => ("image/svg+xml", PICTURE),
         _ => return Err(AppError::NotFound),
     };
     Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], body)

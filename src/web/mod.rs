@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/new", get(portal::new_ticket_form))
         .route("/tickets/{number}", get(portal::show_ticket))
         .route("/attachments/{id}/{filename}", get(attachments::download))
+        .route("/thumbnails/{id}", get(attachments::thumbnail))
         .route("/tickets/{number}/close", post(portal::close))
         .route("/tickets/{number}/reopen", post(portal::reopen))
         .route("/tickets/{number}/rating", post(portal::rate))

@@ -65,9 +65,10 @@ pub struct EntryView {
 /// A file on a timeline entry.
 pub struct FileView {
     pub href: String,
+    pub thumbnail_href: String,
     pub filename: String,
     pub size: String,
-    /// Shown as a picture, scaled down (only PNG, JPEG, GIF, WebP are served inline).
+    /// Shown as a thumbnail (only PNG, JPEG, GIF, WebP are pictures served inline).
     pub is_image: bool,
     pub removed: bool,
     /// Staff pages: where the "Remove" button posts.
@@ -78,6 +79,7 @@ impl FileView {
     fn new(attachment: &Attachment, audience: Audience) -> Self {
         Self {
             href: attachment.href(),
+            thumbnail_href: attachment.thumbnail_href(),
             filename: attachment.filename.clone(),
             size: attachments::size_in_words(attachment.size),
             is_image: attachment.is_inline_image(),

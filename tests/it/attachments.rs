@@ -55,6 +55,7 @@ on_both_stores!(
     only_who_may_see_the_message_may_download_its_files,
     staff_attach_files_and_remove_them,
     a_file_over_the_limit_stores_nothing_of_the_post,
+    pictures_get_thumbnails_and_a_decompression_bomb_gets_none,
 );
 
 /// The application with its files in `store`, and `MAX_ATTACHMENT_MB` as given.
@@ -80,6 +81,24 @@ pub fn png() -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
         .unwrap()
+}
+
+/// A PNG of `width` × `height` one-bit pixels, all black: tiny however large it claims to be.
+fn black_png(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, width, height);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row = vec![0u8; width.div_ceil(8) as usize];
+        for _ in 0..height {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+    }
+    png
 }
 
 /// The links to the files on a page, in order.
@@ -258,4 +277,39 @@ async fn a_file_over_the_limit_stores_nothing_of_the_post(backend: Backend, stor
     assert_eq!(stored_files(&app).await, 0);
     assert_eq!(std::fs::read_dir(app.data_dir.path().join("staging")).unwrap().count(), 0);
     new_request_with_files(&app, &browser, &[("small.txt", b"fine")]).await.assert_redirect("/tickets/1001");
+}
+
+async fn pictures_get_thumbnails_and_a_decompression_bomb_gets_none(backend: Backend, store: Store) {
+    let app = app_on(backend, store, 25).await;
+    let (carla, _) = app.user(Role::Customer).email("carla@example.com").signed_in().await;
+    // 20,000 × 20,000 one-bit pixels: some 60 KB that would unpack to 400 MB.
+    let bomb = black_png(20_000, 20_000);
+    assert!(bomb.len() < 200_000, "{}", bomb.len());
+    new_request_with_files(&app, &carla, &[("wide.png", &black_png(1000, 500)), ("bomb.png", &bomb), ("notes.txt", b"text")])
+        .await
+        .assert_redirect("/tickets/1001");
+    let page = carla.get("/tickets/1001").await;
+    let selector = scraper::Selector::parse(".files img.file-thumb").unwrap();
+    let thumbnails: Vec<String> = page.html().select(&selector).map(|img| img.value().attr("src").unwrap().to_owned()).collect();
+    assert_eq!(thumbnails.len(), 2, "pictures only");
+
+    let small = carla.download(&thumbnails[0], &[]).await;
+    assert_eq!((small.status, small.header("content-type")), (StatusCode::OK, "image/png"));
+    assert_eq!(small.header("content-security-policy"), "sandbox; default-src 'none'");
+    let picture = image::load_from_memory(&small.bytes).unwrap();
+    assert_eq!((picture.width(), picture.height()), (320, 160), "fits 320 × 240, its shape kept");
+    let again = carla.download(&thumbnails[0], &[("if-none-match", small.header("etag"))]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+
+    // The bomb's header is read, its pixels never unpacked: an icon stands in, and the
+    // answer is kept, so it is not looked at again.
+    let refused = carla.download(&thumbnails[1], &[]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(refused.header("location").starts_with("/static/picture.svg"), "{}", refused.header("location"));
+    assert_eq!(carla.download(&thumbnails[1], &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored_files(&app).await, 3 + 2, "three files, a thumbnail, and the note that the bomb has none");
+
+    let (other, _) = app.user(Role::Customer).email("olga@example.com").signed_in().await;
+    assert_eq!(other.download(&thumbnails[0], &[]).await.status, StatusCode::NOT_FOUND, "another customer");
+    assert_eq!(app.browser().download(&thumbnails[0], &[]).await.status, StatusCode::NOT_FOUND, "anyone signed out");
 }

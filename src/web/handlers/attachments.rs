@@ -1,5 +1,5 @@
-//! Downloading a file, for whoever may see its message (404 for everyone else, signed in
-//! or not), and staff removing one.
+//! Downloading a file or a picture's thumbnail, for whoever may see its message (404 for
+//! everyone else, signed in or not), and staff removing one.
 //!
 //! A file is served so that it can do no harm in the browser: its type is the one its
 //! bytes tell (never the sender's claim), `nosniff`, a sandboxing CSP, and shown in the page
@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::attachments::{self, Attachment};
 use crate::domain::conversation::files;
-use crate::web::error::Result;
+use crate::web::assets;
+use crate::web::error::{AppError, Result};
 use crate::web::extract::{Agent, CsrfForm, FileReader, NoFields};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
@@ -29,6 +30,35 @@ pub async fn download(
 ) -> Result<Response> {
     let (attachment, _) = attachments::find_for_viewer(&state.db, &id, &viewer).await?;
     Ok(file_response(&state, &attachment, &headers).await?)
+}
+
+/// `GET /thumbnails/{id}`: a small PNG of a picture, for whoever may see the picture. One
+/// that cannot be made small (too many pixels to unpack safely, unreadable) shows as an icon.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    FileReader(viewer): FileReader,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let (attachment, _) = attachments::find_for_viewer(&state.db, &id, &viewer).await?;
+    if !attachment.is_inline_image() {
+        return Err(AppError::NotFound);
+    }
+    let etag = format!("\"thumbnail-{}\"", attachment.sha256);
+    if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
+        return Ok(thumbnail_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
+    }
+    Ok(match state.files.thumbnail(&attachment.sha256).await? {
+        Some(png) => thumbnail_headers(([(header::CONTENT_TYPE, "image/png")], png).into_response(), &etag),
+        None => Redirect::to(&format!("/static/picture.svg?v={}", assets::version())).into_response(),
+    })
+}
+
+fn thumbnail_headers(mut response: Response, etag: &str) -> Response {
+    insert(&mut response, header::CONTENT_SECURITY_POLICY, FILE_POLICY);
+    insert(&mut response, header::ETAG, etag);
+    insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
+    response
 }
 
 /// The file itself, whole or the range asked for, with the headers that keep it harmless
