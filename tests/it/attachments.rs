@@ -83,6 +83,14 @@ pub fn png() -> Vec<u8> {
         .unwrap()
 }
 
+/// A real PNG of `width` × `height` pixels in a few colours, as a screenshot might be.
+pub fn picture(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 160]));
+    let mut png = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png
+}
+
 /// A PNG of `width` × `height` one-bit pixels, all black: tiny however large it claims to be.
 fn black_png(width: u32, height: u32) -> Vec<u8> {
     let mut png = Vec::new();

@@ -111,12 +111,16 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     customer.fill("Subject", "The printer eats paper").await;
     customer.select("Priority", "High").await;
     customer.fill("Message", "Every third page comes out crumpled.").await;
-    let screenshot = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    std::fs::write(screenshot.path(), crate::attachments::png()).unwrap();
-    customer.attach("Attach files", screenshot.path()).await;
+    let files = tempfile::tempdir().unwrap();
+    let screenshots = [files.path().join("tray.png"), files.path().join("crumpled page.png")];
+    for (screenshot, size) in screenshots.iter().zip([(640, 400), (300, 900)]) {
+        std::fs::write(screenshot, crate::attachments::picture(size.0, size.1)).unwrap();
+    }
+    customer.attach("Attach files", &[&screenshots[0], &screenshots[1]]).await;
     customer.press("Send request").await;
     assert_eq!(customer.path().await, "/tickets/1001");
     customer.look("request-sent").await;
+    assert_eq!(customer.pictures_shown(".files img.file-thumb").await, 2, "both screenshots, as thumbnails");
 
     // The agent finds it on the desk, notes something for colleagues, answers and resolves.
     let mut agent = Chromium::open(&app.base_url, &journey_name("request-agent", backend, scripts), scripts).await;
@@ -130,13 +134,16 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     assert_eq!(select_all, usize::from(scripts == Scripts::On), "the page's own script runs only when scripts are on");
     agent.follow("The printer eats paper").await;
     agent.look("ticket").await;
-    assert_eq!(agent.count(".files img.file-thumb").await, 1, "the customer's screenshot is shown");
+    assert_eq!(agent.pictures_shown(".files img.file-thumb").await, 2, "the customer's screenshots are shown");
     agent.choose("Internal note").await;
     agent.fill("Message", "Tray 2 was replaced last month.").await;
     agent.press("Send").await;
     agent.look("noted").await;
     agent.choose("Public reply to").await;
-    agent.fill("Message", "Please try tray 1 while we look at tray 2.").await;
+    agent.fill("Message", "Please try tray 1 while we look at tray 2. The guide is attached.").await;
+    let guide = files.path().join("printer guide.pdf");
+    std::fs::write(&guide, b"%PDF-1.4\n% how to load tray 1\n").unwrap();
+    agent.attach("Attach files", &[&guide]).await;
     agent.select("Then set status", "Resolved").await;
     agent.press("Send").await;
     agent.look("answered-and-resolved").await;
@@ -148,6 +155,8 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     let timeline = customer.text_of("main").await;
     assert!(timeline.contains("Please try tray 1"), "{timeline}");
     assert!(!timeline.contains("Tray 2 was replaced"), "an internal note reached the customer");
+    customer.click_link("printer guide.pdf").await;
+    assert_eq!(customer.downloaded("printer guide.pdf").await, b"%PDF-1.4\n% how to load tray 1\n");
     customer.choose("4").await;
     customer.press("Save rating").await;
     customer.look("rated").await;

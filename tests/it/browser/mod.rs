@@ -32,6 +32,8 @@ pub struct Chromium {
     base_url: String,
     scripts: Scripts,
     screenshots: PathBuf,
+    /// Where the browser saves what it downloads.
+    downloads: PathBuf,
     step: usize,
 }
 
@@ -47,18 +49,23 @@ impl Chromium {
         if Path::new("/usr/bin/chromium").exists() {
             chrome_options["binary"] = "/usr/bin/chromium".into();
         }
+        let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("journeys").join(journey);
+        let _ = std::fs::remove_dir_all(&screenshots);
+        let downloads = screenshots.join("downloads");
+        std::fs::create_dir_all(&downloads).expect("a folder for screenshots and downloads");
+        chrome_options["prefs"] = json!({
+            "download.default_directory": downloads.display().to_string(),
+            "download.prompt_for_download": false,
+        });
         if scripts == Scripts::Off {
-            chrome_options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+            chrome_options["prefs"]["profile.managed_default_content_settings.javascript"] = 2.into();
         }
         let capabilities = json!({ "browserName": "chrome", "goog:chromeOptions": chrome_options });
         let Value::Object(capabilities) = capabilities else { unreachable!() };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client =
             ClientBuilder::new(connector).capabilities(capabilities).connect(&driver_url).await.expect("a Chromium session");
-        let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("journeys").join(journey);
-        let _ = std::fs::remove_dir_all(&screenshots);
-        std::fs::create_dir_all(&screenshots).expect("a folder for screenshots");
-        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, step: 0 }
+        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, downloads, step: 0 }
     }
 
     pub async fn goto(&self, path_or_url: &str) {
@@ -83,10 +90,47 @@ impl Chromium {
         field.send_keys(text).await.expect("a field that takes text");
     }
 
-    /// Chooses a file for the file input labelled `label`.
-    pub async fn attach(&self, label: &str, file: &Path) {
+    /// Chooses files for the file input labelled `label`.
+    pub async fn attach(&self, label: &str, files: &[&Path]) {
         let input = self.labelled(label).await;
-        input.send_keys(&file.display().to_string()).await.expect("a file input");
+        let paths: Vec<String> = files.iter().map(|file| file.display().to_string()).collect();
+        input.send_keys(&paths.join("\n")).await.expect("a file input");
+    }
+
+    /// How many pictures matching `css` the browser has loaded and drawn (none broken).
+    pub async fn pictures_shown(&self, css: &str) -> usize {
+        let mut shown = 0;
+        for picture in self.client.find_all(Locator::Css(css)).await.expect("a page") {
+            let picture = serde_json::to_value(&picture).expect("an element");
+            let script = "return arguments[0].complete && arguments[0].naturalWidth > 0;";
+            shown += usize::from(self.client.execute(script, vec![picture]).await.expect("a picture") == Value::Bool(true));
+        }
+        shown
+    }
+
+    /// The file the browser saved as `name`, once it has finished downloading it.
+    pub async fn downloaded(&self, name: &str) -> Vec<u8> {
+        let file = self.downloads.join(name);
+        for _ in 0..400 {
+            let partial = std::fs::read_dir(&self.downloads)
+                .map(|entries| entries.flatten().any(|entry| entry.path().extension().is_some_and(|ext| ext == "crdownload")))
+                .unwrap_or(false);
+            if file.exists() && !partial {
+                return std::fs::read(&file).expect("the downloaded file");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{name} was not downloaded within ten seconds (in {})", self.downloads.display())
+    }
+
+    /// Clicks the first link whose text starts with `text` without waiting for a page: for
+    /// a link that downloads a file.
+    pub async fn click_link(&self, text: &str) {
+        let xpath = format!("//a[starts-with(normalize-space(.), {})]", xpath_text(text));
+        match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(link) => link.click().await.expect("a link"),
+            Err(_) => self.missing(&format!("link {text:?}")).await,
+        }
     }
 
     /// Picks the option reading `option` in the list labelled `label`.
