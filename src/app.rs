@@ -1,6 +1,7 @@
 //! The running application: database, background work and the HTTP server, with a
 //! graceful stop.
 
+use axum::serve::ListenerExt;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +67,11 @@ impl App {
         });
 
         let mut server_stop = stop.clone();
+        // Answers go out as soon as they are written: with Nagle's algorithm a response
+        // written in two pieces (head, then body) waits for the client's delayed ACK, ~40 ms.
+        let listener = listener.tap_io(|connection| {
+            let _ = connection.set_nodelay(true);
+        });
         let server = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = server_stop.wait_for(|stopping| *stopping).await;

@@ -30,6 +30,9 @@ const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct FileStore {
     store: Arc<dyn ObjectStore>,
+    /// For the file system store: its folder, where a staged file is linked into place
+    /// rather than copied through memory.
+    local_root: Option<PathBuf>,
     staging: PathBuf,
     /// The largest file taken, in bytes.
     pub max_file_bytes: u64,
@@ -42,16 +45,17 @@ impl FileStore {
         let staging = config.data_dir.join("staging");
         std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
         forget_abandoned_uploads(&staging);
-        let store: Arc<dyn ObjectStore> = match config.attachment_store.as_str() {
+        let (store, local_root): (Arc<dyn ObjectStore>, _) = match config.attachment_store.as_str() {
             "file" => {
                 let root = config.data_dir.join("attachments");
                 std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-                Arc::new(LocalFileSystem::new_with_prefix(&root)?)
+                (Arc::new(LocalFileSystem::new_with_prefix(&root)?), Some(root))
             }
-            url => Arc::new(bucket(config, url)?),
+            url => (Arc::new(bucket(config, url)?), None),
         };
         Ok(Self {
             store,
+            local_root,
             staging,
             max_file_bytes: config.max_attachment_mb * 1024 * 1024,
             decoding: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -62,6 +66,9 @@ impl FileStore {
     /// key is the same bytes). Memory stays at one part whatever the size.
     pub async fn keep(&self, staged: &Staged) -> anyhow::Result<()> {
         let key = key(&staged.sha256);
+        if let Some(root) = &self.local_root {
+            return link_into_place(staged.path(), &root.join(key.as_ref())).await;
+        }
         if self.store.head(&key).await.is_ok() {
             return Ok(()); // the same bytes are there already
         }
@@ -103,6 +110,27 @@ impl FileStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Gives the staged file its place in the file store under a second name (a hard link: no
+/// bytes copied, and the name appears whole or not at all). Where staging is on another file
+/// system, a copy under a temporary name, then renamed.
+async fn link_into_place(staged: &std::path::Path, place: &std::path::Path) -> anyhow::Result<()> {
+    if tokio::fs::try_exists(place).await? {
+        return Ok(()); // the same bytes are there already
+    }
+    let folder = place.parent().context("a content's place has a folder")?;
+    tokio::fs::create_dir_all(folder).await?;
+    match tokio::fs::hard_link(staged, place).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(_) => {
+            let copy = tempfile::NamedTempFile::new_in(folder)?.into_temp_path();
+            tokio::fs::copy(staged, &copy).await?;
+            copy.persist(place)?;
+            Ok(())
+        }
     }
 }
 
