@@ -81,7 +81,7 @@ async fn ingest_mail(config: &Config) -> anyhow::Result<()> {
     db.migrate().await.map_err(TemporaryFailure)?;
     let settings = Settings::load(&db).await.map_err(|error| TemporaryFailure(error.into()))?;
     let own = mailer.own_mail(config);
-    let files = FileStore::from_config(config)?;
+    let files = FileStore::from_config(config).map_err(TemporaryFailure)?;
     let inbox = Inbox { db: &db, settings: &settings, files: &files, notify_email: config.notify_email.as_deref() };
     let outcome = intake::ingest(&inbox, &own, &raw, SystemClock.now()).await;
     match outcome {

@@ -20,7 +20,7 @@ use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
-pub use staging::{Staged, StagingError};
+pub use staging::{Staged, StagingError, clean_filename};
 
 use crate::config::Config;
 
@@ -114,17 +114,21 @@ impl FileStore {
 }
 
 /// Gives the staged file its place in the file store under a second name (a hard link: no
-/// bytes copied, and the name appears whole or not at all). Where staging is on another file
-/// system, a copy under a temporary name, then renamed.
+/// bytes copied, and the name appears whole or not at all), readable by whoever may read the
+/// store (`helpdesk mail ingest` may run as the MTA's user). Where staging is on another
+/// file system, a copy under a temporary name, then renamed.
 async fn link_into_place(staged: &std::path::Path, place: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     if tokio::fs::try_exists(place).await? {
         return Ok(()); // the same bytes are there already
     }
     let folder = place.parent().context("a content's place has a folder")?;
     tokio::fs::create_dir_all(folder).await?;
+    tokio::fs::set_permissions(staged, std::fs::Permissions::from_mode(0o644)).await?;
     match tokio::fs::hard_link(staged, place).await {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() != std::io::ErrorKind::CrossesDevices => Err(error.into()),
         Err(_) => {
             let copy = tempfile::NamedTempFile::new_in(folder)?.into_temp_path();
             tokio::fs::copy(staged, &copy).await?;

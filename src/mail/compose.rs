@@ -115,7 +115,7 @@ pub fn message(
     settings: &Settings,
     extras: Extras,
 ) -> anyhow::Result<Composed> {
-    let view = view(mailer, content, settings, extras.password_link, extras.files);
+    let mut view = view(mailer, content, settings, extras.password_link, extras.files);
     let text = TextBody { mail: &view }.render()?;
     let html = HtmlBody { mail: &view }.render()?;
     let tag = format!("[{}]", content.ticket_number.reference(&content.ticket_prefix));
@@ -128,7 +128,7 @@ pub fn message(
     let root = thread_root_id(content.ticket_number.get(), &mailer.domain);
     let mut body = MultiPart::alternative_plain_html(text.clone(), html);
     let attached: Vec<SinglePart> =
-        view.files.iter().filter_map(|file| file.part().transpose()).collect::<anyhow::Result<_>>()?;
+        view.files.iter_mut().filter_map(|file| file.take_part().transpose()).collect::<anyhow::Result<_>>()?;
     if !attached.is_empty() {
         body = attached.into_iter().fold(MultiPart::mixed().multipart(body), MultiPart::singlepart);
     }

@@ -180,7 +180,7 @@ async fn deliver(db: &Db, mailer: &Mailer, store: &FileStore, mail: &Claimed, me
                 Some(user_id) => link(Purpose::Invite, user_id).await?,
                 None => None,
             };
-            let files = files::gather(store, &mailer.base_url, &notification.files).await.map_err(|error| transient(&error))?;
+            let files = files::gather(store, &mailer.base_url, &notification.files, notification.attach_files).await;
             compose::message(mailer, mail, message_id, notification, &settings, compose::Extras { password_link, files })
         }
         Content::Account(account) => {

@@ -37,9 +37,6 @@ use crate::domain::attachments::MAX_FILES_PER_MESSAGE;
 /// Request bodies above this answer 413.
 pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 pub const SESSION_COOKIE: &str = "helpdesk_session";
-/// The largest mail `POST /mail/inbound` takes: more than the common mail services send
-/// (25 to 35 MB); the files in it then keep to `MAX_ATTACHMENT_MB` each.
-const INBOUND_MAIL_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 const SESSION_LIFETIME: Duration = Duration::days(14);
 
 pub fn router(state: AppState) -> Router {
@@ -62,13 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/tickets/{number}/replies", post(workspace::reply))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(upload_limit))
-        // mail from a mail service, with its files inside (base64, a third larger)
-        .merge(
-            Router::new()
-                .route("/mail/inbound", post(inbound_mail::receive))
-                .layer(DefaultBodyLimit::disable())
-                .layer(RequestBodyLimitLayer::new(INBOUND_MAIL_LIMIT_BYTES)),
-        );
+        // mail from a mail service, with its files inside (its own limit, read after its token)
+        .merge(Router::new().route("/mail/inbound", post(inbound_mail::receive)).layer(DefaultBodyLimit::disable()));
 
     Router::new()
         .route("/", get(home::start))

@@ -88,6 +88,10 @@ async fn a_mails_files_are_kept_and_those_over_the_limits_named(backend: Backend
     let (message_id, body) = last_message(&app).await;
     assert!(body.starts_with("The screen flickers since this morning."), "{body}");
     assert_eq!(files_of_message(&app, message_id).await, ["attachment-1.png", "screenshot.png", "notes.txt"]);
+    let confirmation = smtp.wait_for(1).await.pop().unwrap();
+    assert_eq!(confirmation.recipients, ["carla@example.com"]);
+    assert!(confirmation.attachments().is_empty(), "nobody gets their own files back");
+    assert!(confirmation.text().contains("- screenshot.png ("), "{}", confirmation.text());
 
     let parsed = MessageParser::default().parse(&fixture).unwrap();
     let screenshot = parsed.attachments().find(|part| part.attachment_name() == Some("screenshot.png")).unwrap().contents();

@@ -8,10 +8,10 @@ use crate::db::Db;
 use crate::domain::attachments::{self, KeptFile, MAX_FILES_PER_MESSAGE, size_in_words};
 use crate::domain::clock::Timestamp;
 use crate::domain::{Error, Result};
-use crate::files::{FileStore, StagingError};
+use crate::files::{FileStore, StagingError, clean_filename};
 
 /// A mail's files: those kept, and those left out, in words.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MailFiles {
     pub kept: Vec<KeptFile>,
     left_out: Vec<String>,
@@ -40,8 +40,9 @@ pub async fn keep(db: &Db, store: &FileStore, mail: &Message<'_>, now: Timestamp
     let limit = size_in_words(i64::try_from(store.max_file_bytes).unwrap_or(i64::MAX));
     let mut staged = Vec::new();
     let mut left_out = Vec::new();
-    for (index, part) in mail.attachments().enumerate().filter(|(_, part)| !part.is_empty()) {
-        let name = name_of(part, index + 1);
+    for (index, part) in mail.attachments().filter(|part| !part.is_empty()).enumerate() {
+        // Cleaned here as when staged: a left-out file's name goes into the message.
+        let name = clean_filename(&name_of(part, index + 1));
         if staged.len() == MAX_FILES_PER_MESSAGE {
             left_out.push(format!("{name} (only {MAX_FILES_PER_MESSAGE} files are kept from one mail)"));
             continue;

@@ -35,6 +35,8 @@ pub struct MailContent {
     pub message: Option<(String, String)>,
     /// That message's files (none removed).
     pub files: Vec<Attachment>,
+    /// Whether they go along (or are only listed): nobody gets their own files back.
+    pub attach_files: bool,
 }
 
 /// What an account mail says.
@@ -80,10 +82,10 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
     let Some(row) = row else { return Ok(None) };
     // A mail without a user account behind it goes to the team address: staff.
     let recipient_is_staff = row.recipient_role.is_none_or(Role::is_staff);
-    let message: Option<(String, String)> = match mail.message_id {
+    let message: Option<(String, String, Option<i64>)> = match mail.message_id {
         Some(message_id) => {
             sqlx::query_as(
-                "SELECT COALESCE(a.name, ''), m.body FROM messages m LEFT JOIN users a ON a.id = m.author_id \
+                "SELECT COALESCE(a.name, ''), m.body, m.author_id FROM messages m LEFT JOIN users a ON a.id = m.author_id \
                  WHERE m.id = $1 AND m.kind = 'message' AND m.public = TRUE",
             )
             .bind(message_id)
@@ -98,6 +100,8 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         }
         _ => Vec::new(),
     };
+    let attach_files = message.as_ref().is_some_and(|(_, _, author_id)| *author_id != mail.recipient_id);
+    let message = message.map(|(author, body, _)| (author, body));
     Ok(Some(Content::Ticket(MailContent {
         kind,
         ticket_id,
@@ -110,5 +114,6 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         recipient_needs_password: !recipient_is_staff && row.recipient_needs_password.is_some_and(|Flag(needs)| needs),
         message,
         files,
+        attach_files,
     })))
 }

@@ -156,8 +156,6 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
         // nothing about whose ticket it is.
         return refuse(UNVERIFIED);
     }
-    let files = attached::keep(db, inbox.files, &mail, now).await?;
-    let body = files.under_text(&body);
     let intake = Intake {
         db,
         settings,
@@ -165,7 +163,8 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
         message_id: message_id.as_deref(),
         proof,
         require_auth: own.require_auth,
-        files: files.kept,
+        mail: &mail,
+        store: inbox.files,
         now,
     };
     let outcome = match ticket_of(db, &mail, own, &settings.ticket_prefix).await? {
@@ -248,8 +247,9 @@ struct Intake<'a> {
     message_id: Option<&'a str>,
     proof: Proof,
     require_auth: bool,
-    /// The mail's files, kept already, for the message it becomes.
-    files: Vec<KeptFile>,
+    /// The mail itself, for its files.
+    mail: &'a Message<'a>,
+    store: &'a FileStore,
     now: Timestamp,
 }
 
@@ -268,6 +268,13 @@ impl Intake<'_> {
         Ok(ReceivedMail { message_id: self.message_id.map(str::to_owned), sender_verified })
     }
 
+    /// The mail's files kept (once the mail is known to be taken: no refusal keeps anything),
+    /// and its text with those left out named under it.
+    async fn files_and_text(&self, body: &str) -> Result<(String, Vec<KeptFile>), IngestError> {
+        let files = attached::keep(self.db, self.store, self.mail, self.now).await?;
+        Ok((files.under_text(body), files.kept))
+    }
+
     async fn add_to_ticket(&self, sender: &User, number: TicketNumber, body: &str) -> Result<Ingested, IngestError> {
         let (db, now) = (self.db, self.now);
         let ticket = match tickets::find_for_viewer(db, number, sender).await {
@@ -281,13 +288,15 @@ impl Intake<'_> {
             if !self.proof.covers(ticket.id) {
                 return refuse(NOT_YOURS);
             }
+            let mail = Some(self.received(Some(ticket.id))?);
+            let (body, files) = self.files_and_text(body).await?;
             let reply = staff::Reply {
-                body: tickets::parse_body(body, "The reply").map_err(IngestError::Refused)?,
+                body: tickets::parse_body(&body, "The reply").map_err(IngestError::Refused)?,
                 visibility: Visibility::Public,
                 status: None,
                 time_spent_minutes: 0,
-                mail: Some(self.received(Some(ticket.id))?),
-                files: self.files.clone(),
+                mail,
+                files,
             };
             staff::reply(db, &ticket, sender, &reply, now).await?;
             return Ok(Ingested::Added(number));
@@ -303,11 +312,9 @@ impl Intake<'_> {
                 Err(error) => Err(error),
             },
             _ => {
-                let reply = customer::Reply {
-                    mail: Some(self.received(Some(ticket.id))?),
-                    files: self.files.clone(),
-                    ..customer::Reply::parse(body)?
-                };
+                let mail = Some(self.received(Some(ticket.id))?);
+                let (body, files) = self.files_and_text(body).await?;
+                let reply = customer::Reply { mail, files, ..customer::Reply::parse(&body)? };
                 customer::reply(db, &ticket, sender, &reply, now).await?;
                 Ok(Ingested::Added(number))
             }
@@ -315,11 +322,9 @@ impl Intake<'_> {
     }
 
     async fn reopen(&self, ticket: &Ticket, customer: &User, body: &str) -> Result<(), IngestError> {
-        let reopen = customer::Reopen {
-            mail: Some(self.received(Some(ticket.id))?),
-            files: self.files.clone(),
-            ..customer::Reopen::parse(body)?
-        };
+        let mail = Some(self.received(Some(ticket.id))?);
+        let (body, files) = self.files_and_text(body).await?;
+        let reopen = customer::Reopen { mail, files, ..customer::Reopen::parse(&body)? };
         Ok(customer::reopen(self.db, self.settings, ticket, customer, &reopen, self.now).await?)
     }
 
@@ -353,14 +358,17 @@ impl Intake<'_> {
             return refuse("No public group takes new requests.");
         };
         let subject: String = subject.chars().take(tickets::SUBJECT_MAX).collect();
+        let subject = parse_subject(&subject).map_err(IngestError::Refused)?;
+        let mail = Some(self.received(follow_up_of.map(|closed| closed.id))?);
+        let (body, files) = self.files_and_text(body).await?;
         let new_ticket = NewTicket {
-            subject: parse_subject(&subject).map_err(IngestError::Refused)?,
+            subject,
             group_id,
             priority: Default::default(),
-            message: tickets::parse_body(body, "The message").map_err(IngestError::Refused)?,
+            message: tickets::parse_body(&body, "The message").map_err(IngestError::Refused)?,
             follow_up_of: follow_up_of.map(|closed| closed.number),
-            mail: Some(self.received(follow_up_of.map(|closed| closed.id))?),
-            files: self.files.clone(),
+            mail,
+            files,
         };
         let number =
             tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;
