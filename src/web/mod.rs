@@ -28,7 +28,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use handlers::{accounts, admin, attachments, auth, canned, desk, home, inbound_mail, portal, profile, workspace};
+use handlers::{
+    accounts, admin, attachments, auth, canned, customers, desk, home, inbound_mail, organisations, portal, profile, workspace,
+};
 use session_store::DbSessionStore;
 pub use state::AppState;
 
@@ -91,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))
         .route("/desk/tickets/{number}/merge", post(workspace::merge))
         .route("/desk/attachments/{id}/delete", post(attachments::remove))
+        .route("/desk/organisations", get(organisations::list).post(organisations::create))
+        .route("/desk/organisations/{id}", get(organisations::show).post(organisations::update))
+        .route("/desk/organisations/{id}/delete", post(organisations::delete))
+        .route("/desk/customers/{id}", get(customers::show).post(customers::update))
         .route("/desk/canned", get(canned::list).post(canned::create))
         .route("/desk/canned/{id}", get(canned::edit_form).post(canned::update))
         .route("/desk/canned/{id}/delete", post(canned::delete))

@@ -275,8 +275,8 @@ async fn start_page_depends_on_role(app: TestApp) {
     let (admin, _) = app.user(Role::Admin).email("oli@example.com").signed_in().await;
     admin.get("/").await.assert_redirect("/desk");
     let nav = admin.get("/desk").await.texts(".main-nav a");
-    assert_eq!(nav, ["Desk", "Admin"]);
-    assert_eq!(agent.get("/desk").await.texts(".main-nav a"), ["Desk"]);
+    assert_eq!(nav, ["Desk", "Organisations", "Admin"]);
+    assert_eq!(agent.get("/desk").await.texts(".main-nav a"), ["Desk", "Organisations"]);
     assert_eq!(customer.get("/tickets").await.texts(".main-nav a"), ["My requests", "New request"]);
 }
 

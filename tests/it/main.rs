@@ -16,6 +16,7 @@ mod mail_files;
 mod mail_in;
 mod mail_tls;
 mod mail_trust;
+mod organisations;
 mod portal;
 mod postgres;
 mod promises;

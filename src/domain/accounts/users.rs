@@ -8,6 +8,7 @@ use crate::domain::accounts::role::Role;
 use crate::domain::admin::{audit, settings};
 use crate::domain::clock::Timestamp;
 use crate::domain::email::Email;
+use crate::domain::organisations;
 use crate::domain::text;
 use crate::domain::{Error, FieldErrors, Result};
 
@@ -25,11 +26,16 @@ pub struct User {
     /// Signing in takes a second factor (a TOTP code or a recovery code).
     #[sqlx(try_from = "Flag")]
     pub two_factor: bool,
+    /// A customer's organisation, if they belong to one.
+    pub organisation_id: Option<i64>,
+    /// Sees and answers every ticket of their organisation.
+    #[sqlx(try_from = "Flag")]
+    pub org_manager: bool,
 }
 
 /// The columns a [`User`] is read from.
 pub const USER_COLUMNS: &str = "id, email, name, role, active, (email_verified_at IS NOT NULL) AS verified, \
-     (totp_enabled_at IS NOT NULL) AS two_factor";
+     (totp_enabled_at IS NOT NULL) AS two_factor, organisation_id, org_manager";
 
 /// A new account's fields, each parsed; every problem is reported at once.
 #[derive(Debug)]
@@ -134,11 +140,16 @@ pub struct NewAccount<'a> {
 }
 
 /// Creates an account inside the caller's transaction. A password is hashed by the caller
-/// beforehand, so the transaction never waits on argon2.
+/// beforehand, so the transaction never waits on argon2. A customer at an organisation's
+/// mail domain joins it.
 pub async fn insert(tx: &mut Tx, account: NewAccount<'_>, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
+    let organisation_id = match account.role {
+        Role::Customer => organisations::of_address(tx, account.email.as_str()).await?,
+        _ => None,
+    };
     let inserted = sqlx::query_scalar(
-        "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at, email_verified_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+        "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at, email_verified_at, \
+         organisation_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
     )
     .bind(account.email.as_str())
     .bind(account.name)
@@ -147,6 +158,7 @@ pub async fn insert(tx: &mut Tx, account: NewAccount<'_>, actor_id: Option<i64>,
     .bind(true)
     .bind(now)
     .bind(account.verified.then_some(now))
+    .bind(organisation_id)
     .fetch_one(&mut **tx)
     .await;
     let id: i64 = match inserted {
@@ -164,6 +176,8 @@ pub async fn insert(tx: &mut Tx, account: NewAccount<'_>, actor_id: Option<i64>,
         active: true,
         verified: account.verified,
         two_factor: false,
+        organisation_id,
+        org_manager: false,
     };
     audit::record(
         tx,

@@ -52,6 +52,7 @@ pub(super) struct LockedTicket {
     pub priority: Priority,
     pub group_id: i64,
     pub requester_id: i64,
+    pub organisation_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub version: i64,
     #[sqlx(flatten)]
@@ -87,7 +88,7 @@ impl<'a> Change<'a> {
     /// [`Change::finish`]).
     pub async fn within(db: &'a Db, mut tx: Tx, ticket_id: i64, actor_id: Option<i64>, now: Timestamp) -> Result<Self> {
         let ticket: Option<LockedTicket> = sqlx::query_as(&format!(
-            "SELECT id, number, status, priority, group_id, requester_id, assignee_id, version, first_response_due_at, \
+            "SELECT id, number, status, priority, group_id, requester_id, organisation_id, assignee_id, version, first_response_due_at, \
              resolution_due_at, first_response_at, sla_paused_at, resolved_at, closed_at FROM tickets WHERE id = $1{}",
             db.backend().row_lock()
         ))

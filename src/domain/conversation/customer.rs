@@ -10,7 +10,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::Notification;
 use crate::domain::mail::received::ReceivedMail;
-use crate::domain::tickets::Status;
+use crate::domain::tickets::{self, Status};
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::{Error, FieldErrors, Result, text};
 
@@ -32,10 +32,11 @@ impl Change<'_> {
     }
 }
 
-/// Starts a change on the customer's own ticket; anyone else's is `NotFound`.
+/// Starts a change on a ticket the customer may answer (theirs, or their organisation's
+/// when they manage it); any other is `NotFound`.
 async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<Change<'a>> {
     let change = Change::begin(db, ticket.id, Some(customer.id), now).await?;
-    if change.ticket.requester_id != customer.id {
+    if !tickets::customer_may_see(customer, change.ticket.requester_id, change.ticket.organisation_id) {
         return Err(Error::NotFound);
     }
     Ok(change)

@@ -122,7 +122,8 @@ pub async fn create(
     let ticket_id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (number, prefix, subject, requester_id, group_id, priority, status, version, \
          created_at, updated_at, public_updated_at, first_response_due_at, resolution_due_at, due_at, follow_up_of_id, \
-         customer_wrote_last) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $8, $9, $10, $11, $12, $13) RETURNING id",
+         customer_wrote_last, organisation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $8, $9, $10, $11, $12, $13, \
+         (SELECT organisation_id FROM users WHERE id = $4)) RETURNING id",
     )
     .bind(number)
     .bind(&settings.ticket_prefix)

@@ -12,6 +12,6 @@ mod ticket;
 
 pub use create::{ALREADY_RECEIVED, NewTicket, SUBJECT_MAX, create, create_on_behalf, parse_body, parse_subject};
 pub use number::TicketNumber;
-pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerTab, list_for_requester};
+pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerScope, CustomerTab, list_for_requester};
 pub use status::{Priority, Status};
-pub use ticket::{Ticket, TicketSummary, find_for_viewer, id_of, others_of_requester};
+pub use ticket::{Ticket, TicketSummary, customer_may_see, find_for_viewer, id_of, managed_organisation, others_of_requester};

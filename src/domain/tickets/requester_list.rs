@@ -4,6 +4,7 @@ use super::number::TicketNumber;
 use super::ticket::{TicketSummary, summary_columns};
 use crate::db::{Db, stored_enum};
 use crate::domain::Result;
+use crate::domain::accounts::users::User;
 use crate::domain::paging::{Paged, like_pattern};
 
 stored_enum!(
@@ -29,15 +30,41 @@ impl CustomerTab {
     }
 }
 
+/// Whose tickets a customer's list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomerScope {
+    /// Those they asked.
+    Mine(i64),
+    /// Every ticket of the organisation they manage.
+    Organisation(i64),
+}
+
+impl CustomerScope {
+    /// `scope=organisation` is a manager's; anyone else, and any other value, sees their own.
+    pub fn of(customer: &User, asked: &str) -> Self {
+        match super::ticket::managed_organisation(customer) {
+            Some(organisation_id) if asked == "organisation" => Self::Organisation(organisation_id),
+            _ => Self::Mine(customer.id),
+        }
+    }
+
+    fn condition(self) -> (&'static str, i64) {
+        match self {
+            Self::Mine(requester_id) => ("t.requester_id = $1", requester_id),
+            Self::Organisation(organisation_id) => ("t.organisation_id = $1", organisation_id),
+        }
+    }
+}
+
 pub const CUSTOMER_PAGE_SIZE: i64 = 25;
 /// What a customer's search reads of what was typed.
 pub const SEARCH_MAX_CHARS: usize = 200;
 
-/// The customer's own tickets, newest visible activity first. `q` matches the number, words of
-/// the subject, and the public messages.
+/// A customer's tickets (their own, or their organisation's), newest visible activity first.
+/// `q` matches the number, words of the subject, and the public messages.
 pub async fn list_for_requester(
     db: &Db,
-    requester_id: i64,
+    scope: CustomerScope,
     tab: CustomerTab,
     query: &str,
     page: i64,
@@ -46,7 +73,8 @@ pub async fn list_for_requester(
     // search is a few words: beyond that SQLite refuses the LIKE pattern as too complex.
     let query: String = query.trim().chars().filter(|c| !c.is_control()).take(SEARCH_MAX_CHARS).collect();
     let query = query.as_str();
-    let mut condition = String::from("t.requester_id = $1");
+    let (scope_condition, scope_id) = scope.condition();
+    let mut condition = String::from(scope_condition);
     condition.push_str(tab.condition());
     if !query.is_empty() {
         condition.push_str(
@@ -59,7 +87,7 @@ pub async fn list_for_requester(
     let page = page.max(1);
 
     let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {condition}");
-    let mut count = sqlx::query_scalar(&count_sql).bind(requester_id);
+    let mut count = sqlx::query_scalar(&count_sql).bind(scope_id);
     if !query.is_empty() {
         count = count.bind(number).bind(&pattern);
     }
@@ -71,7 +99,7 @@ pub async fn list_for_requester(
         summary_columns("t.public_updated_at"),
         (page - 1) * CUSTOMER_PAGE_SIZE
     );
-    let mut list = sqlx::query_as::<_, TicketSummary>(&list_sql).bind(requester_id);
+    let mut list = sqlx::query_as::<_, TicketSummary>(&list_sql).bind(scope_id);
     if !query.is_empty() {
         list = list.bind(number).bind(&pattern);
     }

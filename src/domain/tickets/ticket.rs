@@ -78,13 +78,27 @@ pub async fn find_for_viewer(db: &Db, number: TicketNumber, viewer: &User) -> Re
     let ticket: Option<Ticket> = if viewer.role.is_staff() {
         sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1")).bind(number).fetch_optional(db.pool()).await?
     } else {
-        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1 AND t.requester_id = $2"))
+        // What `customer_may_see` says, as a condition.
+        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1 AND (t.requester_id = $2 OR t.organisation_id = $3)"))
             .bind(number)
             .bind(viewer.id)
+            .bind(managed_organisation(viewer))
             .fetch_optional(db.pool())
             .await?
     };
     ticket.ok_or(Error::NotFound)
+}
+
+/// The organisation whose every ticket `customer` sees and answers: their own, if they
+/// manage it.
+pub fn managed_organisation(customer: &User) -> Option<i64> {
+    customer.organisation_id.filter(|_| customer.org_manager)
+}
+
+/// Whether a customer may see and answer a ticket: it is theirs, or they manage its
+/// organisation. (For the ticket's page, API, files, search and mail alike.)
+pub fn customer_may_see(customer: &User, requester_id: i64, organisation_id: Option<i64>) -> bool {
+    requester_id == customer.id || organisation_id.is_some() && organisation_id == managed_organisation(customer)
 }
 
 /// The id of the ticket with this number, for callers that check access themselves.

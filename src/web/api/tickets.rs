@@ -16,7 +16,7 @@ use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::{self, QueueParams, QueueRow};
-use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket, TicketSummary};
+use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket, TicketSummary};
 use crate::domain::{Error, FieldErrors};
 use crate::web::state::AppState;
 
@@ -168,7 +168,7 @@ pub async fn list(
             ApiError::invalid(&FieldErrors::single("status", format!("“{given}” is not active, resolved, closed or all.")))
         })?,
     };
-    let paged = tickets::list_for_requester(&state.db, caller.id, tab, &params.q, page).await?;
+    let paged = tickets::list_for_requester(&state.db, CustomerScope::Mine(caller.id), tab, &params.q, page).await?;
     Ok(page_json(paged, summary_json))
 }
 

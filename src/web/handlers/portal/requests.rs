@@ -9,7 +9,8 @@ use crate::domain::accounts::users::User;
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::input::WholeNumber;
-use crate::domain::tickets::{self, CustomerTab, NewTicket, Ticket};
+use crate::domain::organisations;
+use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket};
 use crate::domain::tickets::{Priority, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
@@ -27,11 +28,14 @@ pub struct ListQuery {
     status: String,
     #[serde(default)]
     q: String,
+    /// `mine` (the default) or, for an organisation's manager, `organisation`.
+    #[serde(default)]
+    scope: String,
     page: Option<String>,
 }
 
 pub struct TabView {
-    label: &'static str,
+    label: String,
     href: String,
     current: bool,
 }
@@ -51,6 +55,9 @@ pub struct TicketRow {
 pub struct MyTicketsPage {
     ctx: PageContext,
     tabs: Vec<TabView>,
+    /// For an organisation's manager: their own requests, or the organisation's.
+    scopes: Vec<TabView>,
+    scope: &'static str,
     tab_label: &'static str,
     status: &'static str,
     q: String,
@@ -64,14 +71,39 @@ pub async fn my_tickets(
     ctx: PageContext,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    let tab = query.status.parse().unwrap_or_default();
-    let paged = tickets::list_for_requester(&state.db, customer.id, tab, &query.q, page_number(query.page.as_deref())).await?;
+    let tab: CustomerTab = query.status.parse().unwrap_or_default();
+    let scope = CustomerScope::of(&customer, &query.scope);
+    let scope_name = if matches!(scope, CustomerScope::Organisation(_)) { "organisation" } else { "mine" };
+    let scopes = match tickets::managed_organisation(&customer) {
+        Some(organisation_id) => {
+            let organisation = organisations::find(&state.db, organisation_id).await?;
+            [("mine", "Mine".to_owned()), ("organisation", format!("All of {}", organisation.name))]
+                .into_iter()
+                .map(|(name, label)| TabView {
+                    label,
+                    href: format!("/tickets?scope={name}&status={}", tab.as_str()),
+                    current: name == scope_name,
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    // Only a manager has a choice; everyone else's links stay as they were.
+    let scope_param = if scopes.is_empty() { "" } else { scope_name };
+    let scoped = |rest: String| {
+        if scope_param.is_empty() { format!("/tickets?{rest}") } else { format!("/tickets?scope={scope_param}&{rest}") }
+    };
+    let paged = tickets::list_for_requester(&state.db, scope, tab, &query.q, page_number(query.page.as_deref())).await?;
     let now = state.now();
     let tabs = CustomerTab::ALL
         .iter()
-        .map(|&each| TabView { label: each.label(), href: format!("/tickets?status={}", each.as_str()), current: each == tab })
+        .map(|&each| TabView {
+            label: each.label().to_owned(),
+            href: scoped(format!("status={}", each.as_str())),
+            current: each == tab,
+        })
         .collect();
-    let pager = Pager::new(&paged, "/tickets", &[("status", tab.as_str()), ("q", query.q.trim())]);
+    let pager = Pager::new(&paged, "/tickets", &[("scope", scope_param), ("status", tab.as_str()), ("q", query.q.trim())]);
     let rows = paged
         .items
         .into_iter()
@@ -86,7 +118,8 @@ pub async fn my_tickets(
             updated: Moment::new(summary.updated_at, now),
         })
         .collect();
-    ok(&MyTicketsPage { ctx, tabs, tab_label: tab.label(), status: tab.as_str(), q: query.q.trim().to_owned(), rows, pager })
+    let q = query.q.trim().to_owned();
+    ok(&MyTicketsPage { ctx, tabs, scopes, scope: scope_param, tab_label: tab.label(), status: tab.as_str(), q, rows, pager })
 }
 
 #[derive(Deserialize, Default)]

@@ -1,0 +1,123 @@
+//! Customers as contacts of the company they belong to: a phone number, their organisation,
+//! and whether they manage it (then they see and answer every ticket of it).
+
+use serde_json::json;
+
+use crate::db::{Db, Flag};
+use crate::domain::accounts::role::Role;
+use crate::domain::admin::audit;
+use crate::domain::clock::Timestamp;
+use crate::domain::{Error, FieldErrors, Result, text};
+
+/// A customer as their contact page shows them.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub organisation_id: Option<i64>,
+    pub org_manager: Flag,
+}
+
+/// A contact's fields as staff edit them, parsed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ContactInput {
+    pub phone: String,
+    pub organisation_id: Option<i64>,
+    pub org_manager: bool,
+}
+
+impl ContactInput {
+    /// `organisation` is an id or empty (none); `org_manager` a checkbox.
+    pub fn parse(phone: &str, organisation: &str, org_manager: bool) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let phone = errors.check(
+            "phone",
+            text::line(phone, "Phone", 0, 40).and_then(|phone| {
+                if phone.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c)) {
+                    Ok(phone)
+                } else {
+                    Err("Digits, spaces and + - ( ) . / only.".into())
+                }
+            }),
+        );
+        let organisation_id = match organisation.trim() {
+            "" => Some(None),
+            id => errors
+                .check("organisation", id.parse::<i64>().map(Some).map_err(|_| "Choose an organisation from the list.".into())),
+        };
+        if org_manager && organisation_id == Some(None) {
+            errors.add("org_manager", "Only a contact of an organisation can manage it.");
+        }
+        errors.into_result()?;
+        Ok(Self { phone: phone.expect("checked"), organisation_id: organisation_id.expect("checked"), org_manager })
+    }
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Contact> {
+    let found: Option<Contact> =
+        sqlx::query_as("SELECT id, name, email, phone, organisation_id, org_manager FROM users WHERE id = $1 AND role = $2")
+            .bind(id)
+            .bind(Role::Customer)
+            .fetch_optional(db.pool())
+            .await?;
+    found.ok_or(Error::NotFound)
+}
+
+/// Saves a contact's fields; moving them to another organisation moves their tickets too.
+pub async fn update(db: &Db, id: i64, input: &ContactInput, actor_id: i64, now: Timestamp) -> Result<()> {
+    let before = find(db, id).await?;
+    let mut tx = db.begin_write().await?;
+    if let Some(organisation_id) = input.organisation_id {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM organisations WHERE id = $1")
+            .bind(organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(Error::Invalid(FieldErrors::single("organisation", "Choose an organisation from the list.")));
+        }
+    }
+    sqlx::query("UPDATE users SET phone = $1, organisation_id = $2, org_manager = $3, updated_at = $4 WHERE id = $5")
+        .bind(&input.phone)
+        .bind(input.organisation_id)
+        .bind(input.org_manager)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if before.organisation_id != input.organisation_id {
+        sqlx::query("UPDATE tickets SET organisation_id = $1 WHERE requester_id = $2")
+            .bind(input.organisation_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let state = |phone: &str, organisation_id: Option<i64>, org_manager: bool| json!({ "phone": phone, "organisation_id": organisation_id, "org_manager": org_manager });
+    let entry = audit::Entry {
+        actor_id: Some(actor_id),
+        action: "contact.update",
+        object_type: "user",
+        object_id: id.to_string(),
+        before: Some(state(&before.phone, before.organisation_id, before.org_manager.0)),
+        after: Some(state(&input.phone, input.organisation_id, input.org_manager)),
+    };
+    audit::record(&mut tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContactInput;
+
+    #[test]
+    fn a_manager_belongs_to_an_organisation() {
+        let parsed = ContactInput::parse(" +44 20 7946 0000 ", "3", true).unwrap();
+        assert_eq!(parsed, ContactInput { phone: "+44 20 7946 0000".into(), organisation_id: Some(3), org_manager: true });
+        assert!(ContactInput::parse("", "", true).is_err());
+        assert!(ContactInput::parse("", "acme", false).is_err());
+        assert!(ContactInput::parse("call me", "", false).is_err());
+        assert_eq!(ContactInput::parse("", "", false).unwrap().organisation_id, None);
+    }
+}

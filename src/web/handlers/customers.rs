@@ -1,0 +1,101 @@
+//! `/desk/customers/{id}`: a customer as a contact — phone, organisation, whether they
+//! manage it — with their tickets.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::domain::contacts::{self, Contact, ContactInput};
+use crate::domain::organisations::{self, OrganisationRow};
+use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
+use crate::domain::{self, FieldErrors};
+use crate::web::error::Result;
+use crate::web::extract::{Agent, CsrfForm, IdInPath};
+use crate::web::page::{PageContext, after_post, done, ok};
+use crate::web::session::AppSession;
+use crate::web::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct ContactForm {
+    #[serde(default)]
+    phone: String,
+    /// An organisation's id, or empty for none.
+    #[serde(default)]
+    organisation: String,
+    /// A checkbox: sent only when ticked.
+    org_manager: Option<String>,
+}
+
+impl ContactForm {
+    fn parse(&self) -> domain::Result<ContactInput> {
+        ContactInput::parse(&self.phone, &self.organisation, self.org_manager.is_some())
+    }
+
+    fn of(contact: &Contact) -> Self {
+        Self {
+            phone: contact.phone.clone(),
+            organisation: contact.organisation_id.map(|id| id.to_string()).unwrap_or_default(),
+            org_manager: contact.org_manager.0.then(|| "on".into()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/customer.html")]
+pub struct CustomerPage {
+    ctx: PageContext,
+    contact: Contact,
+    form: ContactForm,
+    errors: FieldErrors,
+    organisations: Vec<OrganisationRow>,
+    tickets: Vec<TicketSummary>,
+}
+
+async fn customer_page(
+    state: &AppState,
+    ctx: PageContext,
+    contact: Contact,
+    form: ContactForm,
+    errors: FieldErrors,
+) -> Result<CustomerPage> {
+    let organisations = organisations::list(&state.db, "").await?;
+    let tickets = tickets::list_for_requester(&state.db, CustomerScope::Mine(contact.id), CustomerTab::All, "", 1).await?.items;
+    Ok(CustomerPage { ctx, contact, form, errors, organisations, tickets })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Agent(_agent): Agent,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+) -> Result<Response> {
+    let contact = contacts::find(&state.db, id).await?;
+    let form = ContactForm::of(&contact);
+    ok(&customer_page(&state, ctx, contact, form, FieldErrors::new()).await?)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    IdInPath(id): IdInPath,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<ContactForm>,
+) -> Result<Response> {
+    let contact = contacts::find(&state.db, id).await?;
+    let updated = match form.parse() {
+        Ok(input) => contacts::update(&state.db, id, &input, agent.id, state.now()).await,
+        Err(error) => Err(error),
+    };
+    after_post(
+        &session,
+        updated,
+        |()| done("Contact saved.", format!("/desk/customers/{id}")),
+        |refused| async move {
+            let errors = refused.into_form_messages().0;
+            customer_page(&state, ctx, contact, form, errors).await
+        },
+    )
+    .await
+}
