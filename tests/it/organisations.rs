@@ -48,6 +48,12 @@ async fn customers_join_by_domain_and_a_manager_sees_every_ticket_of_the_organis
     let page = agent.get(&format!("/desk/organisations/{acme}")).await;
     assert!(page.text_of("main").contains("Ann's printer") && page.text_of("main").contains("Bea's laptop"));
     assert!(!page.text_of("main").contains("Olga's phone"));
+    // The queue narrows to the organisation (one index range); the workspace names it.
+    let queue = agent.get(&format!("/desk?view=all&organisation={acme}")).await.text_of("main");
+    assert!(queue.contains("Only the tickets of Acme") && queue.contains("Ann's printer") && queue.contains("Bea's laptop"));
+    assert!(!queue.contains("Olga's phone"), "{queue}");
+    assert!(agent.get(&format!("/desk/tickets/{anns}")).await.text_of(".facts").contains("Acme"));
+    assert!(!agent.get(&format!("/desk/tickets/{olgas}")).await.text_of(".facts").contains("Organisation"));
 
     // A colleague who does not manage sees only her own, whatever she asks for.
     assert_eq!(bea_browser.get(&format!("/tickets/{anns}")).await.status, StatusCode::NOT_FOUND);

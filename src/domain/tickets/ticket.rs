@@ -23,6 +23,9 @@ pub struct Ticket {
     pub requester_id: i64,
     pub requester_name: String,
     pub requester_email: String,
+    /// The requester's organisation, when the ticket was theirs within it.
+    pub organisation_id: Option<i64>,
+    pub organisation_name: Option<String>,
     pub assignee_id: Option<i64>,
     pub assignee_name: Option<String>,
     pub version: i64,
@@ -62,13 +65,14 @@ fn group_for_customer(name: &str, public: bool) -> &str {
 
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, \
      g.name AS group_name, g.public AS group_public, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
-     t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
+     t.organisation_id, o.name AS organisation_name, t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
      t.first_response_at, t.resolved_at, t.closed_at, t.time_spent_minutes, t.rating, t.rating_comment, \
      mt.number AS merged_into, ft.number AS follow_up_of \
      FROM tickets t \
      JOIN groups g ON g.id = t.group_id \
      JOIN users r ON r.id = t.requester_id \
      LEFT JOIN users a ON a.id = t.assignee_id \
+     LEFT JOIN organisations o ON o.id = t.organisation_id \
      LEFT JOIN tickets mt ON mt.id = t.merged_into_id \
      LEFT JOIN tickets ft ON ft.id = t.follow_up_of_id";
 

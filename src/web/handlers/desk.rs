@@ -11,6 +11,7 @@ use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
+use crate::domain::organisations;
 use crate::domain::tickets::queue::{self, QueueParams, Sort};
 use crate::domain::tickets::{self, NewTicket};
 use crate::domain::tickets::{Priority, Status, TicketNumber};
@@ -54,6 +55,10 @@ pub struct QueuePage {
     /// The queue's state, exactly as the query string gives it, so that every view can be
     /// bookmarked and shared.
     query: QueueParams,
+    /// The organisation the queue is narrowed to, by name.
+    organisation: Option<String>,
+    /// The same queue for every organisation.
+    all_organisations_href: String,
     view_label: &'static str,
     /// What the empty choice of the sort menu means here.
     default_sort_label: &'static str,
@@ -83,6 +88,7 @@ fn list_shaping(params: &QueueParams) -> Vec<(&'static str, &str)> {
         ("status", params.status.trim()),
         ("priority", params.priority.trim()),
         ("group", params.group.trim()),
+        ("organisation", params.organisation.trim()),
         ("assignee", params.assignee.trim()),
         ("q", params.q.trim()),
         ("from", params.from.trim()),
@@ -142,8 +148,20 @@ pub async fn queue(
             updated: Moment::new(row.updated_at, now),
         })
         .collect();
+    // The organisation filter is reached from an organisation's page; its name says so here.
+    let organisation = match query.organisation_id {
+        Some(id) => match organisations::find(&state.db, id).await {
+            Ok(organisation) => Some(organisation.name),
+            Err(domain::Error::NotFound) => Some("an organisation that no longer exists".to_owned()),
+            Err(error) => return Err(error.into()),
+        },
+        None => None,
+    };
+    let without_organisation: Vec<_> = pairs.iter().copied().filter(|(name, _)| *name != "organisation").collect();
     let page = QueuePage {
         ctx,
+        organisation,
+        all_organisations_href: format!("/desk?{}", query_string(&without_organisation)),
         view_label: query.view.label(),
         default_sort_label: match (query.text.is_empty(), paged.counted) {
             (true, _) => queue::default_sort(query.view).label(),

@@ -67,6 +67,9 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     if let Some(group_id) = query.group_id {
         conditions.with("t.group_id = ?", Bind::Int(group_id));
     }
+    if let Some(organisation_id) = query.organisation_id {
+        conditions.with("t.organisation_id = ?", Bind::Int(organisation_id));
+    }
     match query.assignee {
         Some(AssigneeFilter::Nobody) => conditions.raw("t.assignee_id IS NULL"),
         Some(AssigneeFilter::Agent(id)) => conditions.with("t.assignee_id = ?", Bind::Int(id)),

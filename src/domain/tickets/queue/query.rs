@@ -54,6 +54,7 @@ pub struct QueueQuery {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub group_id: Option<i64>,
+    pub organisation_id: Option<i64>,
     pub assignee: Option<AssigneeFilter>,
     pub text: String,
     /// One ticket by its number: what a number typed into the search box means.
@@ -73,6 +74,7 @@ impl Default for QueueQuery {
             status: None,
             priority: None,
             group_id: None,
+            organisation_id: None,
             assignee: None,
             text: String::new(),
             number: None,
@@ -117,6 +119,7 @@ pub struct QueueParams {
     pub status: String,
     pub priority: String,
     pub group: String,
+    pub organisation: String,
     pub assignee: String,
     pub q: String,
     pub from: String,
@@ -141,6 +144,8 @@ impl QueueParams {
         query.status = choice(&mut errors, "status", "status", &self.status, self.status.trim().parse().ok());
         query.priority = choice(&mut errors, "priority", "priority", &self.priority, self.priority.trim().parse().ok());
         query.group_id = choice(&mut errors, "group", "group id", &self.group, self.group.trim().parse().ok());
+        query.organisation_id =
+            choice(&mut errors, "organisation", "organisation id", &self.organisation, self.organisation.trim().parse().ok());
         let assignee = match self.assignee.trim() {
             "none" => Some(AssigneeFilter::Nobody),
             other => other.parse().ok().map(AssigneeFilter::Agent),
