@@ -18,12 +18,13 @@ pub enum Store {
 }
 
 /// Runs each named `async fn(Backend, Store)` on both databases and both stores.
+#[macro_export]
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                use crate::harness::Backend;
-                use super::Store;
+                use $crate::harness::Backend;
+                use $crate::attachments::Store;
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite_file() {
@@ -60,20 +61,30 @@ on_both_stores!(
 
 /// The application with its files in `store`, and `MAX_ATTACHMENT_MB` as given.
 async fn app_on(backend: Backend, store: Store, max_attachment_mb: u64) -> TestApp {
-    let bucket = match store {
-        Store::File => None,
-        Store::Bucket => Some(crate::s3::new_bucket().await.0),
-    };
+    let keep_files_in = store.configure().await;
     TestApp::spawn_with(backend, move |config| {
         config.max_attachment_mb = max_attachment_mb;
-        if let Some(bucket) = bucket {
-            config.attachment_store = bucket;
-            config.s3_endpoint = Some(crate::s3::endpoint().to_owned());
-            config.aws_access_key_id = Some("test".into());
-            config.aws_secret_access_key = Some("test".into());
-        }
+        keep_files_in(config);
     })
     .await
+}
+
+impl Store {
+    /// What a configuration needs to keep its files here: for a bucket, a new one.
+    pub async fn configure(self) -> impl FnOnce(&mut helpdesk::config::Config) {
+        let bucket = match self {
+            Store::File => None,
+            Store::Bucket => Some(crate::s3::new_bucket().await.0),
+        };
+        move |config| {
+            if let Some(bucket) = bucket {
+                config.attachment_store = bucket;
+                config.s3_endpoint = Some(crate::s3::endpoint().to_owned());
+                config.aws_access_key_id = Some("test".into());
+                config.aws_secret_access_key = Some("test".into());
+            }
+        }
+    }
 }
 
 /// A real 1×1 PNG.

@@ -26,12 +26,24 @@ pub fn said(output: &Output) -> String {
 }
 
 impl TestApp {
-    /// Runs `helpdesk` on this app's database and data directory, with its file limit.
+    /// Runs `helpdesk` on this app's database, data directory and file store, with its
+    /// file limit.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let config = &self.config;
         let data_dir = self.data_dir.path().to_str().expect("a UTF-8 path");
-        let max_attachment_mb = self.config.max_attachment_mb.to_string();
-        let env =
-            [("DATABASE_URL", self.database.url.as_str()), ("DATA_DIR", data_dir), ("MAX_ATTACHMENT_MB", &max_attachment_mb)];
+        let max_attachment_mb = config.max_attachment_mb.to_string();
+        let mut env = vec![
+            ("DATABASE_URL", self.database.url.as_str()),
+            ("DATA_DIR", data_dir),
+            ("MAX_ATTACHMENT_MB", &max_attachment_mb),
+            ("ATTACHMENT_STORE", &config.attachment_store),
+        ];
+        let bucket = [
+            ("S3_ENDPOINT", &config.s3_endpoint),
+            ("AWS_ACCESS_KEY_ID", &config.aws_access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &config.aws_secret_access_key),
+        ];
+        env.extend(bucket.iter().filter_map(|(name, value)| value.as_deref().map(|value| (*name, value))));
         run(args, &env, stdin)
     }
 

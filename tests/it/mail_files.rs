@@ -6,16 +6,19 @@ use helpdesk::domain::accounts::role::Role;
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 
+use crate::attachments::Store;
 use crate::binary::said;
-use crate::for_both_backends;
 use crate::harness::{Backend, Page, TestApp};
+use crate::on_both_stores;
 use crate::smtp::SmtpServer;
 
-for_both_backends!(a_mails_files_are_kept_and_those_over_the_limits_named, a_public_messages_files_go_out_with_its_notification,);
+on_both_stores!(a_mails_files_are_kept_and_those_over_the_limits_named, a_public_messages_files_go_out_with_its_notification,);
 
-async fn app_with_mail(backend: Backend, smtp: &SmtpServer, max_attachment_mb: u64) -> TestApp {
+async fn app_with_mail(backend: Backend, store: Store, smtp: &SmtpServer, max_attachment_mb: u64) -> TestApp {
     let smtp_url = smtp.url();
+    let keep_files_in = store.configure().await;
     TestApp::spawn_with(backend, move |config| {
+        keep_files_in(config);
         config.smtp_url = Some(smtp_url);
         config.mail_from = Some("help@support.example".into());
         config.base_url = Some("https://help.support.example".into());
@@ -69,9 +72,9 @@ fn mail_with_files(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     mail.into_bytes()
 }
 
-async fn a_mails_files_are_kept_and_those_over_the_limits_named(backend: Backend) {
+async fn a_mails_files_are_kept_and_those_over_the_limits_named(backend: Backend, store: Store) {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(backend, &smtp, 1).await;
+    let app = app_with_mail(backend, store, &smtp, 1).await;
     let (carla, _) = app.user(Role::Customer).email("carla@example.com").name("Carla").signed_in().await;
 
     // A new request by mail with a screenshot, notes and an inline picture in its HTML.
@@ -117,11 +120,15 @@ async fn a_mails_files_are_kept_and_those_over_the_limits_named(backend: Backend
          log-11.txt (only 10 files are kept from one mail).]"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM blobs WHERE size > 1048576").await, 0, "nothing of the big file is kept");
+    // What the command kept, the server serves (the same store, file system or bucket).
+    let links = file_links(&carla.get("/tickets/1001").await);
+    let last = carla.download(links.last().unwrap(), &[]).await;
+    assert_eq!((last.status, last.bytes.as_slice()), (StatusCode::OK, b"log line 10\n".as_slice()));
 }
 
-async fn a_public_messages_files_go_out_with_its_notification(backend: Backend) {
+async fn a_public_messages_files_go_out_with_its_notification(backend: Backend, store: Store) {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(backend, &smtp, 25).await;
+    let app = app_with_mail(backend, store, &smtp, 25).await;
     let customer = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
     let (agent, _) = app.user(Role::Agent).email("agent@example.com").name("Andy").signed_in().await;
     app.ticket_for(&customer).subject("Screen flickers").message("Since this morning.").create().await;
