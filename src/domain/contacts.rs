@@ -55,6 +55,37 @@ impl ContactInput {
     }
 }
 
+/// A row of the customers list.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ContactRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub organisation_id: Option<i64>,
+    pub organisation_name: Option<String>,
+    pub org_manager: Flag,
+}
+
+/// The most customers one list shows: beyond, the search is to be narrowed.
+pub const LIST_LIMIT: i64 = 100;
+
+/// Customers whose name or address contains `q`, of `organisation_id` when given, by name.
+pub async fn list(db: &Db, q: &str, organisation_id: Option<i64>) -> Result<Vec<ContactRow>> {
+    let pattern = crate::domain::paging::like_pattern(q.trim());
+    Ok(sqlx::query_as(&format!(
+        "SELECT u.id, u.name, u.email, u.organisation_id, o.name AS organisation_name, u.org_manager \
+         FROM users u LEFT JOIN organisations o ON o.id = u.organisation_id \
+         WHERE u.role = $1 AND ($2 = '%%' OR lower(u.name) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\') \
+           AND ($3 = 0 OR u.organisation_id = $3) \
+         ORDER BY lower(u.name), u.id LIMIT {LIST_LIMIT}"
+    ))
+    .bind(Role::Customer)
+    .bind(pattern)
+    .bind(organisation_id.unwrap_or(0))
+    .fetch_all(db.pool())
+    .await?)
+}
+
 pub async fn find(db: &Db, id: i64) -> Result<Contact> {
     let found: Option<Contact> =
         sqlx::query_as("SELECT id, name, email, phone, organisation_id, org_manager FROM users WHERE id = $1 AND role = $2")

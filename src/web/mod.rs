@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/organisations", get(organisations::list).post(organisations::create))
         .route("/desk/organisations/{id}", get(organisations::show).post(organisations::update))
         .route("/desk/organisations/{id}/delete", post(organisations::delete))
+        .route("/desk/customers", get(customers::list))
         .route("/desk/customers/{id}", get(customers::show).post(customers::update))
         .route("/desk/canned", get(canned::list).post(canned::create))
         .route("/desk/canned/{id}", get(canned::edit_form).post(canned::update))

@@ -54,6 +54,14 @@ async fn customers_join_by_domain_and_a_manager_sees_every_ticket_of_the_organis
     assert!(!queue.contains("Olga's phone"), "{queue}");
     assert!(agent.get(&format!("/desk/tickets/{anns}")).await.text_of(".facts").contains("Acme"));
     assert!(!agent.get(&format!("/desk/tickets/{olgas}")).await.text_of(".facts").contains("Organisation"));
+    // The customers list finds them by name or address, and by organisation.
+    let everyone = agent.get("/desk/customers").await.text_of("main");
+    assert!(everyone.contains("Ann") && everyone.contains("olga@other.test"), "{everyone}");
+    let of_acme = agent.get(&format!("/desk/customers?organisation={acme}")).await.text_of("main");
+    assert!(of_acme.contains("bea@mail.acme.test") && !of_acme.contains("olga@other.test"), "{of_acme}");
+    let found = agent.get("/desk/customers?q=OLGA").await.text_of("main");
+    assert!(found.contains("olga@other.test") && !found.contains("ann@acme.test"), "{found}");
+    assert!(agent.get("/desk/customers?q=%25").await.text_of("main").contains("No customer matches."), "% is no wildcard");
 
     // A colleague who does not manage sees only her own, whatever she asks for.
     assert_eq!(bea_browser.get(&format!("/tickets/{anns}")).await.status, StatusCode::NOT_FOUND);
@@ -121,6 +129,7 @@ async fn organisations_refuse_bad_domains_and_deleting_one_keeps_its_people(back
     let customer = app.browser();
     customer.sign_in("ann@acme.test", crate::harness::PASSWORD).await;
     assert_eq!(customer.get("/desk/organisations").await.status, StatusCode::NOT_FOUND, "staff only");
+    assert_eq!(customer.get("/desk/customers").await.status, StatusCode::NOT_FOUND);
     assert_eq!(customer.get(&format!("/desk/customers/{}", ann.id)).await.status, StatusCode::NOT_FOUND);
 
     agent.get(&format!("/desk/organisations/{acme}")).await;

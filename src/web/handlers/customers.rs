@@ -1,12 +1,13 @@
-//! `/desk/customers/{id}`: a customer as a contact — phone, organisation, whether they
-//! manage it — with their tickets.
+//! `/desk/customers`: customers as contacts — found by name or address, of an organisation
+//! — and `/desk/customers/{id}`: their phone, organisation, whether they manage it, and
+//! their tickets.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::contacts::{self, Contact, ContactInput};
+use crate::domain::contacts::{self, Contact, ContactInput, ContactRow};
 use crate::domain::organisations::{self, OrganisationRow};
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::{self, FieldErrors};
@@ -39,6 +40,42 @@ impl ContactForm {
             org_manager: contact.org_manager.0.then(|| "on".into()),
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    /// An organisation's id, or empty for all.
+    #[serde(default)]
+    organisation: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk/customers.html")]
+pub struct CustomersPage {
+    ctx: PageContext,
+    q: String,
+    organisation: String,
+    organisations: Vec<OrganisationRow>,
+    customers: Vec<ContactRow>,
+    /// The list stopped at its limit: the search is to be narrowed.
+    more: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Agent(_agent): Agent,
+    ctx: PageContext,
+    Query(query): Query<ListQuery>,
+) -> Result<Response> {
+    // An organisation that cannot be read is no filter (the menu shows "Any").
+    let organisation_id = query.organisation.trim().parse().ok();
+    let customers = contacts::list(&state.db, &query.q, organisation_id).await?;
+    let more = customers.len() as i64 == contacts::LIST_LIMIT;
+    let organisations = organisations::list(&state.db, "").await?;
+    let organisation = organisation_id.map(|id: i64| id.to_string()).unwrap_or_default();
+    ok(&CustomersPage { ctx, q: query.q.trim().to_owned(), organisation, organisations, customers, more })
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::domain::contacts::{self, ContactRow};
 use crate::domain::organisations::{self, Organisation, OrganisationInput, OrganisationRow};
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::{self, FieldErrors};
@@ -96,16 +97,6 @@ pub async fn create(
     .await
 }
 
-/// A contact as the organisation page lists them.
-#[derive(sqlx::FromRow)]
-pub struct ContactRow {
-    id: i64,
-    name: String,
-    email: String,
-    #[sqlx(try_from = "crate::db::Flag")]
-    org_manager: bool,
-}
-
 #[derive(Template)]
 #[template(path = "desk/organisation.html")]
 pub struct OrganisationPage {
@@ -114,6 +105,8 @@ pub struct OrganisationPage {
     form: OrganisationForm,
     errors: FieldErrors,
     contacts: Vec<ContactRow>,
+    /// The list stopped at its limit: the rest are found from the customers list.
+    more_contacts: bool,
     tickets: Vec<TicketSummary>,
     ticket_count: i64,
 }
@@ -125,15 +118,20 @@ async fn organisation_page(
     form: OrganisationForm,
     errors: FieldErrors,
 ) -> Result<OrganisationPage> {
-    let contacts = sqlx::query_as(
-        "SELECT id, name, email, org_manager FROM users WHERE organisation_id = $1 ORDER BY org_manager DESC, lower(name) LIMIT 500",
-    )
-    .bind(organisation.id)
-    .fetch_all(state.db.pool())
-    .await?;
+    let contacts = contacts::list(&state.db, "", Some(organisation.id)).await?;
+    let more_contacts = contacts.len() as i64 == contacts::LIST_LIMIT;
     let recent =
         tickets::list_for_requester(&state.db, CustomerScope::Organisation(organisation.id), CustomerTab::All, "", 1).await?;
-    Ok(OrganisationPage { ctx, organisation, form, errors, contacts, ticket_count: recent.total_items, tickets: recent.items })
+    Ok(OrganisationPage {
+        ctx,
+        organisation,
+        form,
+        errors,
+        contacts,
+        more_contacts,
+        ticket_count: recent.total_items,
+        tickets: recent.items,
+    })
 }
 
 pub async fn show(
