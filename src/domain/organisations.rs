@@ -175,8 +175,9 @@ pub async fn update(db: &Db, id: i64, input: &OrganisationInput, actor_id: i64, 
     Ok(())
 }
 
-/// Deletes an organisation: its contacts and tickets stay, belonging to none.
-pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<()> {
+/// Deletes an organisation: its contacts and tickets stay, belonging to none. Answers what
+/// it was.
+pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<Organisation> {
     let before = find(db, id).await?;
     let mut tx = db.begin_write().await?;
     // Said here rather than left to the foreign keys: SQLite enforces them only when asked.
@@ -189,10 +190,10 @@ pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<(
     sqlx::query("UPDATE users SET org_manager = FALSE WHERE org_manager AND organisation_id IS NULL").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM organisation_domains WHERE organisation_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM organisations WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    let before = json!({ "name": before.name, "domains": before.domains, "notes": before.notes });
-    audit::record(&mut tx, entry("organisation.delete", id, actor_id, Some(before), None), now).await?;
+    let state = json!({ "name": before.name, "domains": before.domains, "notes": before.notes });
+    audit::record(&mut tx, entry("organisation.delete", id, actor_id, Some(state), None), now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(before)
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Organisation> {

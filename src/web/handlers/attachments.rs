@@ -45,16 +45,23 @@ pub async fn thumbnail(
         return Err(AppError::NotFound);
     }
     let etag = format!("\"thumbnail-{}\"", attachment.sha256);
-    if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
-        return Ok(thumbnail_headers(StatusCode::NOT_MODIFIED.into_response(), &etag));
+    if unchanged_for(&headers, &etag) {
+        return Ok(harmless(StatusCode::NOT_MODIFIED.into_response(), &etag));
     }
     Ok(match state.files.thumbnail(&attachment.sha256).await? {
-        Some(png) => thumbnail_headers(([(header::CONTENT_TYPE, "image/png")], png).into_response(), &etag),
+        Some(png) => harmless(([(header::CONTENT_TYPE, "image/png")], png).into_response(), &etag),
         None => Redirect::to(&format!("/static/picture.svg?v={}", assets::version())).into_response(),
     })
 }
 
-fn thumbnail_headers(mut response: Response, etag: &str) -> Response {
+/// Whether the client holds this version already (`If-None-Match`).
+fn unchanged_for(headers: &HeaderMap, etag: &str) -> bool {
+    headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag)
+}
+
+/// What every served file and thumbnail carries: it runs nothing, and is kept by the browser
+/// only, asked about again each time (access can end).
+fn harmless(mut response: Response, etag: &str) -> Response {
     insert(&mut response, header::CONTENT_SECURITY_POLICY, FILE_POLICY);
     insert(&mut response, header::ETAG, etag);
     insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
@@ -65,7 +72,7 @@ fn thumbnail_headers(mut response: Response, etag: &str) -> Response {
 /// (for the pages and the API alike; the caller has checked who may have it).
 pub async fn file_response(state: &AppState, attachment: &Attachment, headers: &HeaderMap) -> anyhow::Result<Response> {
     let etag = format!("\"{}\"", attachment.sha256);
-    if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
+    if unchanged_for(headers, &etag) {
         return Ok(with_file_headers(StatusCode::NOT_MODIFIED.into_response(), attachment, &etag));
     }
     let size = u64::try_from(attachment.size).unwrap_or_default();
@@ -104,12 +111,8 @@ pub async fn file_response(state: &AppState, attachment: &Attachment, headers: &
 fn with_file_headers(mut response: Response, attachment: &Attachment, etag: &str) -> Response {
     let disposition = if attachment.is_inline_image() { "inline" } else { "attachment" };
     insert(&mut response, header::CONTENT_DISPOSITION, &content_disposition(disposition, &attachment.filename));
-    insert(&mut response, header::CONTENT_SECURITY_POLICY, FILE_POLICY);
-    insert(&mut response, header::ETAG, etag);
     insert(&mut response, header::ACCEPT_RANGES, "bytes");
-    // Kept by the browser only, and asked about again each time: access can end.
-    insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
-    response
+    harmless(response, etag)
 }
 
 fn insert(response: &mut Response, name: header::HeaderName, value: &str) {

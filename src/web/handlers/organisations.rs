@@ -177,8 +177,7 @@ pub async fn delete(
     session: AppSession,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    let organisation = organisations::find(&state.db, id).await?;
-    organisations::delete(&state.db, id, agent.id, state.now()).await?;
+    let organisation = organisations::delete(&state.db, id, agent.id, state.now()).await?;
     session.flash(FlashKind::Success, format!("Organisation {} deleted.", organisation.name)).await?;
     Ok(Redirect::to("/desk/organisations").into_response())
 }
