@@ -1,6 +1,6 @@
 //! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
-//! index, behind the same functions. A ticket's document is its subject and its
-//! requester's name and email (ranked first), then every message body and the names of its
+//! index, behind the same functions. A ticket's document is its subject, its requester's
+//! name and email and its organisation's name (ranked first), then every message body and the names of its
 //! files (not those removed). PostgreSQL's parser
 //! keeps an address whole, so its documents also hold the address split at `@`: a search
 //! then finds a customer by the part before it or by their domain, as FTS5 does. This is
@@ -8,11 +8,13 @@
 
 use super::{Backend, Tx};
 
-/// The part of a document ranked first, from `t` (the ticket) and `r` (its requester):
-/// FTS5's `subject` column, and PostgreSQL's weight-A vector.
-const FTS_HEADLINE: &str = "t.subject || ' ' || r.name || ' ' || r.email";
-const PG_HEADLINE: &str =
-    "setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || replace(r.email, '@', ' ')), 'A')";
+/// The part of a document ranked first, from `t` (the ticket), `r` (its requester) and `o`
+/// (its organisation, if any): FTS5's `subject` column, and PostgreSQL's weight-A vector.
+const FTS_HEADLINE: &str = "t.subject || ' ' || r.name || ' ' || r.email || ' ' || COALESCE(o.name, '')";
+const PG_HEADLINE: &str = "setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || \
+     replace(r.email, '@', ' ') || ' ' || COALESCE(o.name, '')), 'A')";
+/// The tables the headline reads.
+const HEADLINE_FROM: &str = "tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN organisations o ON o.id = t.organisation_id";
 
 /// The names of ticket `t`'s files, for its document. PostgreSQL's parser keeps
 /// `server.log` whole, so its names also come split at the dots.
@@ -26,15 +28,26 @@ const PG_FILE_NAMES: &str = "COALESCE((SELECT string_agg(a.filename || ' ' || re
 pub enum Documents {
     /// One ticket's, after a change to it.
     Ticket(i64),
-    /// Every ticket of one requester, whose name or email changed.
+    /// Every ticket of one requester, whose name, email or organisation changed.
     OfRequester(i64),
+    /// Every ticket of one organisation, whose name changed.
+    OfOrganisation(i64),
+    /// Every ticket of one organisation about to be deleted: its name leaves them.
+    LeavingOrganisation(i64),
 }
 
 /// Rebuilds documents from the tickets' subjects, requesters and all their messages.
 pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sqlx::Result<()> {
+    let from = match documents {
+        Documents::LeavingOrganisation(_) => format!("{HEADLINE_FROM} AND o.id <> $1"),
+        _ => HEADLINE_FROM.to_owned(),
+    };
     let (id, scope, rowids) = match documents {
         Documents::Ticket(id) => (id, "t.id = $1", "rowid = $1"),
         Documents::OfRequester(id) => (id, "t.requester_id = $1", "rowid IN (SELECT id FROM tickets WHERE requester_id = $1)"),
+        Documents::OfOrganisation(id) | Documents::LeavingOrganisation(id) => {
+            (id, "t.organisation_id = $1", "rowid IN (SELECT id FROM tickets WHERE organisation_id = $1)")
+        }
     };
     let statements: Vec<String> = match backend {
         Backend::Sqlite => vec![
@@ -43,7 +56,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
                 "INSERT INTO ticket_search (rowid, subject, body) \
                  SELECT t.id, {FTS_HEADLINE}, COALESCE((SELECT group_concat(m.body, ' ') \
                  FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} \
-                 FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope}"
+                 FROM {from} WHERE {scope}"
             ),
         ],
         Backend::Postgres => vec![format!(
@@ -51,7 +64,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
              SELECT t.id, {PG_HEADLINE} || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
              WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES}), 'B') \
-             FROM tickets t JOIN users r ON r.id = t.requester_id WHERE {scope} \
+             FROM {from} WHERE {scope} \
              ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"
         )],
     };
@@ -67,14 +80,14 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
         Backend::Sqlite => format!(
             "INSERT INTO ticket_search (rowid, subject, body) \
              SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} \
-             FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
+             FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"
         ),
         Backend::Postgres => format!(
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '') || ' ' || {PG_FILE_NAMES}), 'B') \
-             FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN \
+             FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"
         ),

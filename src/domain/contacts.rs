@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::db::search::{self, Documents};
 use crate::db::{Db, Flag};
 use crate::domain::accounts::role::Role;
 use crate::domain::admin::audit;
@@ -123,6 +124,7 @@ pub async fn update(db: &Db, id: i64, input: &ContactInput, actor_id: i64, now: 
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        search::reindex(&mut tx, db.backend(), Documents::OfRequester(id)).await?;
     }
     let state = |phone: &str, organisation_id: Option<i64>, org_manager: bool| json!({ "phone": phone, "organisation_id": organisation_id, "org_manager": org_manager });
     let entry = audit::Entry {

@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
+use crate::db::search::{self, Documents};
 use crate::db::{self, Db, Tx};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
+use crate::domain::paging::{Paged, like_pattern};
 use crate::domain::{Error, FieldErrors, Result, text};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -169,6 +171,9 @@ pub async fn update(db: &Db, id: i64, input: &OrganisationInput, actor_id: i64, 
         return Err(Error::NotFound);
     }
     set_domains(&mut tx, id, &input.domains).await?;
+    if before.name != input.name {
+        search::reindex(&mut tx, db.backend(), Documents::OfOrganisation(id)).await?;
+    }
     let before = json!({ "name": before.name, "domains": before.domains, "notes": before.notes });
     audit::record(&mut tx, entry("organisation.update", id, actor_id, Some(before), Some(as_json(input))), now).await?;
     tx.commit().await?;
@@ -180,6 +185,7 @@ pub async fn update(db: &Db, id: i64, input: &OrganisationInput, actor_id: i64, 
 pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<Organisation> {
     let before = find(db, id).await?;
     let mut tx = db.begin_write().await?;
+    search::reindex(&mut tx, db.backend(), Documents::LeavingOrganisation(id)).await?;
     // Said here rather than left to the foreign keys: SQLite enforces them only when asked.
     for table in ["users", "tickets"] {
         sqlx::query(&format!("UPDATE {table} SET organisation_id = NULL WHERE organisation_id = $1"))
@@ -208,29 +214,47 @@ pub async fn find(db: &Db, id: i64) -> Result<Organisation> {
     Ok(organisation)
 }
 
-/// Every organisation whose name or a domain contains `q`, by name, with its number of
-/// contacts and its domains.
-pub async fn list(db: &Db, q: &str) -> Result<Vec<OrganisationRow>> {
-    let pattern = crate::domain::paging::like_pattern(q.trim());
-    Ok(sqlx::query_as(
+/// An organisation as a choice in a form.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OrganisationName {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Every organisation by name, to choose from.
+pub async fn names(db: &Db) -> Result<Vec<OrganisationName>> {
+    Ok(sqlx::query_as("SELECT id, name FROM organisations ORDER BY lower(name), id").fetch_all(db.pool()).await?)
+}
+
+pub const ORGANISATIONS_PER_PAGE: i64 = 50;
+
+/// A page of the organisations whose name or a domain contains `q`, by name, each with its
+/// number of contacts and its domains.
+pub async fn list(db: &Db, q: &str, page: i64) -> Result<Paged<OrganisationRow>> {
+    let pattern = like_pattern(q.trim());
+    let matching = "FROM organisations o WHERE $1 = '%%' OR lower(o.name) LIKE $1 ESCAPE '\\' \
+         OR EXISTS (SELECT 1 FROM organisation_domains d WHERE d.organisation_id = o.id AND d.domain LIKE $1 ESCAPE '\\')";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {matching}")).bind(&pattern).fetch_one(db.pool()).await?;
+    let rows = sqlx::query_as(&format!(
         "SELECT o.id, o.name, (SELECT COUNT(*) FROM users u WHERE u.organisation_id = o.id) AS contacts, \
                 COALESCE((SELECT string_agg(d.domain, ', ') FROM organisation_domains d WHERE d.organisation_id = o.id), '') \
                 AS domains \
-         FROM organisations o WHERE $1 = '%%' OR lower(o.name) LIKE $1 ESCAPE '\\' \
-            OR EXISTS (SELECT 1 FROM organisation_domains d WHERE d.organisation_id = o.id AND d.domain LIKE $1 ESCAPE '\\') \
-         ORDER BY lower(o.name) LIMIT 500",
-    )
-    .bind(pattern)
+         {matching} ORDER BY lower(o.name), o.id LIMIT {ORGANISATIONS_PER_PAGE} OFFSET {}",
+        (page - 1) * ORGANISATIONS_PER_PAGE
+    ))
+    .bind(&pattern)
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    Ok(Paged::counted(rows, page, total, ORGANISATIONS_PER_PAGE))
 }
 
-/// The organisation a new customer at `email` joins, if its domain names one.
-pub async fn of_address(tx: &mut Tx, email: &str) -> Result<Option<i64>> {
+/// The organisation a new customer at `email` joins, if its domain names one (read in a
+/// transaction, or from the pool).
+pub async fn of_address<'c>(executor: impl sqlx::Executor<'c, Database = sqlx::Any>, email: &str) -> Result<Option<i64>> {
     let domain = email.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
     Ok(sqlx::query_scalar("SELECT organisation_id FROM organisation_domains WHERE domain = $1")
         .bind(domain)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await?)
 }
 

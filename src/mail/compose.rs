@@ -60,23 +60,33 @@ fn view(
     files: Vec<MailFile>,
 ) -> MailView {
     let reference = content.ticket_number.reference(&content.ticket_prefix);
+    // Those copied are told whose request it is.
+    let request = if content.recipient_is_requester {
+        format!("your request {reference}")
+    } else {
+        format!("the request {reference} from {}", content.requester_name)
+    };
     let intro = match content.kind {
         Notification::TicketCreated => {
             format!("We have received your request and will answer soon. Its reference is {reference}.")
         }
         Notification::NewTicketAlert => format!("{} sent a new request, {reference}.", content.requester_name),
-        Notification::AgentReplied => format!("There is a new reply on your request {reference}."),
+        Notification::AgentReplied => format!("There is a new reply on {request}."),
+        Notification::ParticipantReplied => format!("There is a new message on {request}."),
+        Notification::Copied => format!(
+            "You are copied on {request}. You will get its replies by mail, and can answer by replying to them."
+        ),
         Notification::CustomerReplied => {
             format!("{} wrote on {reference}.", content.requester_name)
         }
         Notification::Assigned => format!("{reference} from {} is now assigned to you.", content.requester_name),
         Notification::Resolved => format!(
-            "We have marked your request {reference} as resolved. If it is not fixed, reply to this mail \
+            "We have marked {request} as resolved. If it is not fixed, reply to this mail \
              within {} hours and it opens again.",
             settings.auto_close_hours
         ),
         Notification::Closed => {
-            format!("Your request {reference} is closed. To follow up, reply to this mail to open a new request.")
+            format!("We have closed {request}. To follow up, reply to this mail to open a new request.")
         }
     };
     let path = if content.recipient_is_staff { "desk/tickets" } else { "tickets" };

@@ -7,6 +7,7 @@ use crate::db::Db;
 use crate::domain::Result;
 use crate::domain::attachments::{self, Attachment};
 use crate::domain::clock::Timestamp;
+use crate::domain::conversation::cc::Copied;
 use crate::domain::conversation::{Audience, TimelineEntry};
 use crate::domain::paging::Paged;
 use crate::domain::tickets::{Priority, Status};
@@ -149,6 +150,10 @@ impl EntryView {
                 Some(name) => format!("{author} assigned this to {name}"),
                 None => format!("{author} unassigned this"),
             },
+            Some("cc") => match entry.new_value.as_deref() {
+                Some(copied) => format!("{author} copied {copied}"),
+                None => format!("{author} removed everyone from the copy"),
+            },
             Some("file_removed") => {
                 format!("{author} removed the file {}", entry.old_value.as_deref().unwrap_or("?"))
             }
@@ -246,5 +251,14 @@ mod tests {
         let due = DueView::new(0, 7200);
         assert_eq!((due.text.as_str(), due.overdue), ("overdue by 2 h", true));
         assert_eq!(DueView::new(7200, 0).text, "due in 2 h");
+    }
+}
+
+/// What a CC box shows: what was just typed (when it was refused), else who is copied, one
+/// address per line.
+pub fn cc_box(typed: &Option<String>, copied: &[Copied]) -> String {
+    match typed {
+        Some(typed) => typed.clone(),
+        None => copied.iter().map(|copied| copied.email.as_str()).collect::<Vec<_>>().join("\n"),
     }
 }

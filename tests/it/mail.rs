@@ -225,7 +225,7 @@ async fn users_can_turn_notification_kinds_off(backend: Backend) {
         .select(&scraper::Selector::parse("input[name=notify]").unwrap())
         .map(|input| input.value().attr("value").unwrap().to_owned())
         .collect();
-    assert_eq!(offered, ["ticket_created", "agent_replied", "resolved", "closed"]);
+    assert_eq!(offered, ["ticket_created", "agent_replied", "participant_replied", "cc_added", "resolved", "closed"]);
     browser
         .post("/profile", &[("notify", "ticket_created"), ("notify", "resolved"), ("notify", "assigned")])
         .await

@@ -144,7 +144,7 @@ pub struct NewAccount<'a> {
 /// mail domain joins it.
 pub async fn insert(tx: &mut Tx, account: NewAccount<'_>, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
     let organisation_id = match account.role {
-        Role::Customer => organisations::of_address(tx, account.email.as_str()).await?,
+        Role::Customer => organisations::of_address(&mut **tx, account.email.as_str()).await?,
         _ => None,
     };
     let inserted = sqlx::query_scalar(
@@ -237,8 +237,8 @@ pub async fn active_staff(db: &Db) -> Result<Vec<User>> {
 /// on a customer's behalf and mail from people we know of. The new account has no password
 /// and an unverified address: its first notification carries a link to set a password,
 /// which proves the address. An existing account of another role is refused: tickets are
-/// requested by customers.
-pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: i64, now: Timestamp) -> Result<User> {
+/// requested by customers. (`actor_id`: who made it; `None`, they wrote in themselves.)
+pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
     if let Some(user) = find_by_email(db, email).await? {
         return if user.role == Role::Customer && user.active {
             Ok(user)
@@ -249,7 +249,7 @@ pub async fn find_or_create_customer(db: &Db, email: &Email, actor_id: i64, now:
     let name = email.as_str().split('@').next().unwrap_or("Customer").to_owned();
     let mut tx = db.begin_write().await?;
     let account = NewAccount { name: &name, email, role: Role::Customer, password_hash: "", verified: false };
-    let user = insert(&mut tx, account, Some(actor_id), now).await?;
+    let user = insert(&mut tx, account, actor_id, now).await?;
     tx.commit().await?;
     Ok(user)
 }

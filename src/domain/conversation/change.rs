@@ -109,6 +109,11 @@ impl<'a> Change<'a> {
         })
     }
 
+    /// Who makes the change (`None`: the system).
+    pub fn actor_id(&self) -> Option<i64> {
+        self.actor_id
+    }
+
     pub fn tx(&mut self) -> &mut Tx {
         &mut self.tx
     }
@@ -259,6 +264,19 @@ impl<'a> Change<'a> {
         if let Some((email, Flag(true))) = account {
             let recipient = Recipient { user_id: Some(user_id), email: &email };
             notification::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a mail to everyone on the customer's side of the ticket (its requester and
+    /// those copied on it) but the one acting.
+    pub async fn notify_customers(&mut self, notification: Notification, message_id: Option<i64>) -> Result<()> {
+        let copied: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM ticket_cc WHERE ticket_id = $1 ORDER BY user_id")
+            .bind(self.ticket.id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        for user_id in std::iter::once(self.ticket.requester_id).chain(copied) {
+            self.notify_user(notification, user_id, message_id).await?;
         }
         Ok(())
     }

@@ -50,8 +50,7 @@ pub async fn auto_close(db: &Db, settings: &Settings, now: Timestamp) -> Result<
             continue;
         }
         change.set_status(Status::Closed, StatusEvent::AutoClosed).await?;
-        let requester_id = change.ticket.requester_id;
-        change.notify_user(Notification::Closed, requester_id, None).await?;
+        change.notify_customers(Notification::Closed, None).await?;
         change.commit(None).await?;
         closed += 1;
     }

@@ -1,5 +1,6 @@
 //! What a customer does on their own ticket.
 
+use super::cc;
 use super::change::{Change, StatusEvent, Visibility};
 use super::closing::closed_since;
 use crate::db::Db;
@@ -23,20 +24,38 @@ impl Change<'_> {
         closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, self.now)
     }
 
-    /// Tells the assignee, if there is one, that the customer wrote.
-    async fn notify_assignee(&mut self, message_id: i64) -> Result<()> {
-        match self.ticket.assignee_id {
-            Some(assignee_id) => self.notify_user(Notification::CustomerReplied, assignee_id, Some(message_id)).await,
-            None => Ok(()),
+    /// Tells the assignee, if there is one, that the customer wrote, and everyone else on
+    /// the customer's side (the requester, those copied) what they wrote.
+    async fn notify_of_customer_message(&mut self, message_id: i64) -> Result<()> {
+        if let Some(assignee_id) = self.ticket.assignee_id {
+            self.notify_user(Notification::CustomerReplied, assignee_id, Some(message_id)).await?;
         }
+        self.notify_customers(Notification::ParticipantReplied, Some(message_id)).await
     }
 }
 
-/// Starts a change on a ticket the customer may answer (theirs, or their organisation's
-/// when they manage it); any other is `NotFound`.
-async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<Change<'a>> {
-    let change = Change::begin(db, ticket.id, Some(customer.id), now).await?;
-    if !tickets::customer_may_see(customer, change.ticket.requester_id, change.ticket.organisation_id) {
+/// What a customer means to do on a ticket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Write on it: whoever sees it ([`tickets::customer_sees`]).
+    Answer,
+    /// Close or rate it: its requester or organisation manager ([`tickets::customer_may_manage`]).
+    Decide,
+}
+
+/// Starts a change on a ticket the customer may act on as `access` asks, checked again
+/// with the ticket locked; any other is `NotFound`.
+async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, access: Access, now: Timestamp) -> Result<Change<'a>> {
+    let mut change = Change::begin(db, ticket.id, Some(customer.id), now).await?;
+    let sees: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.id = $1 AND {}", tickets::customer_sees(2, 3)))
+            .bind(ticket.id)
+            .bind(customer.id)
+            .bind(tickets::managed_organisation(customer))
+            .fetch_optional(&mut **change.tx())
+            .await?;
+    let (requester_id, organisation_id) = (change.ticket.requester_id, change.ticket.organisation_id);
+    if sees.is_none() || access == Access::Decide && !tickets::customer_may_manage(customer, requester_id, organisation_id) {
         return Err(Error::NotFound);
     }
     Ok(change)
@@ -84,7 +103,7 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> Error {
 /// (`pending`, `on_hold`) is over: the ticket goes back to `open`. Answers the new
 /// message's id.
 pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
-    let mut change = begin_own(db, ticket, customer, now).await?;
+    let mut change = begin_own(db, ticket, customer, Access::Answer, now).await?;
     change.received_by_mail(reply.mail.as_ref());
     change.with_files(&reply.files);
     match change.ticket.status {
@@ -101,14 +120,15 @@ pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now
     let message_id = change.add_message(customer.id, &reply.body, Visibility::Public, 0).await?;
     let to = change.ticket.status.after_customer_reply();
     change.set_status(to, StatusEvent::Changed).await?;
-    change.notify_assignee(message_id).await?;
+    change.notify_of_customer_message(message_id).await?;
+    cc::copy_from_mail(&mut change, customer, reply.mail.as_ref(), message_id).await?;
     change.commit(Some(true)).await?;
     Ok(message_id)
 }
 
 /// The customer closes their own ticket, whatever its state (but closed).
 pub async fn close(db: &Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<()> {
-    let mut change = begin_own(db, ticket, customer, now).await?;
+    let mut change = begin_own(db, ticket, customer, Access::Decide, now).await?;
     if !change.ticket.status.customer_may_close() {
         return Err(Error::Conflict("This request is already closed.".into()));
     }
@@ -127,7 +147,7 @@ pub async fn reopen(
     reopen: &Reopen,
     now: Timestamp,
 ) -> Result<()> {
-    let mut change = begin_own(db, ticket, customer, now).await?;
+    let mut change = begin_own(db, ticket, customer, Access::Answer, now).await?;
     change.received_by_mail(reopen.mail.as_ref());
     change.with_files(&reopen.files);
     let status = change.ticket.status;
@@ -140,7 +160,8 @@ pub async fn reopen(
     }
     let message_id = change.add_message(customer.id, &reopen.reason, Visibility::Public, 0).await?;
     change.set_status(Status::Open, StatusEvent::Reopened).await?;
-    change.notify_assignee(message_id).await?;
+    change.notify_of_customer_message(message_id).await?;
+    cc::copy_from_mail(&mut change, customer, reopen.mail.as_ref(), message_id).await?;
     change.commit(Some(true)).await?;
     Ok(())
 }
@@ -185,7 +206,7 @@ pub fn rating_open(status: Status, closed_at: Option<Timestamp>, now: Timestamp)
 /// The customer rates the resolution, once the ticket is resolved or closed; they may
 /// change it until a week after it closed.
 pub async fn rate(db: &Db, settings: &Settings, ticket: &Ticket, customer: &User, rating: &Rating, now: Timestamp) -> Result<()> {
-    let mut change = begin_own(db, ticket, customer, now).await?;
+    let mut change = begin_own(db, ticket, customer, Access::Decide, now).await?;
     if !rating_open(change.ticket.status, change.closed_since(settings), now) {
         return Err(Error::Conflict(if change.ticket.status.may_be_rated() {
             "Ratings can be changed for a week after a request closes; that week has passed.".into()

@@ -5,6 +5,7 @@
 //! index current. Saved replies ([`canned`]) are what agents insert into theirs.
 
 pub mod canned;
+pub mod cc;
 mod change;
 pub mod closing;
 pub mod customer;

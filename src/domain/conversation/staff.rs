@@ -3,6 +3,7 @@
 use serde_json::json;
 
 pub use super::change::Visibility;
+use super::cc::{self, CcList};
 use super::change::{Change, StatusEvent};
 use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;
@@ -79,10 +80,9 @@ async fn set_status_as_agent(change: &mut Change<'_>, to: Status) -> Result<()> 
         return Err(Error::Conflict("This ticket is closed, and closed is final: the customer can open a follow-up.".into()));
     }
     change.set_status(to, StatusEvent::Changed).await?;
-    let requester_id = change.ticket.requester_id;
     match to {
-        Status::Resolved => change.notify_user(Notification::Resolved, requester_id, None).await,
-        Status::Closed => change.notify_user(Notification::Closed, requester_id, None).await,
+        Status::Resolved => change.notify_customers(Notification::Resolved, None).await,
+        Status::Closed => change.notify_customers(Notification::Closed, None).await,
         _ => Ok(()),
     }
 }
@@ -110,8 +110,8 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
     }
     if public {
         change.mark_first_response().await?;
-        let requester_id = change.ticket.requester_id;
-        change.notify_user(Notification::AgentReplied, requester_id, Some(message_id)).await?;
+        change.notify_customers(Notification::AgentReplied, Some(message_id)).await?;
+        cc::copy_from_mail(&mut change, agent, reply.mail.as_ref(), message_id).await?;
     }
     match reply.status {
         Some(status) => set_status_as_agent(&mut change, status).await?,
@@ -129,6 +129,8 @@ pub struct Changes {
     pub priority: Option<Priority>,
     pub group_id: Option<i64>,
     pub assignee: Option<Option<i64>>,
+    /// Who is copied, replacing the list.
+    pub cc: Option<CcList>,
 }
 
 impl Changes {
@@ -146,7 +148,7 @@ impl Changes {
             Some(Some(given)) => errors.check("assignee", given.map_err(|()| "Choose an agent.".to_string())).map(Some),
         };
         errors.into_result()?;
-        Ok(Self { status, priority, group_id, assignee })
+        Ok(Self { status, priority, group_id, assignee, cc: None })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -251,6 +253,10 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
             change.notify_user(Notification::Assigned, id, None).await?;
         }
         any = true;
+    }
+    // Before the status: closing ends changes to who is copied.
+    if let Some(list) = &changes.cc {
+        any |= cc::replace(change, list).await?;
     }
     match changes.status {
         Some(status) => set_status_as_agent(change, status).await?,

@@ -27,6 +27,8 @@ pub struct MailContent {
     pub requester_name: String,
     /// Whether the recipient works the desk (links go to the workspace) or is the customer.
     pub recipient_is_staff: bool,
+    /// Whether the recipient asked the ticket (rather than being copied, or staff).
+    pub recipient_is_requester: bool,
     pub recipient_name: Option<String>,
     /// A customer whose account was made for them and who has set no password yet: the
     /// mail carries a link to set one.
@@ -66,12 +68,13 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         prefix: String,
         subject: String,
         requester_name: String,
+        requester_id: i64,
         recipient_role: Option<Role>,
         recipient_name: Option<String>,
         recipient_needs_password: Option<Flag>,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, u.role AS recipient_role, u.name AS recipient_name, \
+        "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, t.requester_id, u.role AS recipient_role, u.name AS recipient_name, \
          (u.password_hash = '' AND u.active = TRUE) AS recipient_needs_password \
          FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN users u ON u.id = $2 WHERE t.id = $1",
     )
@@ -110,6 +113,7 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         ticket_subject: row.subject,
         requester_name: row.requester_name,
         recipient_is_staff,
+        recipient_is_requester: mail.recipient_id == Some(row.requester_id),
         recipient_name: row.recipient_name,
         recipient_needs_password: !recipient_is_staff && row.recipient_needs_password.is_some_and(|Flag(needs)| needs),
         message,

@@ -12,9 +12,11 @@ use crate::domain::clock::Timestamp;
 use crate::domain::conversation::{Visibility, customer, staff};
 use crate::domain::email::Email;
 use crate::domain::mail::attached;
+use crate::domain::mail::headers::{automatic, copied, replied_to};
 use crate::domain::mail::quoting::{clean_subject, reply_text, tag_in_subject};
 use crate::domain::mail::received::ReceivedMail;
 use crate::domain::mail::sender_trust;
+use crate::domain::organisations;
 use crate::domain::tickets::{self, ALREADY_RECEIVED, NewTicket, Ticket, parse_subject};
 use crate::domain::tickets::{Status, TicketNumber};
 use crate::domain::{Error, Result};
@@ -61,13 +63,12 @@ impl Proof {
     }
 }
 
-/// The Message-IDs a mail answers, newest last.
-fn replied_to<'m>(mail: &'m Message<'_>) -> Vec<&'m str> {
-    let mut ids: Vec<&str> = Vec::new();
-    for header in [mail.in_reply_to(), mail.references()] {
-        ids.extend(header.as_text_list().unwrap_or_default().iter().map(|id| id.as_ref()));
-    }
-    ids
+/// Who wrote: someone with an account, or someone new at the mail domain of an
+/// organisation we serve, who becomes its contact when their mail opens a ticket (a reply
+/// from them answers nothing of theirs yet).
+enum Sender {
+    Known(User),
+    Newcomer(Email),
 }
 
 /// What a refusal says when proof of the sender is required and there is none.
@@ -134,16 +135,19 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
         }
     }
     let sender = match Email::parse(from) {
-        Ok(address) => users::find_by_email(db, &address).await?,
+        Ok(address) => match users::find_by_email(db, &address).await? {
+            Some(user) if user.active => Some(Sender::Known(user)),
+            Some(_) => None,
+            None => organisations::of_address(db.pool(), address.as_str()).await?.map(|_| Sender::Newcomer(address)),
+        },
         Err(_) => None,
     };
-    let sender = match sender {
-        Some(user) if user.active => user,
-        // The same words as for a stranger: a bounce tells nobody which addresses have accounts.
-        Some(_) => return refuse(format!("{from} is not a known user; only registered customers and staff can write in.")),
-        None => {
-            return refuse(format!("{from} is not a known user; only registered customers and staff can write in."));
-        }
+    // A deactivated account gets the same words as a stranger: a bounce tells nobody which
+    // addresses have accounts.
+    let Some(sender) = sender else {
+        return refuse(format!(
+            "{from} is not a known user; only registered customers, staff and people at a client's domain can write in."
+        ));
     };
     let body = reply_text(&mail, own.reply_marker);
     if body.trim().is_empty() && mail.attachments().all(|part| part.is_empty()) {
@@ -164,12 +168,14 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
         proof,
         require_auth: own.require_auth,
         mail: &mail,
+        copied: copied(&mail, own),
         store: inbox.files,
         now,
     };
-    let outcome = match ticket_of(db, &mail, own, &settings.ticket_prefix).await? {
-        Some(number) => intake.add_to_ticket(&sender, number, &body).await,
-        None => intake.open_ticket(&sender, &mail, &body).await,
+    let outcome = match (ticket_of(db, &mail, own, &settings.ticket_prefix).await?, &sender) {
+        (Some(number), Sender::Known(user)) => intake.add_to_ticket(user, number, &body).await,
+        (Some(_), Sender::Newcomer(_)) => refuse(NOT_YOURS),
+        (None, sender) => intake.open_ticket(sender, &mail, &body).await,
     };
     match outcome {
         Err(IngestError::Failed(Error::Conflict(reason))) if reason == ALREADY_RECEIVED => Ok(Ingested::AlreadyReceived),
@@ -177,30 +183,6 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
         Err(IngestError::Failed(Error::Conflict(reason))) => refuse(reason),
         other => other,
     }
-}
-
-/// Why the mail was sent by a machine rather than a person, if it was: auto-replies,
-/// bounces, bulk mail, and our own notifications coming back.
-fn automatic(mail: &Message<'_>, from: &str, own: &OwnMail<'_>) -> Option<String> {
-    if from.eq_ignore_ascii_case(own.address) {
-        return Some("The mail comes from our own address; it is one of our notifications.".into());
-    }
-    let header = |name: &str| mail.header_raw(name).map(|value| value.trim().to_ascii_lowercase());
-    if let Some(value) = header("Auto-Submitted").filter(|value| value != "no") {
-        return Some(format!("The mail is automatic (Auto-Submitted: {value})."));
-    }
-    if let Some(value) = header("Precedence").filter(|value| ["bulk", "junk", "list", "auto_reply"].contains(&value.as_str())) {
-        return Some(format!("The mail is bulk or automatic (Precedence: {value})."));
-    }
-    if header("X-Autoreply").is_some() || header("X-Autorespond").is_some() {
-        return Some("The mail is an automatic reply.".into());
-    }
-    let local_part = from.split('@').next().unwrap_or_default().to_ascii_lowercase();
-    let is_report = header("Content-Type").is_some_and(|value| value.starts_with("multipart/report"));
-    if is_report || local_part == "mailer-daemon" || local_part == "postmaster" {
-        return Some("The mail is a delivery report (a bounce).".into());
-    }
-    None
 }
 
 /// The ticket a mail answers: by `[PREFIX-1001]` in the subject, else by the
@@ -249,6 +231,8 @@ struct Intake<'a> {
     require_auth: bool,
     /// The mail itself, for its files.
     mail: &'a Message<'a>,
+    /// The addresses it copies, but ours.
+    copied: Vec<Email>,
     store: &'a FileStore,
     now: Timestamp,
 }
@@ -265,7 +249,7 @@ impl Intake<'_> {
         if !sender_verified && self.require_auth {
             return refuse(UNVERIFIED);
         }
-        Ok(ReceivedMail { message_id: self.message_id.map(str::to_owned), sender_verified })
+        Ok(ReceivedMail { message_id: self.message_id.map(str::to_owned), sender_verified, copied: self.copied.clone() })
     }
 
     /// The mail's files kept (once the mail is known to be taken: no refusal keeps anything),
@@ -330,11 +314,13 @@ impl Intake<'_> {
 
     async fn open_follow_up(&self, customer: &User, closed: &Ticket, body: &str) -> Result<Ingested, IngestError> {
         let subject = format!("Follow-up: {}", closed.subject);
-        self.new_ticket(customer, &subject, body, Some(closed)).await
+        self.new_ticket(&Sender::Known(customer.clone()), &subject, body, Some(closed)).await
     }
 
-    async fn open_ticket(&self, sender: &User, mail: &Message<'_>, body: &str) -> Result<Ingested, IngestError> {
-        if sender.role != Role::Customer {
+    async fn open_ticket(&self, sender: &Sender, mail: &Message<'_>, body: &str) -> Result<Ingested, IngestError> {
+        if let Sender::Known(user) = sender
+            && user.role != Role::Customer
+        {
             return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
         }
         let subject =
@@ -342,9 +328,11 @@ impl Intake<'_> {
         self.new_ticket(sender, &subject, body, None).await
     }
 
+    /// A new ticket from `customer`; a newcomer's account is made once nothing else refuses
+    /// the mail.
     async fn new_ticket(
         &self,
-        customer: &User,
+        customer: &Sender,
         subject: &str,
         body: &str,
         follow_up_of: Option<&Ticket>,
@@ -370,8 +358,12 @@ impl Intake<'_> {
             mail,
             files,
         };
+        let customer = match customer {
+            Sender::Known(user) => user.clone(),
+            Sender::Newcomer(address) => users::find_or_create_customer(self.db, address, None, self.now).await?,
+        };
         let number =
-            tickets::create(self.db, self.settings, customer, customer, &new_ticket, self.notify_email, self.now).await?;
+            tickets::create(self.db, self.settings, &customer, &customer, &new_ticket, self.notify_email, self.now).await?;
         Ok(Ingested::Opened(number))
     }
 }

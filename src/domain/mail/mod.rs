@@ -5,6 +5,7 @@
 pub mod account_mail;
 pub mod attached;
 pub mod content;
+mod headers;
 pub mod intake;
 pub mod notification;
 pub mod outbox;

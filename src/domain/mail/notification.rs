@@ -19,21 +19,31 @@ stored_enum!(
         NewTicketAlert => "new_ticket_alert", "A new ticket arrived";
         /// To the requester: an agent answered.
         AgentReplied => "agent_replied", "A reply from the support team";
+        /// To the requester and those copied: someone else on their side wrote.
+        ParticipantReplied => "participant_replied", "A reply from someone else on a request I follow";
+        /// To a customer copied on a ticket.
+        Copied => "cc_added", "Someone copied me on a request";
         /// To the assignee: the customer wrote.
         CustomerReplied => "customer_replied", "The customer wrote on a ticket assigned to me";
         /// To the agent given the ticket.
         Assigned => "assigned", "A ticket was assigned to me";
-        /// To the requester.
+        /// To the requester and those copied.
         Resolved => "resolved", "My request was resolved";
-        /// To the requester.
+        /// To the requester and those copied.
         Closed => "closed", "My request was closed";
     } else "Choose a kind of notification."
 );
 
 impl Notification {
     /// The kinds a customer can receive, and those staff can, each of which they may turn off.
-    pub const FOR_CUSTOMERS: [Notification; 4] =
-        [Notification::TicketCreated, Notification::AgentReplied, Notification::Resolved, Notification::Closed];
+    pub const FOR_CUSTOMERS: [Notification; 6] = [
+        Notification::TicketCreated,
+        Notification::AgentReplied,
+        Notification::ParticipantReplied,
+        Notification::Copied,
+        Notification::Resolved,
+        Notification::Closed,
+    ];
     pub const FOR_STAFF: [Notification; 2] = [Notification::Assigned, Notification::CustomerReplied];
 }
 

@@ -12,6 +12,7 @@ use crate::domain::admin::audit;
 use crate::domain::admin::settings::Settings;
 use crate::domain::attachments::{self, KeptFile};
 use crate::domain::clock::Timestamp;
+use crate::domain::conversation::cc;
 use crate::domain::email::Email;
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::{self, Notification, Recipient};
@@ -186,6 +187,9 @@ pub async fn create(
     )
     .await?;
     search::reindex(&mut tx, db.backend(), search::Documents::Ticket(ticket_id)).await?;
+    if let Some(mail) = new_ticket.mail.as_ref().filter(|mail| !mail.copied.is_empty()) {
+        tx = cc::copy_on_new_ticket(db, tx, ticket_id, message_id, requester, mail, now).await?;
+    }
     tx.commit().await?;
     Ok(number)
 }
@@ -205,7 +209,7 @@ pub async fn create_on_behalf(
     debug_assert!(agent.role.is_staff());
     match (Email::parse(requester), parsed) {
         (Ok(email), Ok(new_ticket)) => {
-            let customer = users::find_or_create_customer(db, &email, agent.id, now).await?;
+            let customer = users::find_or_create_customer(db, &email, Some(agent.id), now).await?;
             create(db, settings, &customer, agent, &new_ticket, notify_email, now).await
         }
         (requester, parsed) => {

@@ -14,4 +14,6 @@ pub use create::{ALREADY_RECEIVED, NewTicket, SUBJECT_MAX, create, create_on_beh
 pub use number::TicketNumber;
 pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerScope, CustomerTab, list_for_requester};
 pub use status::{Priority, Status};
-pub use ticket::{Ticket, TicketSummary, customer_may_see, find_for_viewer, id_of, managed_organisation, others_of_requester};
+pub use ticket::{
+    Ticket, TicketSummary, customer_may_manage, customer_sees, find_for_viewer, id_of, managed_organisation, others_of_requester,
+};

@@ -37,14 +37,27 @@ pub enum CustomerScope {
     Mine(i64),
     /// Every ticket of the organisation they manage.
     Organisation(i64),
+    /// Those they are copied on.
+    Copied(i64),
 }
 
 impl CustomerScope {
-    /// `scope=organisation` is a manager's; anyone else, and any other value, sees their own.
+    /// `scope=organisation` is a manager's, `scope=cc` anyone's; anything else, and
+    /// `organisation` asked by someone who manages none, lists their own.
     pub fn of(customer: &User, asked: &str) -> Self {
-        match super::ticket::managed_organisation(customer) {
-            Some(organisation_id) if asked == "organisation" => Self::Organisation(organisation_id),
+        match (asked, super::ticket::managed_organisation(customer)) {
+            ("organisation", Some(organisation_id)) => Self::Organisation(organisation_id),
+            ("cc", _) => Self::Copied(customer.id),
             _ => Self::Mine(customer.id),
+        }
+    }
+
+    /// The value of `scope` that asks for this list.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mine(_) => "mine",
+            Self::Organisation(_) => "organisation",
+            Self::Copied(_) => "cc",
         }
     }
 
@@ -52,6 +65,7 @@ impl CustomerScope {
         match self {
             Self::Mine(requester_id) => ("t.requester_id = $1", requester_id),
             Self::Organisation(organisation_id) => ("t.organisation_id = $1", organisation_id),
+            Self::Copied(customer_id) => ("t.id IN (SELECT ticket_id FROM ticket_cc WHERE user_id = $1)", customer_id),
         }
     }
 }

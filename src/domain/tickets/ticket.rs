@@ -76,14 +76,14 @@ const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.statu
      LEFT JOIN tickets mt ON mt.id = t.merged_into_id \
      LEFT JOIN tickets ft ON ft.id = t.follow_up_of_id";
 
-/// The ticket, if `viewer` may see it: staff see every ticket, a customer only their own.
-/// Anything else is `NotFound`, exactly like a number that does not exist.
+/// The ticket, if `viewer` may see it: staff see every ticket, a customer those
+/// [`customer_sees`] allows. Anything else is `NotFound`, exactly like a number that does
+/// not exist.
 pub async fn find_for_viewer(db: &Db, number: TicketNumber, viewer: &User) -> Result<Ticket> {
     let ticket: Option<Ticket> = if viewer.role.is_staff() {
         sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1")).bind(number).fetch_optional(db.pool()).await?
     } else {
-        // What `customer_may_see` says, as a condition.
-        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1 AND (t.requester_id = $2 OR t.organisation_id = $3)"))
+        sqlx::query_as(&format!("{TICKET_SELECT} WHERE t.number = $1 AND {}", customer_sees(2, 3)))
             .bind(number)
             .bind(viewer.id)
             .bind(managed_organisation(viewer))
@@ -99,9 +99,21 @@ pub fn managed_organisation(customer: &User) -> Option<i64> {
     customer.organisation_id.filter(|_| customer.org_manager)
 }
 
-/// Whether a customer may see and answer a ticket: it is theirs, or they manage its
-/// organisation. (For the ticket's page, API, files, search and mail alike.)
-pub fn customer_may_see(customer: &User, requester_id: i64, organisation_id: Option<i64>) -> bool {
+/// The one rule for which tickets a customer sees and answers, as a condition on `t`
+/// (tickets): those they asked, those they are copied on, and every ticket of the
+/// organisation they manage. `$customer` is bound to their id, `$organisation` to
+/// [`managed_organisation`]. Pages, API, files, search and mail all ask through it.
+pub fn customer_sees(customer: usize, organisation: usize) -> String {
+    format!(
+        "(t.requester_id = ${customer} OR t.organisation_id = ${organisation} \
+         OR EXISTS (SELECT 1 FROM ticket_cc cc WHERE cc.ticket_id = t.id AND cc.user_id = ${customer}))"
+    )
+}
+
+/// Whether `customer` may decide for a ticket they see (close it, rate it, change who is
+/// copied): they asked it, or they manage its organisation. Those copied see and answer
+/// it, and no more.
+pub fn customer_may_manage(customer: &User, requester_id: i64, organisation_id: Option<i64>) -> bool {
     requester_id == customer.id || organisation_id.is_some() && organisation_id == managed_organisation(customer)
 }
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{ApiError, ApiResult, Caller, JsonBody, JsonUpload, QueryParams, data, moment, page_json, page_param, with_location};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
+use crate::domain::conversation::cc::{self, CcList};
 use crate::domain::conversation::customer::{self};
 use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::input::WholeNumber;
@@ -52,6 +53,9 @@ struct TicketJson {
     priority: &'static str,
     group: Named,
     requester: Person,
+    organisation: Option<Named>,
+    /// The addresses of those copied.
+    cc: Vec<String>,
     created_at: String,
     updated_at: String,
     resolved_at: Option<String>,
@@ -64,10 +68,12 @@ struct TicketJson {
     staff: Option<StaffFacts>,
 }
 
-fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
+/// The ticket as the API shows it to `viewer`, with who is copied on it.
+async fn ticket_json(state: &AppState, ticket: Ticket, viewer: &User) -> ApiResult<TicketJson> {
+    let cc = cc::of_ticket(&state.db, ticket.id).await?.into_iter().map(|copied| copied.email).collect();
     let staff = viewer.role.is_staff();
     let group_name = if staff { ticket.group_name.clone() } else { ticket.group_for_customer().to_owned() };
-    TicketJson {
+    Ok(TicketJson {
         id: ticket.number.get(),
         reference: ticket.reference(),
         subject: ticket.subject,
@@ -75,6 +81,8 @@ fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
         priority: ticket.priority.as_str(),
         group: Named { id: ticket.group_id, name: group_name },
         requester: Person { id: ticket.requester_id, name: ticket.requester_name, email: ticket.requester_email },
+        organisation: ticket.organisation_id.zip(ticket.organisation_name).map(|(id, name)| Named { id, name }),
+        cc,
         created_at: moment(ticket.created_at),
         // Internal notes move `updated_at`; a customer sees only what they can see change.
         updated_at: moment(if staff { ticket.updated_at } else { ticket.public_updated_at }),
@@ -91,7 +99,7 @@ fn ticket_json(ticket: Ticket, viewer: &User) -> TicketJson {
             first_response_at: ticket.first_response_at.map(moment),
             time_spent_minutes: ticket.time_spent_minutes,
         }),
-    }
+    })
 }
 
 fn queue_row_json(row: QueueRow) -> serde_json::Value {
@@ -186,7 +194,7 @@ pub(super) async fn ticket_for(state: &AppState, caller: &User, id: &str) -> Api
 
 pub(super) async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
     let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
-    Ok(with_etag(ticket_json(ticket, caller), caller, status))
+    Ok(with_etag(ticket_json(state, ticket, caller).await?, caller, status))
 }
 
 /// The ticket, with its version as an `ETag` for staff (customers are not shown versions):
@@ -221,7 +229,7 @@ fn if_match(headers: &HeaderMap) -> Option<Result<Vec<i64>, ()>> {
 
 pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
-    Ok(with_etag(ticket_json(ticket, &caller), &caller, StatusCode::OK))
+    Ok(with_etag(ticket_json(&state, ticket, &caller).await?, &caller, StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -282,6 +290,8 @@ pub struct TicketChanges {
     /// An agent's user id, or `null` for nobody.
     #[serde(default, deserialize_with = "present")]
     assignee: Option<Option<i64>>,
+    /// Who is copied (addresses), replacing the list; `[]` clears it.
+    cc: Option<Vec<String>>,
     /// The version the change was made against; a stale one is refused.
     version: Option<i64>,
 }
@@ -293,7 +303,15 @@ impl TryFrom<&TicketChanges> for Changes {
     fn try_from(body: &TicketChanges) -> Result<Self, Error> {
         let status = body.status.as_deref().unwrap_or_default();
         let priority = body.priority.as_deref().unwrap_or_default();
-        Changes::parse(status, priority, body.group.into(), body.assignee.map(WholeNumber::from))
+        let changes = Changes::parse(status, priority, body.group.into(), body.assignee.map(WholeNumber::from));
+        match (changes, body.cc.as_deref().map(CcList::from_addresses).transpose()) {
+            (Ok(changes), Ok(cc)) => Ok(Changes { cc, ..changes }),
+            (Err(Error::Invalid(mut errors)), Err(Error::Invalid(more))) => {
+                errors.extend(more);
+                Err(Error::Invalid(errors))
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        }
     }
 }
 
@@ -343,15 +361,36 @@ pub async fn update(
                 errors.add(field, "Only staff change this.");
             }
         }
-        match body.status.as_deref().map(str::trim) {
-            Some("closed") => {}
-            Some(_) => errors.add("status", "You can only close your ticket (status “closed”)."),
-            None => errors.add("status", "Give the status “closed” to close your ticket."),
-        }
+        let close = match body.status.as_deref().map(str::trim) {
+            Some("closed") => true,
+            Some(_) => {
+                errors.add("status", "You can only close your ticket (status “closed”).");
+                false
+            }
+            None if body.cc.is_none() => {
+                errors.add("status", "Give the status “closed” to close your ticket, or `cc` to change who is copied.");
+                false
+            }
+            None => false,
+        };
+        let cc = match body.cc.as_deref().map(CcList::from_addresses).transpose() {
+            Ok(cc) => cc,
+            Err(Error::Invalid(more)) => {
+                errors.extend(more);
+                None
+            }
+            Err(error) => return Err(error.into()),
+        };
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
-        customer::close(&state.db, &ticket, &caller, now).await?;
+        // Who is copied first: a closed ticket takes no one new.
+        if let Some(cc) = &cc {
+            cc::set(&state.db, &ticket, &caller, cc, now).await?;
+        }
+        if close {
+            customer::close(&state.db, &ticket, &caller, now).await?;
+        }
     }
     ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::contacts::{self, Contact, ContactInput, ContactRow};
-use crate::domain::organisations::{self, OrganisationRow};
+use crate::domain::organisations::{self, OrganisationName};
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
@@ -57,7 +57,7 @@ pub struct CustomersPage {
     ctx: PageContext,
     q: String,
     organisation: String,
-    organisations: Vec<OrganisationRow>,
+    organisations: Vec<OrganisationName>,
     customers: Vec<ContactRow>,
     /// The list stopped at its limit: the search is to be narrowed.
     more: bool,
@@ -73,7 +73,7 @@ pub async fn list(
     let organisation_id = query.organisation.trim().parse().ok();
     let customers = contacts::list(&state.db, &query.q, organisation_id).await?;
     let more = customers.len() as i64 == contacts::LIST_LIMIT;
-    let organisations = organisations::list(&state.db, "").await?;
+    let organisations = organisations::names(&state.db).await?;
     let organisation = organisation_id.map(|id: i64| id.to_string()).unwrap_or_default();
     ok(&CustomersPage { ctx, q: query.q.trim().to_owned(), organisation, organisations, customers, more })
 }
@@ -85,7 +85,7 @@ pub struct CustomerPage {
     contact: Contact,
     form: ContactForm,
     errors: FieldErrors,
-    organisations: Vec<OrganisationRow>,
+    organisations: Vec<OrganisationName>,
     tickets: Vec<TicketSummary>,
 }
 
@@ -96,7 +96,7 @@ async fn customer_page(
     form: ContactForm,
     errors: FieldErrors,
 ) -> Result<CustomerPage> {
-    let organisations = organisations::list(&state.db, "").await?;
+    let organisations = organisations::names(&state.db).await?;
     let tickets = tickets::list_for_requester(&state.db, CustomerScope::Mine(contact.id), CustomerTab::All, "", 1).await?.items;
     Ok(CustomerPage { ctx, contact, form, errors, organisations, tickets })
 }

@@ -9,12 +9,14 @@ use serde::Deserialize;
 use crate::domain::contacts::{self, ContactRow};
 use crate::domain::organisations::{self, Organisation, OrganisationInput, OrganisationRow};
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
+use crate::domain::paging::page_number;
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, IdInPath, NoFields};
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
+use crate::web::views::Pager;
 
 #[derive(Deserialize, Default)]
 pub struct OrganisationForm {
@@ -41,6 +43,7 @@ impl OrganisationForm {
 pub struct ListQuery {
     #[serde(default)]
     q: String,
+    page: Option<String>,
 }
 
 #[derive(Template)]
@@ -49,6 +52,7 @@ pub struct OrganisationsPage {
     ctx: PageContext,
     q: String,
     organisations: Vec<OrganisationRow>,
+    pager: Pager,
     form: OrganisationForm,
     errors: FieldErrors,
 }
@@ -56,12 +60,14 @@ pub struct OrganisationsPage {
 async fn list_page(
     state: &AppState,
     ctx: PageContext,
-    q: &str,
+    query: &ListQuery,
     form: OrganisationForm,
     errors: FieldErrors,
 ) -> Result<OrganisationsPage> {
-    let organisations = organisations::list(&state.db, q).await?;
-    Ok(OrganisationsPage { ctx, q: q.trim().to_owned(), organisations, form, errors })
+    let q = query.q.trim();
+    let paged = organisations::list(&state.db, q, page_number(query.page.as_deref())).await?;
+    let pager = Pager::new(&paged, "/desk/organisations", &[("q", q)]);
+    Ok(OrganisationsPage { ctx, q: q.to_owned(), organisations: paged.items, pager, form, errors })
 }
 
 pub async fn list(
@@ -70,7 +76,7 @@ pub async fn list(
     ctx: PageContext,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    ok(&list_page(&state, ctx, &query.q, OrganisationForm::default(), FieldErrors::new()).await?)
+    ok(&list_page(&state, ctx, &query, OrganisationForm::default(), FieldErrors::new()).await?)
 }
 
 pub async fn create(
@@ -91,7 +97,7 @@ pub async fn create(
         |id| done(message, format!("/desk/organisations/{id}")),
         |refused| async move {
             let errors = refused.into_form_messages().0;
-            list_page(&state, ctx, "", form, errors).await
+            list_page(&state, ctx, &ListQuery { q: String::new(), page: None }, form, errors).await
         },
     )
     .await

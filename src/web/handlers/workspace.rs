@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::conversation::canned::{self, CannedResponse};
+use crate::domain::conversation::cc::{self, CcList, Copied};
 use crate::domain::conversation::staff::{self, Changes, Reply, Visibility};
 use crate::domain::conversation::{self, Audience};
 use crate::domain::input::WholeNumber;
@@ -22,7 +23,8 @@ use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::upload::UploadForm;
-use crate::web::views::{DueView, EntryView, PriorityView, StatusView, entry_views};
+use crate::web::handlers::portal::CcForm;
+use crate::web::views::{DueView, EntryView, PriorityView, StatusView, cc_box, entry_views};
 
 type DeskTicket = TicketAt<Agent>;
 
@@ -34,6 +36,8 @@ pub struct WorkspaceForms {
     reply_status: String,
     time_spent: String,
     into: String,
+    /// The CC as typed, when it was refused.
+    cc: Option<String>,
     errors: FieldErrors,
     notice: Option<String>,
     /// Set when a change was refused as stale: what happened since, and the change to
@@ -66,6 +70,9 @@ pub struct WorkspacePage {
     priorities: &'static [Priority],
     canned: Vec<CannedResponse>,
     others: Vec<TicketSummary>,
+    copied: Vec<Copied>,
+    /// What the CC box shows.
+    cc_box: String,
     me: i64,
     forms: WorkspaceForms,
 }
@@ -89,6 +96,7 @@ async fn workspace(
 ) -> Result<WorkspacePage> {
     let now = state.now();
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
+    let copied = cc::of_ticket(&state.db, ticket.id).await?;
     Ok(WorkspacePage {
         status: ticket.status.into(),
         priority: ticket.priority.into(),
@@ -102,6 +110,8 @@ async fn workspace(
         priorities: Priority::ALL,
         canned: canned::all(&state.db).await?,
         others: tickets::others_of_requester(&state.db, ticket.requester_id, ticket.id, 5).await?,
+        cc_box: cc_box(&forms.cc, &copied),
+        copied,
         me: agent.id,
         ctx,
         ticket,
@@ -293,4 +303,20 @@ pub async fn merge(
     };
     let forms = WorkspaceForms { into: form.into, ..WorkspaceForms::default() };
     after_change(&state, ctx, &session, &agent, ticket.number, outcome, &success, forms).await
+}
+
+/// Staff change who is copied (one address per line; empty clears).
+pub async fn set_cc(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<CcForm>,
+) -> Result<Response> {
+    let outcome = match CcList::parse(&form.cc) {
+        Ok(list) => cc::set(&state.db, &ticket, &agent, &list, state.now()).await,
+        Err(error) => Err(error),
+    };
+    let forms = WorkspaceForms { cc: Some(form.cc), ..WorkspaceForms::default() };
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome, "Saved who is copied.", forms).await
 }

@@ -4,4 +4,4 @@ mod requests;
 mod ticket;
 
 pub use requests::{create_ticket, my_tickets, new_ticket_form};
-pub use ticket::{close, rate, reopen, reply, show_ticket};
+pub use ticket::{CcForm, close, rate, reopen, reply, set_cc, show_ticket};

@@ -10,6 +10,7 @@ use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::input::WholeNumber;
 use crate::domain::organisations;
+use crate::domain::conversation::cc;
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket};
 use crate::domain::tickets::{Priority, TicketNumber};
 use crate::domain::{self, FieldErrors};
@@ -73,22 +74,26 @@ pub async fn my_tickets(
 ) -> Result<Response> {
     let tab: CustomerTab = query.status.parse().unwrap_or_default();
     let scope = CustomerScope::of(&customer, &query.scope);
-    let scope_name = if matches!(scope, CustomerScope::Organisation(_)) { "organisation" } else { "mine" };
-    let scopes = match tickets::managed_organisation(&customer) {
-        Some(organisation_id) => {
-            let organisation = organisations::find(&state.db, organisation_id).await?;
-            [("mine", "Mine".to_owned()), ("organisation", format!("All of {}", organisation.name))]
-                .into_iter()
-                .map(|(name, label)| TabView {
-                    label,
-                    href: format!("/tickets?scope={name}&status={}", tab.as_str()),
-                    current: name == scope_name,
-                })
-                .collect()
-        }
-        None => Vec::new(),
+    let scope_name = scope.name();
+    let mut choices = vec![("mine", "Mine".to_owned())];
+    if matches!(scope, CustomerScope::Copied(_)) || cc::is_copied_anywhere(&state.db, customer.id).await? {
+        choices.push(("cc", "Copied to me".to_owned()));
+    }
+    if let Some(organisation_id) = tickets::managed_organisation(&customer) {
+        let organisation = organisations::find(&state.db, organisation_id).await?;
+        choices.push(("organisation", format!("All of {}", organisation.name)));
+    }
+    // Only someone with a choice sees it; everyone else's links stay as they were.
+    let scopes: Vec<TabView> = if choices.len() < 2 {
+        Vec::new()
+    } else {
+        let tab_view = |(name, label): (&str, String)| TabView {
+            label,
+            href: format!("/tickets?scope={name}&status={}", tab.as_str()),
+            current: name == scope_name,
+        };
+        choices.into_iter().map(tab_view).collect()
     };
-    // Only a manager has a choice; everyone else's links stay as they were.
     let scope_param = if scopes.is_empty() { "" } else { scope_name };
     let scoped = |rest: String| {
         if scope_param.is_empty() { format!("/tickets?{rest}") } else { format!("/tickets?scope={scope_param}&{rest}") }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
+use crate::domain::conversation::cc::{self, CcList, Copied};
 use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::{self, Audience};
 use crate::domain::input::WholeNumber;
@@ -22,7 +23,7 @@ use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::upload::UploadForm;
-use crate::web::views::{EntryView, PriorityView, StatusView, entry_views};
+use crate::web::views::{EntryView, PriorityView, StatusView, cc_box, entry_views};
 
 /// What the customer typed into the ticket page's forms, and what went wrong with it.
 #[derive(Default)]
@@ -31,6 +32,8 @@ pub struct TicketForms {
     reason: String,
     rating: String,
     comment: String,
+    /// The CC as typed, when it was refused.
+    cc: Option<String>,
     errors: FieldErrors,
     notice: Option<String>,
 }
@@ -51,6 +54,11 @@ pub struct TicketPage {
     can_close: bool,
     can_rate: bool,
     is_closed: bool,
+    copied: Vec<Copied>,
+    /// What the CC box shows: what was just typed, else who is copied.
+    cc_box: String,
+    /// The requester and the organisation's manager decide who is copied.
+    can_copy: bool,
     forms: TicketForms,
 }
 
@@ -91,10 +99,19 @@ fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
     }
 }
 
-async fn ticket_page(state: &AppState, ctx: PageContext, ticket: Ticket, forms: TicketForms) -> Result<TicketPage> {
+async fn ticket_page(
+    state: &AppState,
+    ctx: PageContext,
+    customer: &User,
+    ticket: Ticket,
+    forms: TicketForms,
+) -> Result<TicketPage> {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Customer).await?;
+    let copied = cc::of_ticket(&state.db, ticket.id).await?;
+    // Those copied answer; the requester and the organisation's manager also decide.
+    let may_decide = tickets::customer_may_manage(customer, ticket.requester_id, ticket.organisation_id);
     let closed_since =
         conversation::closing::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
     Ok(TicketPage {
@@ -111,9 +128,12 @@ async fn ticket_page(state: &AppState, ctx: PageContext, ticket: Ticket, forms: 
             .collect(),
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
-        can_close: ticket.status.customer_may_close(),
-        can_rate: customer::rating_open(ticket.status, closed_since, now),
+        can_close: may_decide && ticket.status.customer_may_close(),
+        can_rate: may_decide && customer::rating_open(ticket.status, closed_since, now),
         is_closed: ticket.status == Status::Closed,
+        cc_box: cc_box(&forms.cc, &copied),
+        copied,
+        can_copy: may_decide && ticket.status != Status::Closed,
         ctx,
         ticket,
         forms,
@@ -125,10 +145,10 @@ type OwnTicket = TicketAt<Customer>;
 
 pub async fn show_ticket(
     State(state): State<AppState>,
-    OwnTicket { ticket, .. }: OwnTicket,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
     ctx: PageContext,
 ) -> Result<Response> {
-    ok(&ticket_page(&state, ctx, ticket, TicketForms::default()).await?)
+    ok(&ticket_page(&state, ctx, &customer, ticket, TicketForms::default()).await?)
 }
 
 /// Answers a change made on the ticket page: back to the ticket with a flash, or the page
@@ -148,7 +168,7 @@ async fn after_change<T>(
     after_post(session, outcome, done, |refused| async move {
         (forms.errors, forms.notice) = refused.into_form_messages();
         let current = tickets::find_for_viewer(&state.db, number, customer).await?;
-        ticket_page(state, ctx, current, forms).await
+        ticket_page(state, ctx, customer, current, forms).await
     })
     .await
 }
@@ -241,4 +261,27 @@ pub async fn rate(
     };
     let forms = TicketForms { rating: form.rating, comment: form.comment, ..TicketForms::default() };
     after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Thank you for your rating.", forms).await
+}
+
+/// Who is copied, as a form sends it (from the portal and the desk).
+#[derive(Deserialize)]
+pub struct CcForm {
+    #[serde(default)]
+    pub cc: String,
+}
+
+/// The requester or the organisation's manager changes who is copied.
+pub async fn set_cc(
+    State(state): State<AppState>,
+    OwnTicket { viewer: customer, ticket, .. }: OwnTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<CcForm>,
+) -> Result<Response> {
+    let outcome = match CcList::parse(&form.cc) {
+        Ok(list) => cc::set(&state.db, &ticket, &customer, &list, state.now()).await,
+        Err(error) => Err(error),
+    };
+    let forms = TicketForms { cc: Some(form.cc), ..TicketForms::default() };
+    after_change(&state, ctx, &session, &customer, ticket.number, outcome, "Saved who is copied.", forms).await
 }

@@ -1,0 +1,10 @@
+-- The customers copied on a ticket: they see it, may answer it, and get its public
+-- notifications. Keep in step with ../sqlite.
+CREATE TABLE ticket_cc (
+    ticket_id  BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    user_id    BIGINT NOT NULL REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (ticket_id, user_id)
+);
+-- A customer's "copied to me" list, and the viewer rule's check, are one index range.
+CREATE INDEX ticket_cc_user ON ticket_cc (user_id, ticket_id);

@@ -1,0 +1,254 @@
+//! The people copied on a ticket (CC): customers who see it, may answer it and get its
+//! public notifications. Staff set the list from the desk or the API, the requester and an
+//! organisation's manager from the portal; a mail's `Cc:` adds customers we already know.
+
+use serde_json::json;
+
+use super::change::Change;
+use crate::db::{Db, Flag, Tx};
+use crate::domain::accounts::role::Role;
+use crate::domain::accounts::users::{self, NewAccount, User};
+use crate::domain::clock::Timestamp;
+use crate::domain::email::Email;
+use crate::domain::mail::notification::Notification;
+use crate::domain::mail::received::ReceivedMail;
+use crate::domain::tickets::{self, Status, Ticket};
+use crate::domain::{Error, FieldErrors, Result};
+
+/// How many people one ticket may copy.
+pub const CC_MAX: usize = 20;
+
+/// The addresses to copy, parsed: comma- or newline-separated, each valid, none twice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CcList(Vec<Email>);
+
+impl CcList {
+    /// An empty input is an empty list (it clears the CC).
+    pub fn parse(input: &str) -> Result<Self> {
+        let mut addresses: Vec<Email> = Vec::new();
+        for given in input.split([',', ';', '\n']).map(str::trim).filter(|given| !given.is_empty()) {
+            let address = Email::parse(given).map_err(|_| invalid(format!("{given} is not an email address.")))?;
+            if !addresses.contains(&address) {
+                addresses.push(address);
+            }
+        }
+        if addresses.len() > CC_MAX {
+            return Err(invalid(format!("Copy at most {CC_MAX} people.")));
+        }
+        Ok(Self(addresses))
+    }
+
+    pub fn from_addresses(addresses: &[String]) -> Result<Self> {
+        Self::parse(&addresses.join(","))
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::Invalid(FieldErrors::single("cc", message))
+}
+
+/// Someone copied on a ticket.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Copied {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+/// Who is copied on the ticket, by address.
+pub async fn of_ticket(db: &Db, ticket_id: i64) -> Result<Vec<Copied>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id AS user_id, u.name, u.email FROM ticket_cc c JOIN users u ON u.id = c.user_id \
+         WHERE c.ticket_id = $1 ORDER BY u.email",
+    )
+    .bind(ticket_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Whether the customer has been copied on any ticket (to offer them that list).
+pub async fn is_copied_anywhere(db: &Db, customer_id: i64) -> Result<bool> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM ticket_cc WHERE user_id = $1 LIMIT 1")
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(any.is_some())
+}
+
+/// Replaces the ticket's CC with `list`, for staff, its requester or its organisation's
+/// manager (anyone else: `NotFound`).
+pub async fn set(db: &Db, ticket: &Ticket, actor: &User, list: &CcList, now: Timestamp) -> Result<()> {
+    let mut change = Change::begin(db, ticket.id, Some(actor.id), now).await?;
+    let (requester_id, organisation_id) = (change.ticket.requester_id, change.ticket.organisation_id);
+    if !actor.role.is_staff() && !tickets::customer_may_manage(actor, requester_id, organisation_id) {
+        return Err(Error::NotFound);
+    }
+    if replace(&mut change, list).await? {
+        change.commit(None).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the CC within a change; answers whether it changed. A new address becomes a
+/// customer with no password: the mail telling them they were copied invites them to
+/// choose one. Staff and deactivated accounts are refused; the requester, copied on
+/// everything already, is left out.
+pub(super) async fn replace(change: &mut Change<'_>, list: &CcList) -> Result<bool> {
+    if change.ticket.status == Status::Closed {
+        return Err(Error::Conflict("This ticket is closed, so nobody new can follow it.".into()));
+    }
+    let (ticket_id, requester_id, now) = (change.ticket.id, change.ticket.requester_id, change.now);
+    let actor_id = change.actor_id();
+    let mut wanted: Vec<i64> = Vec::new();
+    for address in &list.0 {
+        let user = customer_for(change.tx(), address, actor_id, now).await?;
+        if user.id != requester_id {
+            wanted.push(user.id);
+        }
+    }
+    let before = copied_in(change.tx(), ticket_id).await?;
+    let added: Vec<i64> = wanted.iter().copied().filter(|id| !before.iter().any(|(had, _)| had == id)).collect();
+    let removed: Vec<i64> = before.iter().map(|(id, _)| *id).filter(|id| !wanted.contains(id)).collect();
+    if added.is_empty() && removed.is_empty() {
+        return Ok(false);
+    }
+    for user_id in &removed {
+        sqlx::query("DELETE FROM ticket_cc WHERE ticket_id = $1 AND user_id = $2")
+            .bind(ticket_id)
+            .bind(user_id)
+            .execute(&mut **change.tx())
+            .await?;
+    }
+    for user_id in &added {
+        insert(change.tx(), ticket_id, *user_id, now).await?;
+    }
+    let after = copied_in(change.tx(), ticket_id).await?;
+    record(change, &before, &after).await?;
+    // The request's first message tells them what it is about.
+    let first_message: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE ticket_id = $1 AND kind = 'message' AND public = TRUE ORDER BY id LIMIT 1",
+    )
+    .bind(ticket_id)
+    .fetch_optional(&mut **change.tx())
+    .await?;
+    change.notify_copied(&added, first_message).await?;
+    Ok(true)
+}
+
+/// The customer at `address`, created (with no password, invited by their first mail)
+/// when there is none.
+async fn customer_for(tx: &mut Tx, address: &Email, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
+    let found: Option<User> = sqlx::query_as(&format!("SELECT {} FROM users WHERE email = $1", users::USER_COLUMNS))
+        .bind(address.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match found {
+        Some(user) if user.role.is_staff() => {
+            Err(invalid(format!("{address} belongs to the support team, who see every ticket on the desk.")))
+        }
+        Some(user) if !user.active => Err(invalid(format!("{address} belongs to a deactivated account."))),
+        Some(user) => Ok(user),
+        None => {
+            let name = address.as_str().split('@').next().unwrap_or("Customer");
+            let account = NewAccount { name, email: address, role: Role::Customer, password_hash: "", verified: false };
+            users::insert(tx, account, actor_id, now).await
+        }
+    }
+}
+
+async fn copied_in(tx: &mut Tx, ticket_id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email FROM ticket_cc c JOIN users u ON u.id = c.user_id WHERE c.ticket_id = $1 ORDER BY u.email",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+async fn insert(tx: &mut Tx, ticket_id: i64, user_id: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO ticket_cc (ticket_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(ticket_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The change on the timeline (public: the customer's side sees who is copied) and in the
+/// audit log.
+async fn record(change: &mut Change<'_>, before: &[(i64, String)], after: &[(i64, String)]) -> Result<()> {
+    let emails = |list: &[(i64, String)]| list.iter().map(|(_, email)| email.clone()).collect::<Vec<_>>();
+    let (before, after) = (emails(before), emails(after));
+    let shown = |list: &[String]| Some(list.join(", ")).filter(|joined| !joined.is_empty());
+    change.add_event("cc", shown(&before).as_deref(), shown(&after).as_deref(), true).await?;
+    change.audit("ticket.cc", json!({ "cc": before }), json!({ "cc": after })).await
+}
+
+/// The known, active customers among the `Cc:` addresses of the mail that became message
+/// `message_id`, copied on its ticket when the sender may change who is copied; each is
+/// sent that message. Unknown addresses are left alone: a mail header makes no accounts.
+/// (Called after the message's own notifications, so nobody gets it twice.)
+pub(super) async fn copy_from_mail(
+    change: &mut Change<'_>,
+    sender: &User,
+    mail: Option<&ReceivedMail>,
+    message_id: i64,
+) -> Result<()> {
+    let (requester_id, organisation_id) = (change.ticket.requester_id, change.ticket.organisation_id);
+    let may_copy = sender.role.is_staff() || tickets::customer_may_manage(sender, requester_id, organisation_id);
+    let addresses = mail.map_or(&[][..], |mail| &mail.copied[..]);
+    if addresses.is_empty() || !may_copy {
+        return Ok(());
+    }
+    let ticket_id = change.ticket.id;
+    let before = copied_in(change.tx(), ticket_id).await?;
+    let mut added = Vec::new();
+    for address in addresses.iter().take(CC_MAX) {
+        let known: Option<(i64, Role, Flag)> = sqlx::query_as("SELECT id, role, active FROM users WHERE email = $1")
+            .bind(address.as_str())
+            .fetch_optional(&mut **change.tx())
+            .await?;
+        if let Some((user_id, Role::Customer, Flag(true))) = known
+            && user_id != requester_id
+            && !before.iter().any(|(id, _)| *id == user_id)
+            && before.len() + added.len() < CC_MAX
+        {
+            let now = change.now;
+            insert(change.tx(), ticket_id, user_id, now).await?;
+            added.push(user_id);
+        }
+    }
+    if !added.is_empty() {
+        let after = copied_in(change.tx(), ticket_id).await?;
+        record(change, &before, &after).await?;
+        change.notify_copied(&added, Some(message_id)).await?;
+    }
+    Ok(())
+}
+
+/// For a ticket just opened by mail, inside the transaction that opens it: copies the
+/// known customers in the mail's `Cc:`, a change of its own that commits with the ticket.
+pub async fn copy_on_new_ticket(
+    db: &Db,
+    tx: Tx,
+    ticket_id: i64,
+    message_id: i64,
+    sender: &User,
+    mail: &ReceivedMail,
+    now: Timestamp,
+) -> Result<Tx> {
+    let mut change = Change::within(db, tx, ticket_id, Some(sender.id), now).await?;
+    copy_from_mail(&mut change, sender, Some(mail), message_id).await?;
+    change.finish(None).await
+}
+
+impl Change<'_> {
+    /// Tells each newly copied person, with a message for context.
+    async fn notify_copied(&mut self, added: &[i64], message_id: Option<i64>) -> Result<()> {
+        for user_id in added {
+            self.notify_user(Notification::Copied, *user_id, message_id).await?;
+        }
+        Ok(())
+    }
+}
