@@ -8,6 +8,7 @@ mod events;
 mod files;
 mod groups;
 mod json_upload;
+mod organisations;
 mod reports;
 mod tickets;
 mod users;
@@ -59,6 +60,11 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/agents", get(directory::agents))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", get(groups::show).patch(groups::update).delete(groups::delete))
+        .route("/organisations", get(organisations::list).post(organisations::create))
+        .route(
+            "/organisations/{id}",
+            get(organisations::show).patch(organisations::update).delete(organisations::delete),
+        )
         .route("/states", get(directory::states))
         .route("/reports/tickets", get(reports::tickets))
         .layer(RequestBodyLimitLayer::new(super::BODY_LIMIT_BYTES))

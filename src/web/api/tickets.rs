@@ -135,7 +135,10 @@ pub async fn list(
     QueryParams(params): QueryParams<QueueParams>,
 ) -> ApiResult {
     if caller.role.is_staff() {
-        let (mut query, errors) = params.parse();
+        let (mut query, mut errors) = params.parse();
+        if !params.scope.trim().is_empty() {
+            errors.add("scope", "Only customers choose a scope; staff filter the queue.");
+        }
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
@@ -155,6 +158,7 @@ pub async fn list(
         ("view", &params.view),
         ("priority", &params.priority),
         ("group", &params.group),
+        ("organisation", &params.organisation),
         ("assignee", &params.assignee),
         ("from", &params.from),
         ("to", &params.to),
@@ -167,6 +171,19 @@ pub async fn list(
         }
     }
     let page = page_param(params.page.as_deref(), &mut errors);
+    let scope = match (params.scope.trim(), tickets::managed_organisation(&caller)) {
+        ("" | "mine", _) => CustomerScope::Mine(caller.id),
+        ("cc", _) => CustomerScope::Copied(caller.id),
+        ("organisation", Some(organisation_id)) => CustomerScope::Organisation(organisation_id),
+        ("organisation", None) => {
+            errors.add("scope", "Only an organisation's manager lists its tickets.");
+            CustomerScope::Mine(caller.id)
+        }
+        (other, _) => {
+            errors.add("scope", format!("“{other}” is not mine, organisation or cc."));
+            CustomerScope::Mine(caller.id)
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::invalid(&errors));
     }
@@ -176,7 +193,7 @@ pub async fn list(
             ApiError::invalid(&FieldErrors::single("status", format!("“{given}” is not active, resolved, closed or all.")))
         })?,
     };
-    let paged = tickets::list_for_requester(&state.db, CustomerScope::Mine(caller.id), tab, &params.q, page).await?;
+    let paged = tickets::list_for_requester(&state.db, scope, tab, &params.q, page).await?;
     Ok(page_json(paged, summary_json))
 }
 

@@ -126,6 +126,9 @@ pub struct QueueParams {
     pub to: String,
     pub sort: String,
     pub page: Option<String>,
+    /// Not the queue's: a customer's choice of whose tickets (see `CustomerScope`), which
+    /// the API reads from the same query string.
+    pub scope: String,
 }
 
 impl QueueParams {
