@@ -43,7 +43,7 @@ async fn sent(app: &TestApp, count: i64) {
 
 /// Whether any mail is due now: a pass of a worker of our own finds none, so none can be
 /// sent before the clock moves (instead of waiting to see that nothing happens).
-async fn nothing_due(app: &TestApp) -> bool {
+pub(crate) async fn nothing_due(app: &TestApp) -> bool {
     let mailer = Mailer::from_config(&app.config).unwrap();
     let files = FileStore::from_config(&app.config).unwrap();
     !mail::deliver_next(&app.db, &mailer, &files, "test-pass", app.now()).await.unwrap()

@@ -8,6 +8,7 @@ mod api;
 mod attachments;
 mod binary;
 mod browser;
+mod cc;
 mod desk;
 mod identity;
 mod lifecycle;
