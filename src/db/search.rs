@@ -14,7 +14,8 @@ const FTS_HEADLINE: &str = "t.subject || ' ' || r.name || ' ' || r.email || ' ' 
 const PG_HEADLINE: &str = "setweight(to_tsvector('english', t.subject || ' ' || r.name || ' ' || r.email || ' ' || \
      replace(r.email, '@', ' ') || ' ' || COALESCE(o.name, '')), 'A')";
 /// The tables the headline reads.
-const HEADLINE_FROM: &str = "tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN organisations o ON o.id = t.organisation_id";
+const HEADLINE_FROM: &str =
+    "tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN organisations o ON o.id = t.organisation_id";
 
 /// The names of ticket `t`'s files, for its document. PostgreSQL's parser keeps
 /// `server.log` whole, so its names also come split at the dots.

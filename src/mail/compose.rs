@@ -73,9 +73,9 @@ fn view(
         Notification::NewTicketAlert => format!("{} sent a new request, {reference}.", content.requester_name),
         Notification::AgentReplied => format!("There is a new reply on {request}."),
         Notification::ParticipantReplied => format!("There is a new message on {request}."),
-        Notification::Copied => format!(
-            "You are copied on {request}. You will get its replies by mail, and can answer by replying to them."
-        ),
+        Notification::Copied => {
+            format!("You are copied on {request}. You will get its replies by mail, and can answer by replying to them.")
+        }
         Notification::CustomerReplied => {
             format!("{} wrote on {reference}.", content.requester_name)
         }

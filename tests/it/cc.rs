@@ -65,8 +65,10 @@ async fn people_copied_see_answer_and_hear_of_a_ticket(backend: Backend) {
         .assert_redirect("/desk/tickets/1001");
     assert_eq!(copied_on(&app, 1001).await, ["dan@example.com", "new.person@client.test"]);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email = 'new.person@client.test' AND role = 'customer' AND password_hash = ''")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM users WHERE email = 'new.person@client.test' AND role = 'customer' AND password_hash = ''"
+        )
+        .await,
         1
     );
     let told = smtp.wait_for(3).await;
@@ -99,8 +101,13 @@ async fn people_copied_see_answer_and_hear_of_a_ticket(backend: Backend) {
     // An internal note reaches nobody copied; a public reply reaches them all.
     let ticket = app.ticket(number).await;
     let agent = app.user(Role::Agent).email("agent2@example.com").name("Agnes").create().await;
-    app.agent_writes(&ticket, &agent, "Their firewall drops idle sessions.", helpdesk::domain::conversation::Visibility::Internal)
-        .await;
+    app.agent_writes(
+        &ticket,
+        &agent,
+        "Their firewall drops idle sessions.",
+        helpdesk::domain::conversation::Visibility::Internal,
+    )
+    .await;
     assert!(nothing_due(&app).await, "an internal note is mailed to no one");
     app.agent_writes(&ticket, &agent, "We raised the idle timeout.", helpdesk::domain::conversation::Visibility::Public).await;
     let mails = smtp.wait_for(8).await;

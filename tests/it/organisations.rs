@@ -11,6 +11,7 @@ use crate::harness::{Backend, TestApp};
 for_both_backends!(
     customers_join_by_domain_and_a_manager_sees_every_ticket_of_the_organisation,
     organisations_refuse_bad_domains_and_deleting_one_keeps_its_people,
+    the_desk_search_finds_tickets_by_their_organisations_name,
 );
 
 async fn organisation_of(app: &TestApp, email: &str) -> Option<i64> {
@@ -142,4 +143,38 @@ async fn organisations_refuse_bad_domains_and_deleting_one_keeps_its_people(back
         .unwrap();
     assert_eq!(ticket_organisation, None);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'organisation.%'").await, 2);
+}
+
+async fn the_desk_search_finds_tickets_by_their_organisations_name(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.user(Role::Agent).email("andy@example.com").name("Andy").signed_in().await;
+    // A name that is in no address, subject or message: only the organisation carries it.
+    let globex = create_organisation(&agent, "Globex Corporation", "gx.test").await;
+    let bob = app.user(Role::Customer).email("bob@gx.test").name("Bob").create().await;
+    let olga = app.user(Role::Customer).email("olga@other.test").name("Olga").create().await;
+    app.ticket_for(&bob).subject("Cannot print").create().await;
+    app.ticket_for(&olga).subject("Cannot log in").create().await;
+    let found = |q: &'static str| {
+        let agent = &agent;
+        async move { agent.get(&format!("/desk?view=all&q={q}")).await.text_of("main") }
+    };
+    let listed = found("globex").await;
+    assert!(listed.contains("Cannot print") && !listed.contains("Cannot log in"), "{listed}");
+
+    // Renamed, its tickets are found by the new name only.
+    agent.get(&format!("/desk/organisations/{globex}")).await;
+    agent
+        .post(&format!("/desk/organisations/{globex}"), &[("name", "Hooli"), ("domains", "gx.test"), ("notes", "")])
+        .await
+        .assert_redirect(&format!("/desk/organisations/{globex}"));
+    assert!(found("hooli").await.contains("Cannot print"));
+    assert!(!found("globex").await.contains("Cannot print"));
+    // A contact who leaves takes their tickets out of its name's reach; deleted, it is found no more.
+    agent.get(&format!("/desk/customers/{}", bob.id)).await;
+    agent.post(&format!("/desk/customers/{}", bob.id), &[("phone", ""), ("organisation", "")]).await;
+    assert!(!found("hooli").await.contains("Cannot print"));
+    agent.post(&format!("/desk/customers/{}", bob.id), &[("phone", ""), ("organisation", &globex.to_string())]).await;
+    assert!(found("hooli").await.contains("Cannot print"));
+    agent.post(&format!("/desk/organisations/{globex}/delete"), &[]).await.assert_redirect("/desk/organisations");
+    assert!(!found("hooli").await.contains("Cannot print"));
 }

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-pub use super::change::Visibility;
 use super::cc::{self, CcList};
+pub use super::change::Visibility;
 use super::change::{Change, StatusEvent};
 use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;

@@ -17,7 +17,10 @@ pub(super) fn replied_to<'m>(mail: &'m Message<'_>) -> Vec<&'m str> {
 /// The addresses in the mail's `Cc:`, but our own.
 pub(super) fn copied(mail: &Message<'_>, own: &OwnMail<'_>) -> Vec<Email> {
     let addresses = mail.cc().into_iter().flat_map(|cc| cc.iter()).filter_map(|address| address.address());
-    addresses.filter(|address| !address.eq_ignore_ascii_case(own.address)).filter_map(|address| Email::parse(address).ok()).collect()
+    addresses
+        .filter(|address| !address.eq_ignore_ascii_case(own.address))
+        .filter_map(|address| Email::parse(address).ok())
+        .collect()
 }
 
 /// Why the mail was sent by a machine rather than a person, if it was: auto-replies,

@@ -61,10 +61,7 @@ pub fn router(upload_limit: usize) -> Router<AppState> {
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", get(groups::show).patch(groups::update).delete(groups::delete))
         .route("/organisations", get(organisations::list).post(organisations::create))
-        .route(
-            "/organisations/{id}",
-            get(organisations::show).patch(organisations::update).delete(organisations::delete),
-        )
+        .route("/organisations/{id}", get(organisations::show).patch(organisations::update).delete(organisations::delete))
         .route("/states", get(directory::states))
         .route("/reports/tickets", get(reports::tickets))
         .layer(RequestBodyLimitLayer::new(super::BODY_LIMIT_BYTES))

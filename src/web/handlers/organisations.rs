@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::domain::contacts::{self, ContactRow};
 use crate::domain::organisations::{self, Organisation, OrganisationInput, OrganisationRow};
-use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::paging::page_number;
+use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, IdInPath, NoFields};

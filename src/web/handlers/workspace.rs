@@ -19,11 +19,11 @@ use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, TicketAt};
 use crate::web::format::{Moment, Segment};
+use crate::web::handlers::portal::CcForm;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::upload::UploadForm;
-use crate::web::handlers::portal::CcForm;
 use crate::web::views::{DueView, EntryView, PriorityView, StatusView, cc_box, entry_views};
 
 type DeskTicket = TicketAt<Agent>;

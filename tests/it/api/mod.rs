@@ -5,6 +5,7 @@ mod accounts;
 mod document;
 mod events;
 mod files;
+mod organisations;
 mod tickets;
 mod tokens;
 
