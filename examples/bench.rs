@@ -3,8 +3,9 @@
 //! `cargo run --release --example bench -- --tickets 1000000 --database-url sqlite://bench.db`
 //!
 //! Seeds the database with `helpdesk demo` data when it has no tickets, then times every
-//! queue view (rows and capped counts), full-text searches and whole pages over HTTP,
-//! and prints the medians.
+//! queue view (rows and capped counts), full-text searches, the organisation filter and
+//! the lists of an organisation's manager and of a customer copied on tickets, the reports
+//! and whole pages over HTTP, and prints the medians.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use helpdesk::domain::clock::{Clock, SystemClock};
 use helpdesk::domain::email::Email;
 use helpdesk::domain::reports;
 use helpdesk::domain::tickets::queue::{self, QueueQuery, View};
+use helpdesk::domain::tickets::{self, CustomerScope, CustomerTab};
 
 const RUNS: usize = 7;
 
@@ -106,6 +108,35 @@ async fn main() -> anyhow::Result<()> {
         println!("  {:<18} {} {:>8}", format!("{text:?}"), timings.join(" "), rows);
     }
 
+    // The organisation with the most tickets, its manager, and the customer copied most.
+    let (organisation, organisation_tickets): (i64, i64) = sqlx::query_as(
+        "SELECT organisation_id, COUNT(*) AS n FROM tickets WHERE organisation_id IS NOT NULL \
+         GROUP BY organisation_id ORDER BY n DESC, organisation_id LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (copied, copied_tickets): (i64, i64) =
+        sqlx::query_as("SELECT user_id, COUNT(*) AS n FROM ticket_cc GROUP BY user_id ORDER BY n DESC, user_id LIMIT 1")
+            .fetch_one(db.pool())
+            .await?;
+    println!("\nOrganisations and CC (median of {RUNS}):");
+    println!("  largest organisation: {organisation_tickets} tickets; most-copied customer: {copied_tickets} tickets");
+    for view in [View::All, View::Closed] {
+        let query = QueueQuery { view, organisation_id: Some(organisation), ..QueueQuery::default() };
+        let page = time(|| queue::list(&db, &agent, &query, now)).await;
+        println!("  {:<44} {}", format!("queue {} of the organisation", view.as_str()), ms(page));
+    }
+    for (label, scope, tab) in [
+        ("manager's list, open", CustomerScope::Organisation(organisation), CustomerTab::Active),
+        ("manager's list, all", CustomerScope::Organisation(organisation), CustomerTab::All),
+        ("manager's list, all, page 20", CustomerScope::Organisation(organisation), CustomerTab::All),
+        ("copied-to-me list, all", CustomerScope::Copied(copied), CustomerTab::All),
+    ] {
+        let page = if label.ends_with("page 20") { 20 } else { 1 };
+        let duration = time(|| tickets::list_for_requester(&db, scope, tab, "", page)).await;
+        println!("  {label:<44} {}", ms(duration));
+    }
+
     println!("\nTicket reports, last 12 periods (median of {RUNS}):");
     for period in [reports::Period::Weekly, reports::Period::Monthly] {
         let duration = time(|| reports::tickets(&db, period, now)).await;
@@ -143,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
         "/desk?view=overdue&sort=due".into(),
         "/desk?view=closed&page=100".into(),
         "/desk?q=invoice".into(),
+        format!("/desk?view=all&organisation={organisation}"),
         format!("/desk/tickets/{number}"),
     ] {
         let url = format!("{base}{path}");

@@ -240,6 +240,15 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 /// `?page=` as given, within reason: anything unreadable is page 1.
 pub use crate::domain::paging::page_number;
 
+/// What a CC box shows: what was just typed (when it was refused), else who is copied, one
+/// address per line.
+pub fn cc_box(typed: &Option<String>, copied: &[Copied]) -> String {
+    match typed {
+        Some(typed) => typed.clone(),
+        None => copied.iter().map(|copied| copied.email.as_str()).collect::<Vec<_>>().join("\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,14 +260,5 @@ mod tests {
         let due = DueView::new(0, 7200);
         assert_eq!((due.text.as_str(), due.overdue), ("overdue by 2 h", true));
         assert_eq!(DueView::new(7200, 0).text, "due in 2 h");
-    }
-}
-
-/// What a CC box shows: what was just typed (when it was refused), else who is copied, one
-/// address per line.
-pub fn cc_box(typed: &Option<String>, copied: &[Copied]) -> String {
-    match typed {
-        Some(typed) => typed.clone(),
-        None => copied.iter().map(|copied| copied.email.as_str()).collect::<Vec<_>>().join("\n"),
     }
 }

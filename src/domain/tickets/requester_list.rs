@@ -1,7 +1,7 @@
 //! A customer's own tickets, as the portal and the API list them.
 
 use super::number::TicketNumber;
-use super::ticket::{TicketSummary, summary_columns};
+use super::ticket::{SUMMARY_FROM, TicketSummary, summary_columns};
 use crate::db::{Db, stored_enum};
 use crate::domain::Result;
 use crate::domain::accounts::users::User;
@@ -108,7 +108,7 @@ pub async fn list_for_requester(
     let total_items: i64 = count.fetch_one(db.pool()).await?;
 
     let list_sql = format!(
-        "SELECT {} FROM tickets t JOIN groups g ON g.id = t.group_id WHERE {condition} \
+        "SELECT {} FROM {SUMMARY_FROM} WHERE {condition} \
          ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
         summary_columns("t.public_updated_at"),
         (page - 1) * CUSTOMER_PAGE_SIZE

@@ -134,6 +134,7 @@ pub struct TicketSummary {
     pub group_name: String,
     #[sqlx(try_from = "Flag")]
     pub group_public: bool,
+    pub requester_name: String,
     /// The last change the list's reader can see.
     pub updated_at: Timestamp,
 }
@@ -148,19 +149,22 @@ impl TicketSummary {
     }
 }
 
-/// The columns of a [`TicketSummary`] from `t` (tickets) and `g` (groups), with the moment
-/// of the last change the reader can see.
+/// The columns of a [`TicketSummary`] from `t` (tickets), `g` (groups) and `r` (the
+/// requester), with the moment of the last change the reader can see.
 pub(super) fn summary_columns(updated_at: &str) -> String {
     format!(
         "t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, g.public AS group_public, \
-         {updated_at} AS updated_at"
+         r.name AS requester_name, {updated_at} AS updated_at"
     )
 }
+
+/// The tables [`summary_columns`] reads.
+pub(super) const SUMMARY_FROM: &str = "tickets t JOIN groups g ON g.id = t.group_id JOIN users r ON r.id = t.requester_id";
 
 /// The requester's latest other tickets, for the workspace's side panel.
 pub async fn others_of_requester(db: &Db, requester_id: i64, except_id: i64, limit: i64) -> Result<Vec<TicketSummary>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {} FROM tickets t JOIN groups g ON g.id = t.group_id WHERE t.requester_id = $1 AND t.id <> $2 \
+        "SELECT {} FROM {SUMMARY_FROM} WHERE t.requester_id = $1 AND t.id <> $2 \
          ORDER BY t.updated_at DESC, t.id DESC LIMIT $3",
         summary_columns("t.updated_at")
     ))

@@ -48,6 +48,7 @@ pub struct TicketRow {
     status: StatusView,
     priority: PriorityView,
     group: String,
+    requester: String,
     updated: Moment,
 }
 
@@ -64,6 +65,14 @@ pub struct MyTicketsPage {
     q: String,
     rows: Vec<TicketRow>,
     pager: Pager,
+}
+
+impl MyTicketsPage {
+    /// Whether the list holds other people's requests (their organisation's, or those
+    /// they are copied on), which then say whose they are.
+    fn others_listed(&self) -> bool {
+        matches!(self.scope, "organisation" | "cc")
+    }
 }
 
 pub async fn my_tickets(
@@ -120,6 +129,7 @@ pub async fn my_tickets(
             status: summary.status.into(),
             priority: summary.priority.into(),
             group,
+            requester: summary.requester_name,
             updated: Moment::new(summary.updated_at, now),
         })
         .collect();

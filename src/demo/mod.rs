@@ -6,6 +6,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+mod rows;
+
+use rows::{Dice, Value, insert_rows};
+
 use crate::db::{Db, search};
 use crate::domain::accounts::password::{self, Password};
 use crate::domain::admin::settings::Settings;
@@ -29,41 +33,14 @@ pub struct DemoSummary {
 
 /// Tickets per transaction.
 const BATCH: usize = 5_000;
-/// Rows per INSERT statement (well under both databases' limits on parameters).
-const ROWS_PER_STATEMENT: usize = 400;
 
-/// A small deterministic generator (xorshift64*): the same demo every time.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    /// An index into `weights`, chosen in proportion to them.
-    fn weighted(&mut self, weights: &[usize]) -> usize {
-        let mut roll = self.below(weights.iter().sum());
-        for (index, weight) in weights.iter().enumerate() {
-            if roll < *weight {
-                return index;
-            }
-            roll -= weight;
-        }
-        weights.len() - 1
-    }
-}
-
+const COMPANIES: [&str; 12] =
+    ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne", "Soylent", "Vandelay"];
+const COMPANY_KINDS: [&str; 4] = ["Logistics", "Health", "Labs", "Retail"];
+/// Of every five customers, three belong to an organisation (the rest write on their own).
+const IN_ORGANISATION_OF_FIVE: usize = 3;
+/// One ticket in this many copies a second customer.
+const COPIED_ONE_IN: usize = 25;
 const GROUPS: [(&str, bool); 4] = [("General", true), ("Sales", true), ("Technical", true), ("Security", false)];
 const FIRST_NAMES: [&str; 24] = [
     "Ada", "Ben", "Chloé", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kwame", "Lena", "Mateo", "Nora", "Omar",
@@ -138,47 +115,29 @@ const NOTE_LINES: [&str; 4] = [
     "Same root cause as the ticket from last week.",
 ];
 
-/// Values for one INSERT of many rows, with `$n` placeholders numbered as they go.
-enum Value {
-    Int(i64),
-    OptInt(Option<i64>),
-    Text(String),
-    Bool(bool),
-}
-
-async fn insert_rows(tx: &mut crate::db::Tx, head: &str, width: usize, rows: Vec<Vec<Value>>) -> sqlx::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(head);
-        sql.push_str(" VALUES ");
-        let mut parameter = 0;
-        for (index, _) in chunk.iter().enumerate() {
-            if index > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for column in 0..width {
-                parameter += 1;
-                if column > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${parameter}"));
-            }
-            sql.push(')');
-        }
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            for value in row {
-                query = match value {
-                    Value::Int(v) => query.bind(*v),
-                    Value::OptInt(v) => query.bind(*v),
-                    Value::Text(v) => query.bind(v.as_str()),
-                    Value::Bool(v) => query.bind(*v),
-                };
-            }
-        }
-        query.execute(&mut **tx).await?;
+/// The demo's organisations, each with a mail domain of its own; answers their ids.
+async fn seed_organisations(tx: &mut crate::db::Tx, count: usize, now: Timestamp) -> anyhow::Result<Vec<i64>> {
+    let mut organisations = Vec::with_capacity(count);
+    let mut domains = Vec::with_capacity(count);
+    for index in 0..count {
+        let company = COMPANIES[index % COMPANIES.len()];
+        let kind = COMPANY_KINDS[index / COMPANIES.len() % COMPANY_KINDS.len()];
+        let round = index / (COMPANIES.len() * COMPANY_KINDS.len());
+        let name = if round == 0 { format!("{company} {kind}") } else { format!("{company} {kind} {}", round + 1) };
+        organisations.push(vec![Value::Text(name), Value::Int(now), Value::Int(now)]);
+        domains.push(format!("{}{}.demo.test", company.to_lowercase(), index + 1));
     }
-    Ok(())
+    insert_rows(tx, "INSERT INTO organisations (name, created_at, updated_at)", 3, organisations).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM organisations ORDER BY id DESC LIMIT $1")
+        .bind(count as i64)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .rev()
+        .collect();
+    let domain_rows = ids.iter().zip(domains).map(|(id, domain)| vec![Value::Text(domain), Value::Int(*id)]).collect();
+    insert_rows(tx, "INSERT INTO organisation_domains (domain, organisation_id)", 2, domain_rows).await?;
+    Ok(ids)
 }
 
 fn person(dice: &mut Dice) -> String {
@@ -197,6 +156,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
     let agent_count = (options.tickets / 2_000).clamp(5, 200);
     let customer_count = (options.tickets / 10).clamp(20, 100_000);
+    let organisation_count = (customer_count / 25).clamp(2, 4_000);
 
     // People and groups.
     let mut tx = db.begin_write().await?;
@@ -211,9 +171,15 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
         .execute(&mut *tx)
         .await?;
     }
-    // Demo accounts are verified: whoever seeds them vouches for them.
-    let user_head = "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at, email_verified_at)";
-    let account = |email: String, name: String, role: &str| {
+    // Re-running with --force keeps the accounts (and organisations) that already exist.
+    let existing_demo: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'").fetch_one(&mut *tx).await?;
+    let organisations = if existing_demo == 0 { seed_organisations(&mut tx, organisation_count, now).await? } else { Vec::new() };
+    // Demo accounts are verified: whoever seeds them vouches for them. The first customer
+    // of each organisation manages it.
+    let user_head = "INSERT INTO users (email, name, role, password_hash, active, created_at, updated_at, email_verified_at, \
+                     organisation_id, org_manager)";
+    let account = |email: String, name: String, role: &str, organisation: Option<i64>, manager: bool| {
         vec![
             Value::Text(email),
             Value::Text(name),
@@ -223,27 +189,30 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             Value::Int(now),
             Value::Int(now),
             Value::Int(now),
+            Value::OptInt(organisation),
+            Value::Bool(manager),
         ]
     };
-    let mut people = vec![account("admin@demo.test".into(), "Demo Admin".into(), "admin")];
+    let mut people = vec![account("admin@demo.test".into(), "Demo Admin".into(), "admin", None, false)];
     for index in 1..=agent_count {
-        people.push(account(format!("agent{index}@demo.test"), person(&mut dice), "agent"));
+        people.push(account(format!("agent{index}@demo.test"), person(&mut dice), "agent", None, false));
     }
     for index in 1..=customer_count {
-        people.push(account(format!("customer{index}@demo.test"), person(&mut dice), "customer"));
+        let member = index % 5 < IN_ORGANISATION_OF_FIVE && !organisations.is_empty();
+        let slot = index / 5;
+        let organisation = member.then(|| organisations[slot % organisations.len()]);
+        let manager = member && slot < organisations.len();
+        people.push(account(format!("customer{index}@demo.test"), person(&mut dice), "customer", organisation, manager));
     }
-    // Re-running with --force keeps the accounts that already exist.
-    let existing_demo: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE '%@demo.test'").fetch_one(&mut *tx).await?;
     if existing_demo == 0 {
-        insert_rows(&mut tx, user_head, 8, people).await?;
+        insert_rows(&mut tx, user_head, 10, people).await?;
     }
     let agents: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE role IN ('agent', 'admin') AND email LIKE '%@demo.test' ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;
-    let customers: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE role = 'customer' AND email LIKE '%@demo.test' ORDER BY id")
+    let customers: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, organisation_id FROM users WHERE role = 'customer' AND email LIKE '%@demo.test' ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;
     let groups: Vec<i64> = sqlx::query_scalar("SELECT id FROM groups ORDER BY id").fetch_all(&mut *tx).await?;
@@ -286,7 +255,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             let age =
                 if status.is_active() { dice.below(3 * 86_400) as i64 } else { dice.below(history as usize) as i64 + 86_400 };
             let created_at = now - age;
-            let requester = *dice.pick(&customers);
+            let (requester, organisation) = *dice.pick(&customers);
             let assignee = (status != Status::New).then(|| *dice.pick(&agents));
             let message_count = 1 + dice.below(10);
             let step = (age / (message_count as i64 + 1)).max(60);
@@ -315,15 +284,17 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
                 Value::OptInt(resolved_at),
                 Value::OptInt(closed_at),
                 Value::Bool(message_count % 2 == 1),
+                Value::OptInt(organisation),
             ]);
-            conversations.push((requester, assignee, created_at, step, message_count));
+            let copied = (dice.below(COPIED_ONE_IN) == 0).then(|| dice.pick(&customers).0).filter(|copied| *copied != requester);
+            conversations.push((requester, assignee, created_at, step, message_count, copied));
         }
         insert_rows(
             &mut tx,
             "INSERT INTO tickets (number, prefix, subject, requester_id, group_id, assignee_id, priority, status, \
              created_at, updated_at, public_updated_at, first_response_at, first_response_due_at, resolution_due_at, \
-             due_at, sla_paused_at, resolved_at, closed_at, customer_wrote_last)",
-            19,
+             due_at, sla_paused_at, resolved_at, closed_at, customer_wrote_last, organisation_id)",
+            20,
             tickets,
         )
         .await?;
@@ -333,7 +304,11 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             .fetch_all(&mut *tx)
             .await?;
         let mut messages = Vec::new();
-        for (ticket_id, (requester, assignee, created_at, step, count)) in ids.iter().zip(conversations) {
+        let mut copies = Vec::new();
+        for (ticket_id, (requester, assignee, created_at, step, count, copied)) in ids.iter().zip(conversations) {
+            if let Some(copied) = copied {
+                copies.push(vec![Value::Int(*ticket_id), Value::Int(copied), Value::Int(created_at)]);
+            }
             for index in 0..count {
                 let at = created_at + step * index as i64;
                 let (author, kind, public, body) = match (index % 2, assignee) {
@@ -352,6 +327,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
                 ]);
             }
         }
+        insert_rows(&mut tx, "INSERT INTO ticket_cc (ticket_id, user_id, created_at)", 3, copies).await?;
         messages_written += messages.len();
         insert_rows(
             &mut tx,
