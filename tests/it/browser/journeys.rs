@@ -42,7 +42,11 @@ macro_rules! journeys {
     };
 }
 
-journeys!(an_admin_sets_up_and_brings_in_an_agent, a_request_from_first_word_to_rating);
+journeys!(
+    an_admin_sets_up_and_brings_in_an_agent,
+    a_request_from_first_word_to_rating,
+    a_client_company_works_its_requests_together,
+);
 
 fn journey_name(name: &str, backend: Backend, scripts: Scripts) -> String {
     format!("{name}-{backend:?}-scripts-{scripts:?}").to_lowercase()
@@ -165,4 +169,89 @@ async fn a_request_from_first_word_to_rating(backend: Backend, scripts: Scripts)
     customer.press("Reopen request").await;
     customer.look("reopened").await;
     assert!(customer.text_of("main").await.contains("Tray 1 crumples too."));
+}
+
+/// Registers a customer in the browser and confirms their address from the mail (the
+/// `mails`-th to arrive), leaving them signed in.
+async fn register_and_confirm(browser: &Chromium, smtp: &SmtpServer, name: &str, email: &str, mails: usize) {
+    browser.goto("/register").await;
+    browser.fill("Your name", name).await;
+    browser.fill("Email", email).await;
+    browser.fill("Password (at least 8 characters)", PASSWORD).await;
+    browser.press("Create account").await;
+    let received = smtp.wait_for(mails).await;
+    let confirmation = received.iter().rev().find(|mail| mail.recipients == [email]).expect("a confirmation");
+    browser.goto(&link_in(confirmation, "/verify")).await;
+    browser.fill("Email", email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.press("Sign in").await;
+}
+
+async fn ask(browser: &Chromium, subject: &str, message: &str) {
+    browser.goto("/tickets/new").await;
+    browser.fill("Subject", subject).await;
+    browser.fill("Message", message).await;
+    browser.press("Send request").await;
+}
+
+async fn a_client_company_works_its_requests_together(backend: Backend, scripts: Scripts) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp).await;
+    app.user(Role::Agent).email("andy@example.com").name("Andy Agent").create().await;
+    let name = |who: &str| journey_name(&format!("acme-{who}"), backend, scripts);
+
+    // An agent creates Acme with its mail domain.
+    let mut agent = Chromium::open(&app.base_url, &name("agent"), scripts).await;
+    agent.goto("/login").await;
+    agent.fill("Email", "andy@example.com").await;
+    agent.fill("Password", PASSWORD).await;
+    agent.press("Sign in").await;
+    agent.follow("Organisations").await;
+    agent.fill("Name", "Acme").await;
+    agent.fill("Mail domains", "acme.test").await;
+    agent.press("Create organisation").await;
+    agent.look("organisation-created").await;
+
+    // Two Acme people register; each asks for something.
+    let mut ann = Chromium::open(&app.base_url, &name("ann"), scripts).await;
+    register_and_confirm(&ann, &smtp, "Ann Archer", "ann@acme.test", 1).await;
+    ask(&ann, "Ann's printer jams", "Tray 2 again.").await;
+    let bea = Chromium::open(&app.base_url, &name("bea"), scripts).await;
+    register_and_confirm(&bea, &smtp, "Bea Baker", "bea@acme.test", 3).await;
+    ask(&bea, "Bea's laptop will not start", "Since the update.").await;
+    assert_eq!(bea.path().await, "/tickets/1002");
+
+    // The agent makes Ann Acme's manager: she sees both people's requests.
+    agent.goto("/desk/organisations").await;
+    agent.follow("Acme").await;
+    agent.look("organisation").await;
+    agent.follow("Ann Archer").await;
+    agent.choose("Manages the organisation").await;
+    agent.press("Save contact").await;
+    ann.goto("/tickets").await;
+    ann.follow("All of Acme").await;
+    ann.look("all-of-acme").await;
+    let listed = ann.text_of("main").await;
+    assert!(listed.contains("Ann's printer jams") && listed.contains("Bea's laptop will not start"), "{listed}");
+    assert!(listed.contains("Bea Baker"), "whose each request is");
+
+    // Bea copies a colleague, who has no account yet and answers by mail.
+    bea.fill("Colleagues who see and answer this request (one address per line)", "cy@acme.test").await;
+    bea.press("Save").await;
+    assert!(bea.text_of(".timeline").await.contains("copied cy@acme.test"));
+    let mails = smtp.wait_for(5).await;
+    let copied = mails.iter().find(|mail| mail.recipients == ["cy@acme.test"]).expect("Cy is told");
+    assert!(copied.text().contains("You are copied on the request TCK-1002 from Bea Baker"), "{}", copied.text());
+    let answer = format!(
+        "From: Cy <cy@acme.test>\r\nTo: help@support.example\r\nSubject: Re: [TCK-1002] Bea's laptop will not start\r\n\
+         Message-ID: <cy-1@acme.test>\r\nIn-Reply-To: {}\r\n\r\nHold the power button for ten seconds.\r\n",
+        copied.header("Message-ID").unwrap()
+    );
+    let ingested = app.ingest_mail("help@support.example", &[], answer.as_bytes());
+    assert!(ingested.status.success(), "{}", crate::binary::said(&ingested));
+    bea.goto("/tickets/1002").await;
+    assert!(bea.text_of(".timeline").await.contains("Hold the power button for ten seconds."));
+    ann.goto("/tickets/1002").await;
+    ann.look("manager-reads-colleagues-request").await;
+    assert!(ann.text_of(".timeline").await.contains("Hold the power button"));
 }
