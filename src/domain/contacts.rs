@@ -1,14 +1,25 @@
-//! Customers as contacts of the company they belong to: a phone number, their organisation,
-//! and whether they manage it (then they see and answer every ticket of it).
+//! Customers as contacts of the company they belong to: a phone number, how they like to
+//! be reached, their organisation, and whether they manage it (then they see and answer
+//! every ticket of it).
 
 use serde_json::json;
 
 use crate::db::search::{self, Documents};
-use crate::db::{Db, Flag};
+use crate::db::{Db, Flag, stored_enum};
 use crate::domain::accounts::role::Role;
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
 use crate::domain::{Error, FieldErrors, Result, text};
+
+stored_enum!(
+    /// How a contact likes to be reached.
+    #[derive(Default)]
+    pub enum ContactMethod {
+        #[default]
+        Email => "email", "Email";
+        Phone => "phone", "Phone";
+    } else "Choose email or phone."
+);
 
 /// A customer as their contact page shows them.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -17,21 +28,24 @@ pub struct Contact {
     pub name: String,
     pub email: String,
     pub phone: String,
+    pub preferred_contact: ContactMethod,
     pub organisation_id: Option<i64>,
     pub org_manager: Flag,
 }
 
 /// A contact's fields as staff edit them, parsed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct ContactInput {
     pub phone: String,
+    pub preferred_contact: ContactMethod,
     pub organisation_id: Option<i64>,
     pub org_manager: bool,
 }
 
 impl ContactInput {
-    /// `organisation` is an id or empty (none); `org_manager` a checkbox.
-    pub fn parse(phone: &str, organisation: &str, org_manager: bool) -> Result<Self> {
+    /// `preferred_contact` is `email` (also when empty) or `phone`; `organisation` an id or
+    /// empty (none); `org_manager` a checkbox.
+    pub fn parse(phone: &str, preferred_contact: &str, organisation: &str, org_manager: bool) -> Result<Self> {
         let mut errors = FieldErrors::new();
         let phone = errors.check(
             "phone",
@@ -43,6 +57,13 @@ impl ContactInput {
                 }
             }),
         );
+        let preferred_contact = match preferred_contact.trim() {
+            "" => Some(ContactMethod::Email),
+            given => errors.check("preferred_contact", given.parse()),
+        };
+        if preferred_contact == Some(ContactMethod::Phone) && phone.as_deref().is_some_and(str::is_empty) {
+            errors.add("preferred_contact", "Give a phone number to prefer phone.");
+        }
         let organisation_id = match organisation.trim() {
             "" => Some(None),
             id => errors
@@ -52,7 +73,12 @@ impl ContactInput {
             errors.add("org_manager", "Only a contact of an organisation can manage it.");
         }
         errors.into_result()?;
-        Ok(Self { phone: phone.expect("checked"), organisation_id: organisation_id.expect("checked"), org_manager })
+        Ok(Self {
+            phone: phone.expect("checked"),
+            preferred_contact: preferred_contact.expect("checked"),
+            organisation_id: organisation_id.expect("checked"),
+            org_manager,
+        })
     }
 }
 
@@ -88,12 +114,14 @@ pub async fn list(db: &Db, q: &str, organisation_id: Option<i64>) -> Result<Vec<
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Contact> {
-    let found: Option<Contact> =
-        sqlx::query_as("SELECT id, name, email, phone, organisation_id, org_manager FROM users WHERE id = $1 AND role = $2")
-            .bind(id)
-            .bind(Role::Customer)
-            .fetch_optional(db.pool())
-            .await?;
+    let found: Option<Contact> = sqlx::query_as(
+        "SELECT id, name, email, phone, preferred_contact, organisation_id, org_manager FROM users \
+             WHERE id = $1 AND role = $2",
+    )
+    .bind(id)
+    .bind(Role::Customer)
+    .fetch_optional(db.pool())
+    .await?;
     found.ok_or(Error::NotFound)
 }
 
@@ -110,14 +138,18 @@ pub async fn update(db: &Db, id: i64, input: &ContactInput, actor_id: i64, now: 
             return Err(Error::Invalid(FieldErrors::single("organisation", "Choose an organisation from the list.")));
         }
     }
-    sqlx::query("UPDATE users SET phone = $1, organisation_id = $2, org_manager = $3, updated_at = $4 WHERE id = $5")
-        .bind(&input.phone)
-        .bind(input.organisation_id)
-        .bind(input.org_manager)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET phone = $1, organisation_id = $2, org_manager = $3, updated_at = $4, preferred_contact = $6 \
+         WHERE id = $5",
+    )
+    .bind(&input.phone)
+    .bind(input.organisation_id)
+    .bind(input.org_manager)
+    .bind(now)
+    .bind(id)
+    .bind(input.preferred_contact)
+    .execute(&mut *tx)
+    .await?;
     if before.organisation_id != input.organisation_id {
         sqlx::query("UPDATE tickets SET organisation_id = $1 WHERE requester_id = $2")
             .bind(input.organisation_id)
@@ -126,14 +158,14 @@ pub async fn update(db: &Db, id: i64, input: &ContactInput, actor_id: i64, now: 
             .await?;
         search::reindex(&mut tx, db.backend(), Documents::OfRequester(id)).await?;
     }
-    let state = |phone: &str, organisation_id: Option<i64>, org_manager: bool| json!({ "phone": phone, "organisation_id": organisation_id, "org_manager": org_manager });
+    let state = |phone: &str, preferred: ContactMethod, organisation_id: Option<i64>, org_manager: bool| json!({ "phone": phone, "preferred_contact": preferred.as_str(), "organisation_id": organisation_id, "org_manager": org_manager });
     let entry = audit::Entry {
         actor_id: Some(actor_id),
         action: "contact.update",
         object_type: "user",
         object_id: id.to_string(),
-        before: Some(state(&before.phone, before.organisation_id, before.org_manager.0)),
-        after: Some(state(&input.phone, input.organisation_id, input.org_manager)),
+        before: Some(state(&before.phone, before.preferred_contact, before.organisation_id, before.org_manager.0)),
+        after: Some(state(&input.phone, input.preferred_contact, input.organisation_id, input.org_manager)),
     };
     audit::record(&mut tx, entry, now).await?;
     tx.commit().await?;
@@ -142,15 +174,23 @@ pub async fn update(db: &Db, id: i64, input: &ContactInput, actor_id: i64, now: 
 
 #[cfg(test)]
 mod tests {
-    use super::ContactInput;
+    use super::{ContactInput, ContactMethod};
 
     #[test]
     fn a_manager_belongs_to_an_organisation() {
-        let parsed = ContactInput::parse(" +44 20 7946 0000 ", "3", true).unwrap();
-        assert_eq!(parsed, ContactInput { phone: "+44 20 7946 0000".into(), organisation_id: Some(3), org_manager: true });
-        assert!(ContactInput::parse("", "", true).is_err());
-        assert!(ContactInput::parse("", "acme", false).is_err());
-        assert!(ContactInput::parse("call me", "", false).is_err());
-        assert_eq!(ContactInput::parse("", "", false).unwrap().organisation_id, None);
+        let parsed = ContactInput::parse(" +44 20 7946 0000 ", "phone", "3", true).unwrap();
+        let expected = ContactInput {
+            phone: "+44 20 7946 0000".into(),
+            preferred_contact: ContactMethod::Phone,
+            organisation_id: Some(3),
+            org_manager: true,
+        };
+        assert_eq!(parsed, expected);
+        assert!(ContactInput::parse("", "", "", true).is_err());
+        assert!(ContactInput::parse("", "", "acme", false).is_err());
+        assert!(ContactInput::parse("call me", "", "", false).is_err());
+        assert!(ContactInput::parse("", "phone", "", false).is_err(), "phone preferred, but no number");
+        assert!(ContactInput::parse("", "pigeon", "", false).is_err());
+        assert_eq!(ContactInput::parse("", "", "", false).unwrap(), ContactInput { phone: String::new(), ..Default::default() });
     }
 }

@@ -116,8 +116,13 @@ async fn people_copied_see_answer_and_hear_of_a_ticket(backend: Backend) {
     assert_eq!(replied, ["carla@example.com", "dan@example.com", "new.person@client.test"]);
     assert!(mails.iter().all(|mail| !mail.text().contains("idle sessions")), "no internal note in any mail");
 
-    // The requester clears the list; those removed lose sight of it.
+    // The requester, in no organisation, may copy nobody new; she clears the list, and
+    // those removed lose sight of it.
     carla_browser.get("/tickets/1001").await;
+    let refused = carla_browser.post("/tickets/1001/cc", &[("cc", "dan@example.com\nfriend@else.test")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text_of(".copied").contains("friend@else.test is not at your organisation's mail domains"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'friend@else.test'").await, 0);
     carla_browser.post("/tickets/1001/cc", &[("cc", "")]).await.assert_redirect("/tickets/1001");
     assert!(copied_on(&app, 1001).await.is_empty());
     assert_eq!(dan_browser.get("/tickets/1001").await.status, StatusCode::NOT_FOUND);
@@ -138,31 +143,49 @@ async fn deliver(app: &TestApp, mail: &str) -> (StatusCode, String) {
     (answer.status(), answer.text().await.unwrap())
 }
 
-fn mail(from: &str, cc: &str, subject: &str, id: &str, body: &str) -> String {
+/// A plain mail to the helpdesk; `extra` are more header lines (proof of the sender, or
+/// what it replies to).
+fn mail(from: &str, cc: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
     format!(
-        "From: {from}\nTo: Helpdesk <help@support.example>\nCc: {cc}\nSubject: {subject}\n\
+        "From: {from}\nTo: Helpdesk <help@support.example>\nCc: {cc}\nSubject: {subject}\n{extra}\
          Date: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <{id}@mail.example>\nMIME-Version: 1.0\n\
          Content-Type: text/plain; charset=utf-8\n\n{body}\n"
     )
 }
 
+/// What our mail server writes when the From domain passes DMARC.
+fn vouched(domain: &str) -> String {
+    format!("Authentication-Results: mx.support.example; dmarc=pass header.from={domain}\n")
+}
+
 async fn mail_copies_known_customers_and_brings_in_people_at_a_client_domain(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(backend, &smtp).await;
-    let carla = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
-    app.user(Role::Customer).email("dan@example.com").name("Dan").create().await;
-    app.user(Role::Customer).email("erin@example.com").name("Erin").create().await;
+    let smtp_url = smtp.url();
+    let app = TestApp::spawn_with(backend, move |config| {
+        config.smtp_url = Some(smtp_url);
+        config.mail_from = Some("help@support.example".into());
+        config.base_url = Some("https://help.support.example".into());
+        config.mail_ingest_token = Some("inbound-secret".into());
+        config.mail_authserv_id = Some("mx.support.example".into());
+    })
+    .await;
     let agent = app.user(Role::Agent).email("andy@example.com").name("Andy").create().await;
     let acme = OrganisationInput::parse("Acme", "acme.test", "").unwrap();
     let acme = organisations::create(&app.db, &acme, agent.id, app.now()).await.unwrap();
+    let ann = app.user(Role::Customer).email("ann@acme.test").name("Ann").create().await;
+    app.user(Role::Customer).email("bob@acme.test").name("Bob").create().await;
+    app.user(Role::Customer).email("eve@acme.test").name("Eve").create().await;
+    app.user(Role::Customer).email("dan@example.com").name("Dan").create().await;
 
-    // Someone new at Acme's domain writes in: they become Acme's contact, and their ticket
-    // is Acme's. Of those copied, only the known customer is added.
+    // Someone new at Acme's domain, vouched for by our mail server, writes in: they become
+    // Acme's contact and their ticket is Acme's. Of those copied, only the known customer
+    // at Acme is added (not one elsewhere, not someone unknown, not staff).
     let first = mail(
         "Nina New <nina@ACME.test>",
-        "dan@example.com, stranger@else.test, Andy <andy@example.com>",
+        "bob@acme.test, dan@example.com, stranger@acme.test, Andy <andy@example.com>",
         "Badge does not open the door",
         "badge-1",
+        &vouched("acme.test"),
         "Since this morning.",
     );
     let (status, body) = deliver(&app, &first).await;
@@ -174,37 +197,50 @@ async fn mail_copies_known_customers_and_brings_in_people_at_a_client_domain(bac
             .unwrap();
     assert_eq!(nina, ("customer".to_owned(), Some(acme), String::new()));
     assert_eq!(app.ticket(TicketNumber::parse("1001").unwrap()).await.organisation_id, Some(acme));
-    assert_eq!(copied_on(&app, 1001).await, ["dan@example.com"]);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'stranger@else.test'").await, 0, "a header makes no account");
-    let told = smtp.wait_for(2).await;
-    assert!(told.iter().any(|mail| mail.recipients == ["nina@acme.test"] && mail.text().contains("password/reset?token=")));
-    assert!(told.iter().any(|mail| mail.recipients == ["dan@example.com"] && mail.text().contains("Since this morning.")));
+    assert_eq!(copied_on(&app, 1001).await, ["bob@acme.test"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'stranger@acme.test'").await, 0, "a header makes no account");
+    let told = smtp.wait_for(1).await;
+    assert_eq!(told[0].recipients, ["nina@acme.test"], "Bob has Nina's mail already: nobody else is mailed");
+    assert!(told[0].text().contains("password/reset?token="), "the new contact is invited");
 
-    // Strangers elsewhere are still refused, and a newcomer cannot answer anyone's ticket.
-    let (status, _) = deliver(&app, &mail("stranger@else.test", "", "Hello", "stranger-1", "Hi.")).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, body) = deliver(&app, &mail("otto@acme.test", "", "Re: [TCK-1001] Badge", "otto-1", "Me too.")).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Without that proof a newcomer is a stranger; strangers elsewhere are refused too, and a
+    // newcomer cannot answer anyone's ticket.
+    for (from, subject, id, extra) in [
+        ("otto@acme.test", "Hello", "otto-1", String::new()),
+        ("stranger@else.test", "Hello", "stranger-1", vouched("else.test")),
+        ("otto@acme.test", "Re: [TCK-1001] Badge", "otto-2", vouched("acme.test")),
+    ] {
+        let (status, body) = deliver(&app, &mail(from, "", subject, id, &extra, "Hi.")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{from} {subject}: {body}");
+    }
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email IN ('stranger@else.test', 'otto@acme.test')").await, 0);
 
-    // The requester copies a colleague by mail; the one copied answers by mail, and may
-    // not copy others in turn.
-    app.ticket_for(&carla).subject("Invoice is wrong").message("The total is off.").create().await;
-    let reply = mail("carla@example.com", "Erin <erin@example.com>", "Re: [TCK-1002] Invoice is wrong", "inv-1", "Erin knows.");
-    assert_eq!(deliver(&app, &reply).await.0, StatusCode::OK);
-    assert_eq!(copied_on(&app, 1002).await, ["erin@example.com"]);
-    let mails = smtp.wait_for(4).await;
-    let to_erin = mails.iter().find(|mail| mail.recipients == ["erin@example.com"]).expect("Erin is told");
-    assert!(to_erin.text().contains("Erin knows."), "with the mail that copied her");
-    let answer = mail("erin@example.com", "dan@example.com", "Re: [TCK-1002] Invoice is wrong", "inv-2", "It is line 3.");
+    // The requester copies a colleague by mail — once the mail proves it is hers (here, a
+    // reply to our own notification); those copied may not copy others in turn.
+    app.ticket_for(&ann).subject("Invoice is wrong").message("The total is off.").create().await;
+    let ours = smtp.wait_for(2).await[1].header("Message-ID").unwrap();
+    let unproven = mail("ann@acme.test", "eve@acme.test", "Re: [TCK-1002] Invoice is wrong", "inv-1", "", "Eve knows.");
+    assert_eq!(deliver(&app, &unproven).await.0, StatusCode::OK, "taken, marked unverified");
+    assert!(copied_on(&app, 1002).await.is_empty(), "an unproven mail copies nobody");
+    let replying = format!("In-Reply-To: {ours}\n");
+    let proven =
+        mail("ann@acme.test", "Eve <eve@acme.test>", "Re: [TCK-1002] Invoice is wrong", "inv-2", &replying, "Eve, see above.");
+    assert_eq!(deliver(&app, &proven).await.0, StatusCode::OK);
+    assert_eq!(copied_on(&app, 1002).await, ["eve@acme.test"]);
+    let answer = mail("eve@acme.test", "bob@acme.test", "Re: [TCK-1002] Invoice", "inv-3", &vouched("acme.test"), "Line 3.");
     let (status, body) = deliver(&app, &answer).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(copied_on(&app, 1002).await, ["erin@example.com"], "only the requester or a manager copies others");
+    assert_eq!(copied_on(&app, 1002).await, ["eve@acme.test"], "only the requester or a manager copies others");
     let bodies: Vec<String> = sqlx::query_scalar(
         "SELECT m.body FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = 1002 AND m.kind = 'message' ORDER BY m.id",
     )
     .fetch_all(app.db.pool())
     .await
     .unwrap();
-    assert_eq!(bodies, ["The total is off.", "Erin knows.", "It is line 3."]);
+    assert_eq!(bodies, ["The total is off.", "Eve knows.", "Eve, see above.", "Line 3."]);
+    // Eve's message reaches Ann, who did not write it; Ann's own mails reached nobody twice.
+    let mails = smtp.wait_for(3).await;
+    assert_eq!(mails.len(), 3, "{:?}", mails.iter().map(|mail| mail.recipients.clone()).collect::<Vec<_>>());
+    assert_eq!(mails[2].recipients, ["ann@acme.test"]);
+    assert!(mails[2].text().contains("Line 3."));
 }

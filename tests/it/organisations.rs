@@ -79,10 +79,16 @@ async fn customers_join_by_domain_and_a_manager_sees_every_ticket_of_the_organis
     agent
         .post(
             &format!("/desk/customers/{}", ann.id),
-            &[("phone", "+44 20 7946 0000"), ("organisation", &acme_id), ("org_manager", "on")],
+            &[("phone", "+44 20 7946 0000"), ("preferred_contact", "phone"), ("organisation", &acme_id), ("org_manager", "on")],
         )
         .await
         .assert_redirect(&format!("/desk/customers/{}", ann.id));
+    let contact = agent.get(&format!("/desk/customers/{}", ann.id)).await.text_of(".page-head");
+    assert!(contact.contains("+44 20 7946 0000 · prefers phone"), "{contact}");
+    let refused = agent
+        .post(&format!("/desk/customers/{}", olga.id), &[("phone", ""), ("preferred_contact", "phone"), ("organisation", "")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "phone preferred without a number");
     // The manager's right is read per request: her session sees it at once.
     let listed = ann_browser.get("/tickets?scope=organisation").await;
     assert!(listed.text_of("main").contains("All of Acme"), "the scope is offered");

@@ -83,34 +83,43 @@ pub async fn set(db: &Db, ticket: &Ticket, actor: &User, list: &CcList, now: Tim
     if !actor.role.is_staff() && !tickets::customer_may_manage(actor, requester_id, organisation_id) {
         return Err(Error::NotFound);
     }
-    if replace(&mut change, list).await? {
+    if replace(&mut change, list, actor.role.is_staff()).await? {
         change.commit(None).await?;
     }
     Ok(())
 }
 
-/// Replaces the CC within a change; answers whether it changed. A new address becomes a
-/// customer with no password: the mail telling them they were copied invites them to
-/// choose one. Staff and deactivated accounts are refused; the requester, copied on
-/// everything already, is left out.
-pub(super) async fn replace(change: &mut Change<'_>, list: &CcList) -> Result<bool> {
-    if change.ticket.status == Status::Closed {
-        return Err(Error::Conflict("This ticket is closed, so nobody new can follow it.".into()));
-    }
+/// Replaces the CC within a change; answers whether it changed. Staff copy anyone: a new
+/// address becomes a customer with no password, whom the mail telling them they were
+/// copied invites to choose one; staff and deactivated accounts are refused. Customers
+/// copy only addresses at their organisation's mail domains, so that nobody can have us
+/// mail a stranger. The requester, copied on everything already, is left out. A closed
+/// ticket takes nobody new, but anyone may still be removed.
+pub(super) async fn replace(change: &mut Change<'_>, list: &CcList, by_staff: bool) -> Result<bool> {
     let (ticket_id, requester_id, now) = (change.ticket.id, change.ticket.requester_id, change.now);
-    let actor_id = change.actor_id();
+    let (organisation_id, actor_id) = (change.ticket.organisation_id, change.actor_id());
+    let before = copied_in(change.tx(), ticket_id).await?;
     let mut wanted: Vec<i64> = Vec::new();
     for address in &list.0 {
-        let user = customer_for(change.tx(), address, actor_id, now).await?;
-        if user.id != requester_id {
+        if let Some((id, _)) = before.iter().find(|(_, email)| email == address.as_str()) {
+            wanted.push(*id);
+            continue;
+        }
+        if !by_staff && !at_domain_of(change.tx(), organisation_id, address).await? {
+            return Err(invalid(format!("{address} is not at your organisation's mail domains; ask us to copy anyone else.")));
+        }
+        let user = customer_for(change.tx(), address, actor_id, by_staff, now).await?;
+        if user.id != requester_id && !wanted.contains(&user.id) {
             wanted.push(user.id);
         }
     }
-    let before = copied_in(change.tx(), ticket_id).await?;
     let added: Vec<i64> = wanted.iter().copied().filter(|id| !before.iter().any(|(had, _)| had == id)).collect();
     let removed: Vec<i64> = before.iter().map(|(id, _)| *id).filter(|id| !wanted.contains(id)).collect();
     if added.is_empty() && removed.is_empty() {
         return Ok(false);
+    }
+    if !added.is_empty() && change.ticket.status == Status::Closed {
+        return Err(Error::Conflict("This ticket is closed, so nobody new can follow it.".into()));
     }
     for user_id in &removed {
         sqlx::query("DELETE FROM ticket_cc WHERE ticket_id = $1 AND user_id = $2")
@@ -131,23 +140,39 @@ pub(super) async fn replace(change: &mut Change<'_>, list: &CcList) -> Result<bo
     .bind(ticket_id)
     .fetch_optional(&mut **change.tx())
     .await?;
-    change.notify_copied(&added, first_message).await?;
+    for user_id in &added {
+        change.notify_user(Notification::Copied, *user_id, first_message).await?;
+    }
     Ok(true)
 }
 
+/// Whether `address` is at one of the mail domains of the organisation (none: it is not).
+async fn at_domain_of(tx: &mut Tx, organisation_id: Option<i64>, address: &Email) -> Result<bool> {
+    let domain = address.as_str().rsplit('@').next().unwrap_or_default();
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT domain FROM organisation_domains WHERE organisation_id = $1 AND domain = $2")
+            .bind(organisation_id)
+            .bind(domain)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
 /// The customer at `address`, created (with no password, invited by their first mail)
-/// when there is none.
-async fn customer_for(tx: &mut Tx, address: &Email, actor_id: Option<i64>, now: Timestamp) -> Result<User> {
+/// when there is none. Staff are told why an account cannot be copied; customers are not
+/// told whose an address is.
+async fn customer_for(tx: &mut Tx, address: &Email, actor_id: Option<i64>, by_staff: bool, now: Timestamp) -> Result<User> {
     let found: Option<User> = sqlx::query_as(&format!("SELECT {} FROM users WHERE email = $1", users::USER_COLUMNS))
         .bind(address.as_str())
         .fetch_optional(&mut **tx)
         .await?;
     match found {
+        Some(user) if user.role == Role::Customer && user.active => Ok(user),
+        Some(_) if !by_staff => Err(invalid(format!("{address} cannot be copied; ask us if they should be."))),
         Some(user) if user.role.is_staff() => {
             Err(invalid(format!("{address} belongs to the support team, who see every ticket on the desk.")))
         }
-        Some(user) if !user.active => Err(invalid(format!("{address} belongs to a deactivated account."))),
-        Some(user) => Ok(user),
+        Some(_) => Err(invalid(format!("{address} belongs to a deactivated account."))),
         None => {
             let name = address.as_str().split('@').next().unwrap_or("Customer");
             let account = NewAccount { name, email: address, role: Role::Customer, password_hash: "", verified: false };
@@ -185,44 +210,37 @@ async fn record(change: &mut Change<'_>, before: &[(i64, String)], after: &[(i64
     change.audit("ticket.cc", json!({ "cc": before }), json!({ "cc": after })).await
 }
 
-/// The known, active customers among the `Cc:` addresses of the mail that became message
-/// `message_id`, copied on its ticket when the sender may change who is copied; each is
-/// sent that message. Unknown addresses are left alone: a mail header makes no accounts.
-/// (Called after the message's own notifications, so nobody gets it twice.)
-pub(super) async fn copy_from_mail(
-    change: &mut Change<'_>,
-    sender: &User,
-    mail: Option<&ReceivedMail>,
-    message_id: i64,
-) -> Result<()> {
+/// The known, active customers among the `Cc:` addresses of the mail that became a
+/// message, copied on its ticket — when the mail proved its sender and the sender may
+/// change who is copied, under the rules of [`replace`] (a customer copies only people at
+/// their organisation's domains). Unknown addresses are left alone: a mail header makes no
+/// accounts. Those added are not mailed about it: they have the mail itself.
+pub(super) async fn copy_from_mail(change: &mut Change<'_>, sender: &User, mail: Option<&ReceivedMail>) -> Result<()> {
+    let Some(mail) = mail.filter(|mail| !mail.copied.is_empty()) else { return Ok(()) };
     let (requester_id, organisation_id) = (change.ticket.requester_id, change.ticket.organisation_id);
-    let may_copy = sender.role.is_staff() || tickets::customer_may_manage(sender, requester_id, organisation_id);
-    let addresses = mail.map_or(&[][..], |mail| &mail.copied[..]);
-    if addresses.is_empty() || !may_copy {
+    let by_staff = sender.role.is_staff();
+    if !(by_staff || mail.sender_verified && tickets::customer_may_manage(sender, requester_id, organisation_id)) {
         return Ok(());
     }
     let ticket_id = change.ticket.id;
     let before = copied_in(change.tx(), ticket_id).await?;
-    let mut added = Vec::new();
-    for address in addresses.iter().take(CC_MAX) {
+    let mut added = 0;
+    for address in mail.copied.iter().take(CC_MAX) {
         let known: Option<(i64, Role, Flag)> = sqlx::query_as("SELECT id, role, active FROM users WHERE email = $1")
             .bind(address.as_str())
             .fetch_optional(&mut **change.tx())
             .await?;
-        if let Some((user_id, Role::Customer, Flag(true))) = known
-            && user_id != requester_id
-            && !before.iter().any(|(id, _)| *id == user_id)
-            && before.len() + added.len() < CC_MAX
-        {
+        let Some((user_id, Role::Customer, Flag(true))) = known else { continue };
+        let allowed = by_staff || at_domain_of(change.tx(), organisation_id, address).await?;
+        if allowed && user_id != requester_id && !before.iter().any(|(id, _)| *id == user_id) && before.len() + added < CC_MAX {
             let now = change.now;
             insert(change.tx(), ticket_id, user_id, now).await?;
-            added.push(user_id);
+            added += 1;
         }
     }
-    if !added.is_empty() {
+    if added > 0 {
         let after = copied_in(change.tx(), ticket_id).await?;
         record(change, &before, &after).await?;
-        change.notify_copied(&added, Some(message_id)).await?;
     }
     Ok(())
 }
@@ -233,22 +251,11 @@ pub async fn copy_on_new_ticket(
     db: &Db,
     tx: Tx,
     ticket_id: i64,
-    message_id: i64,
     sender: &User,
     mail: &ReceivedMail,
     now: Timestamp,
 ) -> Result<Tx> {
     let mut change = Change::within(db, tx, ticket_id, Some(sender.id), now).await?;
-    copy_from_mail(&mut change, sender, Some(mail), message_id).await?;
+    copy_from_mail(&mut change, sender, Some(mail)).await?;
     change.finish(None).await
-}
-
-impl Change<'_> {
-    /// Tells each newly copied person, with a message for context.
-    async fn notify_copied(&mut self, added: &[i64], message_id: Option<i64>) -> Result<()> {
-        for user_id in added {
-            self.notify_user(Notification::Copied, *user_id, message_id).await?;
-        }
-        Ok(())
-    }
 }

@@ -75,6 +75,9 @@ pub(super) struct Change<'a> {
     received_mail: Option<ReceivedMail>,
     /// Files (kept in the store already) for the next message.
     files: Vec<KeptFile>,
+    /// Those the message's mail was copied to: they have it already, and are not mailed it
+    /// again.
+    have_the_mail: Vec<String>,
 }
 
 impl<'a> Change<'a> {
@@ -106,6 +109,7 @@ impl<'a> Change<'a> {
             text_changed: false,
             received_mail: None,
             files: Vec::new(),
+            have_the_mail: Vec::new(),
         })
     }
 
@@ -138,6 +142,9 @@ impl<'a> Change<'a> {
     pub async fn add_message(&mut self, author_id: i64, body: &str, visibility: Visibility, time_spent: i64) -> Result<i64> {
         let public = visibility == Visibility::Public;
         let mail = self.received_mail.take();
+        if let Some(mail) = &mail {
+            self.have_the_mail = mail.copied.iter().map(|address| address.as_str().to_owned()).collect();
+        }
         let inserted = sqlx::query_scalar(
             "INSERT INTO messages (ticket_id, kind, author_id, body, public, time_spent_minutes, ticket_version, created_at, \
              source, email_message_id, sender_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -253,15 +260,15 @@ impl<'a> Change<'a> {
         Ok(())
     }
 
-    /// Queues a mail to a user, if they are still active — and not the one acting: nobody
-    /// is mailed about what they did themselves.
+    /// Queues a mail to a user, if they are still active — and not the one acting (nobody
+    /// is mailed about what they did themselves), nor copied on the mail the change came in.
     pub async fn notify_user(&mut self, notification: Notification, user_id: i64, message_id: Option<i64>) -> Result<()> {
         if self.actor_id == Some(user_id) {
             return Ok(());
         }
         let account: Option<(String, Flag)> =
             sqlx::query_as("SELECT email, active FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *self.tx).await?;
-        if let Some((email, Flag(true))) = account {
+        if let Some((email, Flag(true))) = account.filter(|(email, _)| !self.have_the_mail.contains(email)) {
             let recipient = Recipient { user_id: Some(user_id), email: &email };
             notification::enqueue(&mut self.tx, notification, self.ticket.id, message_id, recipient, self.now).await?;
         }

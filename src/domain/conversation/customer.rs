@@ -1,6 +1,6 @@
 //! What a customer does on their own ticket.
 
-use super::cc;
+use super::cc::{self, CcList};
 use super::change::{Change, StatusEvent, Visibility};
 use super::closing::closed_since;
 use crate::db::Db;
@@ -121,19 +121,35 @@ pub async fn reply(db: &Db, ticket: &Ticket, customer: &User, reply: &Reply, now
     let to = change.ticket.status.after_customer_reply();
     change.set_status(to, StatusEvent::Changed).await?;
     change.notify_of_customer_message(message_id).await?;
-    cc::copy_from_mail(&mut change, customer, reply.mail.as_ref(), message_id).await?;
+    cc::copy_from_mail(&mut change, customer, reply.mail.as_ref()).await?;
     change.commit(Some(true)).await?;
     Ok(message_id)
 }
 
 /// The customer closes their own ticket, whatever its state (but closed).
 pub async fn close(db: &Db, ticket: &Ticket, customer: &User, now: Timestamp) -> Result<()> {
+    decide(db, ticket, customer, None, true, now).await
+}
+
+/// The requester or the organisation's manager changes who is copied (when `cc` is given)
+/// and closes the ticket (when `close`), in one change; those copied are told it closed.
+pub async fn decide(db: &Db, ticket: &Ticket, customer: &User, cc: Option<&CcList>, close: bool, now: Timestamp) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, Access::Decide, now).await?;
-    if !change.ticket.status.customer_may_close() {
-        return Err(Error::Conflict("This request is already closed.".into()));
+    let mut changed = match cc {
+        Some(list) => cc::replace(&mut change, list, false).await?,
+        None => false,
+    };
+    if close {
+        if !change.ticket.status.customer_may_close() {
+            return Err(Error::Conflict("This request is already closed.".into()));
+        }
+        change.set_status(Status::Closed, StatusEvent::Changed).await?;
+        change.notify_customers(Notification::Closed, None).await?;
+        changed = true;
     }
-    change.set_status(Status::Closed, StatusEvent::Changed).await?;
-    change.commit(None).await?;
+    if changed {
+        change.commit(None).await?;
+    }
     Ok(())
 }
 
@@ -161,7 +177,7 @@ pub async fn reopen(
     let message_id = change.add_message(customer.id, &reopen.reason, Visibility::Public, 0).await?;
     change.set_status(Status::Open, StatusEvent::Reopened).await?;
     change.notify_of_customer_message(message_id).await?;
-    cc::copy_from_mail(&mut change, customer, reopen.mail.as_ref(), message_id).await?;
+    cc::copy_from_mail(&mut change, customer, reopen.mail.as_ref()).await?;
     change.commit(Some(true)).await?;
     Ok(())
 }

@@ -111,7 +111,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
     if public {
         change.mark_first_response().await?;
         change.notify_customers(Notification::AgentReplied, Some(message_id)).await?;
-        cc::copy_from_mail(&mut change, agent, reply.mail.as_ref(), message_id).await?;
+        cc::copy_from_mail(&mut change, agent, reply.mail.as_ref()).await?;
     }
     match reply.status {
         Some(status) => set_status_as_agent(&mut change, status).await?,
@@ -256,7 +256,7 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
     }
     // Before the status: closing ends changes to who is copied.
     if let Some(list) = &changes.cc {
-        any |= cc::replace(change, list).await?;
+        any |= cc::replace(change, list, true).await?;
     }
     match changes.status {
         Some(status) => set_status_as_agent(change, status).await?,
@@ -310,7 +310,8 @@ pub async fn unassign_all(db: &Db, mut tx: Tx, agent_id: i64, actor_id: i64, now
 
 /// Merges `source` into `target`: the source is closed with a link to the survivor, the
 /// survivor shows the source's messages and notes the merge. Only tickets of the same
-/// requester merge, so no customer ever sees another's messages.
+/// requester merge, so no customer ever sees another's messages; those copied on the
+/// source are copied on the survivor.
 pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now: Timestamp) -> Result<()> {
     if source.id == target.id {
         return Err(Error::Invalid(FieldErrors::single("into", "A ticket cannot be merged into itself.")));
@@ -337,6 +338,16 @@ pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now:
         .bind(source.id)
         .execute(&mut **change.tx())
         .await?;
+    // Those copied on the duplicate follow the survivor, whose timeline now holds it.
+    sqlx::query(
+        "INSERT INTO ticket_cc (ticket_id, user_id, created_at) SELECT $1, user_id, $2 FROM ticket_cc WHERE ticket_id = $3 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(target.id)
+    .bind(now)
+    .bind(source.id)
+    .execute(&mut **change.tx())
+    .await?;
     let survivor = target.reference();
     change.add_event("merged_into", None, Some(&survivor), true).await?;
     change.set_status(Status::Closed, StatusEvent::Merged).await?;

@@ -71,6 +71,11 @@ enum Sender {
     Newcomer(Email),
 }
 
+/// What a refusal says to someone we do not know.
+fn stranger(from: &str) -> String {
+    format!("{from} is not a known user; only registered customers, staff and people at a client's domain can write in.")
+}
+
 /// What a refusal says when proof of the sender is required and there is none.
 const UNVERIFIED: &str = "Refused: the sender could not be verified (no reply to our mail, no passing DMARC or DKIM).";
 
@@ -144,11 +149,7 @@ pub async fn ingest(inbox: &Inbox<'_>, own: &OwnMail<'_>, raw: &[u8], now: Times
     };
     // A deactivated account gets the same words as a stranger: a bounce tells nobody which
     // addresses have accounts.
-    let Some(sender) = sender else {
-        return refuse(format!(
-            "{from} is not a known user; only registered customers, staff and people at a client's domain can write in."
-        ));
-    };
+    let Some(sender) = sender else { return refuse(stranger(from)) };
     let body = reply_text(&mail, own.reply_marker);
     if body.trim().is_empty() && mail.attachments().all(|part| part.is_empty()) {
         return refuse("The mail has no text above the quoted conversation.");
@@ -318,10 +319,14 @@ impl Intake<'_> {
     }
 
     async fn open_ticket(&self, sender: &Sender, mail: &Message<'_>, body: &str) -> Result<Ingested, IngestError> {
-        if let Sender::Known(user) = sender
-            && user.role != Role::Customer
-        {
-            return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
+        match sender {
+            Sender::Known(user) if user.role != Role::Customer => {
+                return refuse("Staff cannot open tickets by mail; open it on the desk on the customer's behalf.");
+            }
+            // A new contact is made only from mail our server vouches for: anyone can
+            // write a client's domain into a From line.
+            Sender::Newcomer(address) if !self.proof.authenticated => return refuse(stranger(address.as_str())),
+            _ => {}
         }
         let subject =
             mail.subject().map(clean_subject).filter(|subject| !subject.is_empty()).unwrap_or_else(|| "(no subject)".into());

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::number::TicketNumber;
 use super::sla;
 use super::status::{Priority, Status};
+use super::ticket::{customer_sees, managed_organisation};
 use crate::db::{self, Db, Flag, search};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
@@ -106,9 +107,11 @@ pub async fn create(
     }
     let follow_up_of_id: Option<i64> = match new_ticket.follow_up_of {
         Some(number) => {
-            sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1 AND requester_id = $2")
+            // Any ticket the requester sees: theirs, their organisation's, one they are copied on.
+            sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.number = $1 AND {}", customer_sees(2, 3)))
                 .bind(number.get())
                 .bind(requester.id)
+                .bind(managed_organisation(requester))
                 .fetch_optional(&mut *tx)
                 .await?
         }
@@ -188,7 +191,7 @@ pub async fn create(
     .await?;
     search::reindex(&mut tx, db.backend(), search::Documents::Ticket(ticket_id)).await?;
     if let Some(mail) = new_ticket.mail.as_ref().filter(|mail| !mail.copied.is_empty()) {
-        tx = cc::copy_on_new_ticket(db, tx, ticket_id, message_id, requester, mail, now).await?;
+        tx = cc::copy_on_new_ticket(db, tx, ticket_id, requester, mail, now).await?;
     }
     tx.commit().await?;
     Ok(number)

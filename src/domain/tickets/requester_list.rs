@@ -42,14 +42,20 @@ pub enum CustomerScope {
 }
 
 impl CustomerScope {
-    /// `scope=organisation` is a manager's, `scope=cc` anyone's; anything else, and
-    /// `organisation` asked by someone who manages none, lists their own.
-    pub fn of(customer: &User, asked: &str) -> Self {
-        match (asked, super::ticket::managed_organisation(customer)) {
-            ("organisation", Some(organisation_id)) => Self::Organisation(organisation_id),
-            ("cc", _) => Self::Copied(customer.id),
-            _ => Self::Mine(customer.id),
+    /// `scope` as asked: `mine` (also when empty), `cc`, or `organisation` for its manager.
+    pub fn parse(customer: &User, asked: &str) -> Result<Self, String> {
+        match (asked.trim(), super::ticket::managed_organisation(customer)) {
+            ("" | "mine", _) => Ok(Self::Mine(customer.id)),
+            ("cc", _) => Ok(Self::Copied(customer.id)),
+            ("organisation", Some(organisation_id)) => Ok(Self::Organisation(organisation_id)),
+            ("organisation", None) => Err("Only an organisation's manager lists its tickets.".into()),
+            (other, _) => Err(format!("“{other}” is not mine, organisation or cc.")),
         }
+    }
+
+    /// As [`CustomerScope::parse`], where anything it refuses lists their own (the portal).
+    pub fn of(customer: &User, asked: &str) -> Self {
+        Self::parse(customer, asked).unwrap_or(Self::Mine(customer.id))
     }
 
     /// The value of `scope` that asks for this list.

@@ -171,19 +171,7 @@ pub async fn list(
         }
     }
     let page = page_param(params.page.as_deref(), &mut errors);
-    let scope = match (params.scope.trim(), tickets::managed_organisation(&caller)) {
-        ("" | "mine", _) => CustomerScope::Mine(caller.id),
-        ("cc", _) => CustomerScope::Copied(caller.id),
-        ("organisation", Some(organisation_id)) => CustomerScope::Organisation(organisation_id),
-        ("organisation", None) => {
-            errors.add("scope", "Only an organisation's manager lists its tickets.");
-            CustomerScope::Mine(caller.id)
-        }
-        (other, _) => {
-            errors.add("scope", format!("“{other}” is not mine, organisation or cc."));
-            CustomerScope::Mine(caller.id)
-        }
-    };
+    let scope = errors.check("scope", CustomerScope::parse(&caller, &params.scope)).unwrap_or(CustomerScope::Mine(caller.id));
     if !errors.is_empty() {
         return Err(ApiError::invalid(&errors));
     }
@@ -401,13 +389,7 @@ pub async fn update(
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
-        // Who is copied first: a closed ticket takes no one new.
-        if let Some(cc) = &cc {
-            cc::set(&state.db, &ticket, &caller, cc, now).await?;
-        }
-        if close {
-            customer::close(&state.db, &ticket, &caller, now).await?;
-        }
+        customer::decide(&state.db, &ticket, &caller, cc.as_ref(), close, now).await?;
     }
     ticket_response(&state, &caller, ticket.number, StatusCode::OK).await
 }

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::contacts::{self, Contact, ContactInput, ContactRow};
+use crate::domain::contacts::{self, Contact, ContactInput, ContactMethod, ContactRow};
 use crate::domain::organisations::{self, OrganisationName};
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, TicketSummary};
 use crate::domain::{self, FieldErrors};
@@ -21,6 +21,9 @@ use crate::web::state::AppState;
 pub struct ContactForm {
     #[serde(default)]
     phone: String,
+    /// `email` or `phone`.
+    #[serde(default)]
+    preferred_contact: String,
     /// An organisation's id, or empty for none.
     #[serde(default)]
     organisation: String,
@@ -30,12 +33,13 @@ pub struct ContactForm {
 
 impl ContactForm {
     fn parse(&self) -> domain::Result<ContactInput> {
-        ContactInput::parse(&self.phone, &self.organisation, self.org_manager.is_some())
+        ContactInput::parse(&self.phone, &self.preferred_contact, &self.organisation, self.org_manager.is_some())
     }
 
     fn of(contact: &Contact) -> Self {
         Self {
             phone: contact.phone.clone(),
+            preferred_contact: contact.preferred_contact.as_str().to_owned(),
             organisation: contact.organisation_id.map(|id| id.to_string()).unwrap_or_default(),
             org_manager: contact.org_manager.0.then(|| "on".into()),
         }

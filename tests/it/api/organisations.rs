@@ -108,14 +108,22 @@ async fn tickets_carry_their_organisation_and_who_is_copied(app: TestApp) {
     assert!(as_dan.get(&format!("/tickets?organisation={acme}")).await.field_error("organisation").is_some());
     assert_eq!(as_dan.patch("/tickets/1001", json!({ "cc": [] })).await.status, StatusCode::NOT_FOUND);
 
-    // The requester replaces the list; a new address becomes a customer.
-    let replaced = as_ann.patch("/tickets/1001", json!({ "cc": ["erin@client.test"] })).await;
+    // The requester replaces the list with a colleague at Acme's domain, new to us: a
+    // customer is made. Addresses elsewhere are for staff to copy.
+    let elsewhere = as_ann.patch("/tickets/1001", json!({ "cc": ["erin@client.test"] })).await;
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(elsewhere.field_error("cc").unwrap().contains("not at your organisation's mail domains"));
+    let replaced = as_ann.patch("/tickets/1001", json!({ "cc": ["erin@acme.test"] })).await;
     assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
-    assert_eq!(replaced.data()["cc"], json!(["erin@client.test"]));
+    assert_eq!(replaced.data()["cc"], json!(["erin@acme.test"]));
     assert!(replaced.data().get("version").is_none(), "customers are not shown versions");
     assert_eq!(as_dan.get("/tickets/1001").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'erin@client.test' AND role = 'customer'").await, 1);
-    // Closing ends changes to who is copied.
-    assert_eq!(as_ann.patch("/tickets/1001", json!({ "status": "closed" })).await.status, StatusCode::OK);
-    assert_eq!(as_ann.patch("/tickets/1001", json!({ "cc": [] })).await.status, StatusCode::CONFLICT);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'erin@acme.test' AND organisation_id IS NOT NULL").await, 1);
+    // Closing and copying in one change; a closed ticket takes nobody new, but lets go.
+    let closed = as_ann.patch("/tickets/1001", json!({ "status": "closed", "cc": ["erin@acme.test", "fay@acme.test"] })).await;
+    assert_eq!((closed.status, closed.data()["status"].clone()), (StatusCode::OK, json!("closed")));
+    assert_eq!(closed.data()["cc"], json!(["erin@acme.test", "fay@acme.test"]));
+    assert_eq!(as_ann.patch("/tickets/1001", json!({ "cc": ["gus@acme.test"] })).await.status, StatusCode::CONFLICT);
+    let cleared = as_ann.patch("/tickets/1001", json!({ "cc": [] })).await;
+    assert_eq!((cleared.status, cleared.data()["cc"].clone()), (StatusCode::OK, json!([])));
 }

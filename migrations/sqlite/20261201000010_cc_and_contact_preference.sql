@@ -8,3 +8,5 @@ CREATE TABLE ticket_cc (
 );
 -- A customer's "copied to me" list, and the viewer rule's check, are one index range.
 CREATE INDEX ticket_cc_user ON ticket_cc (user_id, ticket_id);
+-- How a contact likes to be reached, for staff who call as well as write.
+ALTER TABLE users ADD COLUMN preferred_contact TEXT NOT NULL DEFAULT 'email' CHECK (preferred_contact IN ('email', 'phone'));
