@@ -197,11 +197,13 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
     for index in 1..=agent_count {
         people.push(account(format!("agent{index}@demo.test"), person(&mut dice), "agent", None, false));
     }
+    let mut managed = std::collections::HashSet::new();
     for index in 1..=customer_count {
         let member = index % 5 < IN_ORGANISATION_OF_FIVE && !organisations.is_empty();
-        let slot = index / 5;
-        let organisation = member.then(|| organisations[slot % organisations.len()]);
-        let manager = member && slot < organisations.len();
+        // One large client, with a tenth of all customers (and so of the tickets).
+        let at = if index % 10 == 0 { 0 } else { index / 5 % organisations.len().max(1) };
+        let organisation = member.then(|| organisations[at]);
+        let manager = organisation.is_some_and(|organisation| managed.insert(organisation));
         people.push(account(format!("customer{index}@demo.test"), person(&mut dice), "customer", organisation, manager));
     }
     if existing_demo == 0 {
