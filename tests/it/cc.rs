@@ -10,23 +10,13 @@ use reqwest::StatusCode;
 use crate::for_both_backends;
 use crate::harness::{Backend, TestApp};
 use crate::mail::nothing_due;
+use crate::mail_in::app_with_mail;
 use crate::smtp::SmtpServer;
 
 for_both_backends!(
     people_copied_see_answer_and_hear_of_a_ticket,
     mail_copies_known_customers_and_brings_in_people_at_a_client_domain,
 );
-
-async fn app_with_mail(backend: Backend, smtp: &SmtpServer) -> TestApp {
-    let smtp_url = smtp.url();
-    TestApp::spawn_with(backend, move |config| {
-        config.smtp_url = Some(smtp_url);
-        config.mail_from = Some("help@support.example".into());
-        config.base_url = Some("https://help.support.example".into());
-        config.mail_ingest_token = Some("inbound-secret".into());
-    })
-    .await
-}
 
 async fn copied_on(app: &TestApp, number: i64) -> Vec<String> {
     sqlx::query_scalar(

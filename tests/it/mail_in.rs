@@ -24,7 +24,8 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/fixtures/mail/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture exists")
 }
 
-async fn app_with_mail(backend: Backend, smtp: &SmtpServer) -> TestApp {
+/// The app with mail out to `smtp` and mail in through `POST /mail/inbound`.
+pub(crate) async fn app_with_mail(backend: Backend, smtp: &SmtpServer) -> TestApp {
     let smtp_url = smtp.url();
     TestApp::spawn_with(backend, move |config| {
         config.smtp_url = Some(smtp_url);
