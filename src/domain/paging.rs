@@ -43,8 +43,10 @@ pub fn strict_page_number(raw: Option<&str>) -> Result<i64, String> {
     }
 }
 
-/// `%text%` for LIKE, with LIKE's own wildcards escaped.
+/// `%text%` for LIKE, with LIKE's own wildcards escaped. Control characters are dropped:
+/// no stored text holds one, and PostgreSQL refuses a NUL outright.
 pub fn like_pattern(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
     let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
@@ -56,5 +58,6 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("a\u{0}b"), "%ab%");
     }
 }

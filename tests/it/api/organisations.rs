@@ -52,6 +52,8 @@ async fn staff_keep_organisations_through_the_api(app: TestApp) {
     let by_domain = staff.get("/organisations?q=globex.example").await.data();
     assert_eq!(by_domain[0]["id"], globex);
     assert_eq!(staff.get("/organisations?page=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let with_nul = staff.get("/organisations?q=ac%00me").await;
+    assert_eq!((with_nul.status, with_nul.data()[0]["id"].clone()), (StatusCode::OK, json!(acme)), "PostgreSQL refuses NUL");
 
     // Customers see none of it.
     for path in ["/organisations".to_owned(), format!("/organisations/{acme}")] {
