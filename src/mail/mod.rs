@@ -165,7 +165,9 @@ fn refused_for_good(error: &lettre::transport::smtp::Error) -> bool {
 async fn deliver(db: &Db, mailer: &Mailer, store: &FileStore, mail: &Claimed, message_id: &str, now: i64) -> Result<(), Failure> {
     let transient = |error: &dyn std::fmt::Display| Failure { reason: error.to_string(), permanent: false };
     let Some(content) = content::content(db, mail).await.map_err(|error| transient(&error))? else {
-        return Err(Failure::permanent("what it was about (its ticket or account) no longer exists"));
+        return Err(Failure::permanent(
+            "what it was about (its ticket or account) no longer exists, or is not the recipient's to see",
+        ));
     };
     let settings = Settings::load(db).await.map_err(|error| transient(&error))?;
     // A one-time link is made now, for this mail alone: its secret is never stored.

@@ -11,11 +11,12 @@ use crate::for_both_backends;
 use crate::harness::{Backend, TestApp};
 use crate::mail::nothing_due;
 use crate::mail_in::app_with_mail;
-use crate::smtp::SmtpServer;
+use crate::smtp::{ReservedPort, SmtpServer};
 
 for_both_backends!(
     people_copied_see_answer_and_hear_of_a_ticket,
     mail_copies_known_customers_and_brings_in_people_at_a_client_domain,
+    mail_queued_for_someone_removed_from_the_copy_is_not_sent,
 );
 
 async fn copied_on(app: &TestApp, number: i64) -> Vec<String> {
@@ -233,4 +234,40 @@ async fn mail_copies_known_customers_and_brings_in_people_at_a_client_domain(bac
     assert_eq!(mails.len(), 3, "{:?}", mails.iter().map(|mail| mail.recipients.clone()).collect::<Vec<_>>());
     assert_eq!(mails[2].recipients, ["ann@acme.test"]);
     assert!(mails[2].text().contains("Line 3."));
+}
+
+async fn mail_queued_for_someone_removed_from_the_copy_is_not_sent(backend: Backend) {
+    // The SMTP server is away: what is queued waits.
+    let port = ReservedPort::new();
+    let url = port.url();
+    let app = TestApp::spawn_with(backend, move |config| {
+        config.smtp_url = Some(url);
+        config.mail_from = Some("help@support.example".into());
+    })
+    .await;
+    let carla = app.user(Role::Customer).email("carla@example.com").name("Carla").create().await;
+    let agent = app.user(Role::Agent).email("andy@example.com").name("Andy").create().await;
+    app.user(Role::Customer).email("dan@example.com").name("Dan").create().await;
+    let number = app.ticket_for(&carla).subject("VPN drops").create().await;
+    let ticket = app.ticket(number).await;
+    let copy = |addresses: &str| helpdesk::domain::conversation::cc::CcList::parse(addresses).unwrap();
+    helpdesk::domain::conversation::cc::set(&app.db, &ticket, &agent, &copy("dan@example.com"), app.now()).await.unwrap();
+    app.agent_writes(&ticket, &agent, "We are on it.", helpdesk::domain::conversation::Visibility::Public).await;
+    helpdesk::domain::conversation::cc::set(&app.db, &ticket, &agent, &copy(""), app.now()).await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await, 4, "all four wait");
+
+    let smtp = SmtpServer::start_on(port).await;
+    app.clock.advance(3600);
+    app.wait_for_count("SELECT COUNT(*) FROM outbox WHERE status <> 'pending'", 4).await;
+    let mut delivered: Vec<String> = smtp.received().iter().flat_map(|mail| mail.recipients.clone()).collect();
+    delivered.sort();
+    assert_eq!(delivered, ["carla@example.com", "carla@example.com"], "Dan's two mails went nowhere");
+    let failed: Vec<String> =
+        sqlx::query_scalar("SELECT last_error FROM outbox WHERE status = 'failed' AND recipient_email = $1")
+            .bind("dan@example.com")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|reason| reason.contains("not the recipient's to see")), "{failed:?}");
 }

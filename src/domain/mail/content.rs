@@ -9,7 +9,7 @@ use crate::db::{Db, Flag};
 use crate::domain::Result;
 use crate::domain::accounts::role::Role;
 use crate::domain::attachments::{self, Attachment};
-use crate::domain::tickets::TicketNumber;
+use crate::domain::tickets::{self, TicketNumber};
 
 pub enum Content {
     Ticket(MailContent),
@@ -49,7 +49,8 @@ pub struct AccountContent {
     pub recipient_name: String,
 }
 
-/// Reads what `mail` is about. `None` when its ticket, account or kind no longer exists.
+/// Reads what `mail` is about. `None` when its ticket, account or kind no longer exists, or
+/// the ticket is no longer the recipient's to see.
 pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
     if let Ok(kind) = mail.kind.parse::<AccountMail>() {
         let Some(user_id) = mail.recipient_id else { return Ok(None) };
@@ -72,10 +73,13 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
         recipient_role: Option<Role>,
         recipient_name: Option<String>,
         recipient_needs_password: Option<Flag>,
+        /// The organisation the recipient manages, if any.
+        recipient_manages: Option<i64>,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT t.number, t.prefix, t.subject, r.name AS requester_name, t.requester_id, u.role AS recipient_role, u.name AS recipient_name, \
-         (u.password_hash = '' AND u.active = TRUE) AS recipient_needs_password \
+         (u.password_hash = '' AND u.active = TRUE) AS recipient_needs_password, \
+         CASE WHEN u.org_manager THEN u.organisation_id END AS recipient_manages \
          FROM tickets t JOIN users r ON r.id = t.requester_id LEFT JOIN users u ON u.id = $2 WHERE t.id = $1",
     )
     .bind(ticket_id)
@@ -83,6 +87,20 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
+    // A customer hears only of what they may still see: someone removed from the copy
+    // after this mail was queued is not sent it.
+    if let (Some(Role::Customer), Some(recipient_id)) = (row.recipient_role, mail.recipient_id) {
+        let sees: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.id = $1 AND {}", tickets::customer_sees(2, 3)))
+                .bind(ticket_id)
+                .bind(recipient_id)
+                .bind(row.recipient_manages)
+                .fetch_optional(db.pool())
+                .await?;
+        if sees.is_none() {
+            return Ok(None);
+        }
+    }
     // A mail without a user account behind it goes to the team address: staff.
     let recipient_is_staff = row.recipient_role.is_none_or(Role::is_staff);
     let message: Option<(String, String, Option<i64>)> = match mail.message_id {
