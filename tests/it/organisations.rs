@@ -85,6 +85,8 @@ async fn customers_join_by_domain_and_a_manager_sees_every_ticket_of_the_organis
         .assert_redirect(&format!("/desk/customers/{}", ann.id));
     let contact = agent.get(&format!("/desk/customers/{}", ann.id)).await.text_of(".page-head");
     assert!(contact.contains("+44 20 7946 0000 · prefers phone"), "{contact}");
+    let facts = agent.get(&format!("/desk/tickets/{anns}")).await.text_of(".facts");
+    assert!(facts.contains("+44 20 7946 0000 (prefers phone)"), "the workspace says how to reach her: {facts}");
     let refused = agent
         .post(&format!("/desk/customers/{}", olga.id), &[("phone", ""), ("preferred_contact", "phone"), ("organisation", "")])
         .await;

@@ -5,6 +5,7 @@ use super::status::{Priority, Status};
 use crate::db::{Db, Flag};
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
+use crate::domain::contacts::ContactMethod;
 use crate::domain::{Error, Result};
 
 /// A ticket with the names a page shows beside it, read in one statement.
@@ -23,6 +24,9 @@ pub struct Ticket {
     pub requester_id: i64,
     pub requester_name: String,
     pub requester_email: String,
+    pub requester_phone: String,
+    /// How the requester likes to be reached.
+    pub requester_prefers: ContactMethod,
     /// The requester's organisation, when the ticket was theirs within it.
     pub organisation_id: Option<i64>,
     pub organisation_name: Option<String>,
@@ -65,6 +69,7 @@ fn group_for_customer(name: &str, public: bool) -> &str {
 
 const TICKET_SELECT: &str = "SELECT t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, \
      g.name AS group_name, g.public AS group_public, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+     r.phone AS requester_phone, r.preferred_contact AS requester_prefers, \
      t.organisation_id, o.name AS organisation_name, t.assignee_id, a.name AS assignee_name, t.version, t.created_at, t.updated_at, t.public_updated_at, t.due_at, \
      t.first_response_at, t.resolved_at, t.closed_at, t.time_spent_minutes, t.rating, t.rating_comment, \
      mt.number AS merged_into, ft.number AS follow_up_of \

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
+use crate::domain::contacts::ContactMethod;
 use crate::domain::conversation::canned::{self, CannedResponse};
 use crate::domain::conversation::cc::{self, CcList, Copied};
 use crate::domain::conversation::staff::{self, Changes, Reply, Visibility};
