@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::change::Change;
-use crate::db::{Db, Flag, Tx};
+use crate::db::{Db, Tx};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, NewAccount, User};
 use crate::domain::clock::Timestamp;
@@ -25,8 +25,17 @@ pub struct CcList(Vec<Email>);
 impl CcList {
     /// An empty input is an empty list (it clears the CC).
     pub fn parse(input: &str) -> Result<Self> {
+        Self::of(input.split([',', ';', '\n']))
+    }
+
+    /// The addresses of a list (the API's).
+    pub fn from_addresses(addresses: &[String]) -> Result<Self> {
+        Self::of(addresses.iter().map(String::as_str))
+    }
+
+    fn of<'a>(given: impl Iterator<Item = &'a str>) -> Result<Self> {
         let mut addresses: Vec<Email> = Vec::new();
-        for given in input.split([',', ';', '\n']).map(str::trim).filter(|given| !given.is_empty()) {
+        for given in given.map(str::trim).filter(|given| !given.is_empty()) {
             let address = Email::parse(given).map_err(|_| invalid(format!("{given} is not an email address.")))?;
             if !addresses.contains(&address) {
                 addresses.push(address);
@@ -36,10 +45,6 @@ impl CcList {
             return Err(invalid(format!("Copy at most {CC_MAX} people.")));
         }
         Ok(Self(addresses))
-    }
-
-    pub fn from_addresses(addresses: &[String]) -> Result<Self> {
-        Self::parse(&addresses.join(","))
     }
 }
 
@@ -57,12 +62,17 @@ pub struct Copied {
 
 /// Who is copied on the ticket, by address.
 pub async fn of_ticket(db: &Db, ticket_id: i64) -> Result<Vec<Copied>> {
+    copied_on(db.pool(), ticket_id).await
+}
+
+/// Who is copied on the ticket, by address (read in a transaction, or from the pool).
+async fn copied_on<'c>(executor: impl sqlx::Executor<'c, Database = sqlx::Any>, ticket_id: i64) -> Result<Vec<Copied>> {
     Ok(sqlx::query_as(
         "SELECT u.id AS user_id, u.name, u.email FROM ticket_cc c JOIN users u ON u.id = c.user_id \
          WHERE c.ticket_id = $1 ORDER BY u.email",
     )
     .bind(ticket_id)
-    .fetch_all(db.pool())
+    .fetch_all(executor)
     .await?)
 }
 
@@ -98,11 +108,11 @@ pub async fn set(db: &Db, ticket: &Ticket, actor: &User, list: &CcList, now: Tim
 pub(super) async fn replace(change: &mut Change<'_>, list: &CcList, by_staff: bool) -> Result<bool> {
     let (ticket_id, requester_id, now) = (change.ticket.id, change.ticket.requester_id, change.now);
     let (organisation_id, actor_id) = (change.ticket.organisation_id, change.actor_id());
-    let before = copied_in(change.tx(), ticket_id).await?;
+    let before = copied_on(&mut **change.tx(), ticket_id).await?;
     let mut wanted: Vec<i64> = Vec::new();
     for address in &list.0 {
-        if let Some((id, _)) = before.iter().find(|(_, email)| email == address.as_str()) {
-            wanted.push(*id);
+        if let Some(copied) = before.iter().find(|copied| copied.email == address.as_str()) {
+            wanted.push(copied.user_id);
             continue;
         }
         if !by_staff && !at_domain_of(change.tx(), organisation_id, address).await? {
@@ -113,8 +123,8 @@ pub(super) async fn replace(change: &mut Change<'_>, list: &CcList, by_staff: bo
             wanted.push(user.id);
         }
     }
-    let added: Vec<i64> = wanted.iter().copied().filter(|id| !before.iter().any(|(had, _)| had == id)).collect();
-    let removed: Vec<i64> = before.iter().map(|(id, _)| *id).filter(|id| !wanted.contains(id)).collect();
+    let added: Vec<i64> = wanted.iter().copied().filter(|id| !before.iter().any(|had| had.user_id == *id)).collect();
+    let removed: Vec<i64> = before.iter().map(|had| had.user_id).filter(|id| !wanted.contains(id)).collect();
     if added.is_empty() && removed.is_empty() {
         return Ok(false);
     }
@@ -131,7 +141,7 @@ pub(super) async fn replace(change: &mut Change<'_>, list: &CcList, by_staff: bo
     for user_id in &added {
         insert(change.tx(), ticket_id, *user_id, now).await?;
     }
-    let after = copied_in(change.tx(), ticket_id).await?;
+    let after = copied_on(&mut **change.tx(), ticket_id).await?;
     record(change, &before, &after).await?;
     // The request's first message tells them what it is about.
     let first_message: Option<i64> = sqlx::query_scalar(
@@ -162,11 +172,7 @@ async fn at_domain_of(tx: &mut Tx, organisation_id: Option<i64>, address: &Email
 /// when there is none. Staff are told why an account cannot be copied; customers are not
 /// told whose an address is.
 async fn customer_for(tx: &mut Tx, address: &Email, actor_id: Option<i64>, by_staff: bool, now: Timestamp) -> Result<User> {
-    let found: Option<User> = sqlx::query_as(&format!("SELECT {} FROM users WHERE email = $1", users::USER_COLUMNS))
-        .bind(address.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-    match found {
+    match account_at(tx, address).await? {
         Some(user) if user.role == Role::Customer && user.active => Ok(user),
         Some(_) if !by_staff => Err(invalid(format!("{address} cannot be copied; ask us if they should be."))),
         Some(user) if user.role.is_staff() => {
@@ -181,13 +187,12 @@ async fn customer_for(tx: &mut Tx, address: &Email, actor_id: Option<i64>, by_st
     }
 }
 
-async fn copied_in(tx: &mut Tx, ticket_id: i64) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT u.id, u.email FROM ticket_cc c JOIN users u ON u.id = c.user_id WHERE c.ticket_id = $1 ORDER BY u.email",
-    )
-    .bind(ticket_id)
-    .fetch_all(&mut **tx)
-    .await?)
+/// The account with this address, if any, read in the change's transaction.
+async fn account_at(tx: &mut Tx, address: &Email) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!("SELECT {} FROM users WHERE email = $1", users::USER_COLUMNS))
+        .bind(address.as_str())
+        .fetch_optional(&mut **tx)
+        .await?)
 }
 
 async fn insert(tx: &mut Tx, ticket_id: i64, user_id: i64, now: Timestamp) -> Result<()> {
@@ -202,8 +207,8 @@ async fn insert(tx: &mut Tx, ticket_id: i64, user_id: i64, now: Timestamp) -> Re
 
 /// The change on the timeline (public: the customer's side sees who is copied) and in the
 /// audit log.
-async fn record(change: &mut Change<'_>, before: &[(i64, String)], after: &[(i64, String)]) -> Result<()> {
-    let emails = |list: &[(i64, String)]| list.iter().map(|(_, email)| email.clone()).collect::<Vec<_>>();
+async fn record(change: &mut Change<'_>, before: &[Copied], after: &[Copied]) -> Result<()> {
+    let emails = |list: &[Copied]| list.iter().map(|copied| copied.email.clone()).collect::<Vec<_>>();
     let (before, after) = (emails(before), emails(after));
     let shown = |list: &[String]| Some(list.join(", ")).filter(|joined| !joined.is_empty());
     change.add_event("cc", shown(&before).as_deref(), shown(&after).as_deref(), true).await?;
@@ -223,23 +228,25 @@ pub(super) async fn copy_from_mail(change: &mut Change<'_>, sender: &User, mail:
         return Ok(());
     }
     let ticket_id = change.ticket.id;
-    let before = copied_in(change.tx(), ticket_id).await?;
+    let before = copied_on(&mut **change.tx(), ticket_id).await?;
     let mut added = 0;
     for address in mail.copied.iter().take(CC_MAX) {
-        let known: Option<(i64, Role, Flag)> = sqlx::query_as("SELECT id, role, active FROM users WHERE email = $1")
-            .bind(address.as_str())
-            .fetch_optional(&mut **change.tx())
-            .await?;
-        let Some((user_id, Role::Customer, Flag(true))) = known else { continue };
+        let Some(User { id: user_id, role: Role::Customer, active: true, .. }) = account_at(change.tx(), address).await? else {
+            continue;
+        };
         let allowed = by_staff || at_domain_of(change.tx(), organisation_id, address).await?;
-        if allowed && user_id != requester_id && !before.iter().any(|(id, _)| *id == user_id) && before.len() + added < CC_MAX {
+        if allowed
+            && user_id != requester_id
+            && !before.iter().any(|copied| copied.user_id == user_id)
+            && before.len() + added < CC_MAX
+        {
             let now = change.now;
             insert(change.tx(), ticket_id, user_id, now).await?;
             added += 1;
         }
     }
     if added > 0 {
-        let after = copied_in(change.tx(), ticket_id).await?;
+        let after = copied_on(&mut **change.tx(), ticket_id).await?;
         record(change, &before, &after).await?;
     }
     Ok(())

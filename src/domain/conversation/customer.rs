@@ -47,15 +47,10 @@ enum Access {
 /// with the ticket locked; any other is `NotFound`.
 async fn begin_own<'a>(db: &'a Db, ticket: &Ticket, customer: &User, access: Access, now: Timestamp) -> Result<Change<'a>> {
     let mut change = Change::begin(db, ticket.id, Some(customer.id), now).await?;
-    let sees: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.id = $1 AND {}", tickets::customer_sees(2, 3)))
-            .bind(ticket.id)
-            .bind(customer.id)
-            .bind(tickets::managed_organisation(customer))
-            .fetch_optional(&mut **change.tx())
-            .await?;
+    let managed = tickets::managed_organisation(customer);
+    let sees = tickets::customer_sees_ticket(&mut **change.tx(), ticket.id, customer.id, managed).await?;
     let (requester_id, organisation_id) = (change.ticket.requester_id, change.ticket.organisation_id);
-    if sees.is_none() || access == Access::Decide && !tickets::customer_may_manage(customer, requester_id, organisation_id) {
+    if !sees || access == Access::Decide && !tickets::customer_may_manage(customer, requester_id, organisation_id) {
         return Err(Error::NotFound);
     }
     Ok(change)

@@ -89,17 +89,10 @@ pub async fn content(db: &Db, mail: &Claimed) -> Result<Option<Content>> {
     let Some(row) = row else { return Ok(None) };
     // A customer hears only of what they may still see: someone removed from the copy
     // after this mail was queued is not sent it.
-    if let (Some(Role::Customer), Some(recipient_id)) = (row.recipient_role, mail.recipient_id) {
-        let sees: Option<i64> =
-            sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.id = $1 AND {}", tickets::customer_sees(2, 3)))
-                .bind(ticket_id)
-                .bind(recipient_id)
-                .bind(row.recipient_manages)
-                .fetch_optional(db.pool())
-                .await?;
-        if sees.is_none() {
-            return Ok(None);
-        }
+    if let (Some(Role::Customer), Some(recipient_id)) = (row.recipient_role, mail.recipient_id)
+        && !tickets::customer_sees_ticket(db.pool(), ticket_id, recipient_id, row.recipient_manages).await?
+    {
+        return Ok(None);
     }
     // A mail without a user account behind it goes to the team address: staff.
     let recipient_is_staff = row.recipient_role.is_none_or(Role::is_staff);

@@ -15,5 +15,6 @@ pub use number::TicketNumber;
 pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerScope, CustomerTab, list_for_requester};
 pub use status::{Priority, Status};
 pub use ticket::{
-    Ticket, TicketSummary, customer_may_manage, customer_sees, find_for_viewer, id_of, managed_organisation, others_of_requester,
+    Ticket, TicketSummary, customer_may_manage, customer_sees, customer_sees_ticket, find_for_viewer, id_of,
+    managed_organisation, others_of_requester,
 };

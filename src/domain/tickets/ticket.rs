@@ -115,6 +115,23 @@ pub fn customer_sees(customer: usize, organisation: usize) -> String {
     )
 }
 
+/// Whether [`customer_sees`] the ticket `ticket_id` (read in a transaction, or from the pool).
+pub async fn customer_sees_ticket<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    ticket_id: i64,
+    customer_id: i64,
+    managed_organisation: Option<i64>,
+) -> Result<bool> {
+    let seen: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT t.id FROM tickets t WHERE t.id = $1 AND {}", customer_sees(2, 3)))
+            .bind(ticket_id)
+            .bind(customer_id)
+            .bind(managed_organisation)
+            .fetch_optional(executor)
+            .await?;
+    Ok(seen.is_some())
+}
+
 /// Whether `customer` may decide for a ticket they see (close it, rate it, change who is
 /// copied): they asked it, or they manage its organisation. Those copied see and answer
 /// it, and no more.
