@@ -1,7 +1,7 @@
 //! Full-text search over tickets: SQLite's FTS5 and PostgreSQL's tsvector with a GIN
 //! index, behind the same functions. A ticket's document is its subject, its requester's
-//! name and email and its organisation's name (ranked first), then every message body and the names of its
-//! files (not those removed). PostgreSQL's parser
+//! name and email and its organisation's name (ranked first), then every message body, the names of its
+//! files (not those removed), its tags and its field values. PostgreSQL's parser
 //! keeps an address whole, so its documents also hold the address split at `@`: a search
 //! then finds a customer by the part before it or by their domain, as FTS5 does. This is
 //! the one place the two dialects differ for search.
@@ -23,6 +23,10 @@ const FTS_FILE_NAMES: &str =
     "COALESCE((SELECT group_concat(a.filename, ' ') FROM attachments a WHERE a.ticket_id = t.id AND a.removed_at IS NULL), '')";
 const PG_FILE_NAMES: &str = "COALESCE((SELECT string_agg(a.filename || ' ' || replace(a.filename, '.', ' '), ' ') \
      FROM attachments a WHERE a.ticket_id = t.id AND a.removed_at IS NULL), '')";
+
+/// Ticket `t`'s tags and field values, for its document (the same SQL on both).
+const SHAPING: &str = "COALESCE((SELECT string_agg(g.tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id), '') || ' ' || \
+     COALESCE((SELECT string_agg(v.value, ' ') FROM ticket_field_values v WHERE v.ticket_id = t.id), '')";
 
 /// Which documents to rebuild.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +60,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             format!(
                 "INSERT INTO ticket_search (rowid, subject, body) \
                  SELECT t.id, {FTS_HEADLINE}, COALESCE((SELECT group_concat(m.body, ' ') \
-                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} \
+                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} || ' ' || {SHAPING} \
                  FROM {from} WHERE {scope}"
             ),
         ],
@@ -64,7 +68,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, {PG_HEADLINE} || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
-             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES}), 'B') \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES} || ' ' || {SHAPING}), 'B') \
              FROM {from} WHERE {scope} \
              ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"
         )],
@@ -80,14 +84,15 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
     let insert = match backend {
         Backend::Sqlite => format!(
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} \
+             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} || ' ' || {SHAPING} \
              FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"
         ),
         Backend::Postgres => format!(
             "INSERT INTO ticket_search (ticket_id, document) \
-             SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '') || ' ' || {PG_FILE_NAMES}), 'B') \
+             SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '') || ' ' || {PG_FILE_NAMES} || ' ' || \
+             {SHAPING}), 'B') \
              FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"

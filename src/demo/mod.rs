@@ -7,8 +7,10 @@ use std::time::Instant;
 use anyhow::Context;
 
 mod rows;
+mod shaping;
 
 use rows::{Dice, Value, insert_rows};
+use shaping::Shaping;
 
 use crate::db::{Db, search};
 use crate::domain::accounts::password::{self, Password};
@@ -229,6 +231,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             .await?;
         }
     }
+    let field_ids = shaping::seed_fields(&mut tx, now).await?;
     tx.commit().await?;
 
     // Tickets and their conversations, batch by batch.
@@ -289,7 +292,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
                 Value::OptInt(organisation),
             ]);
             let copied = (dice.below(COPIED_ONE_IN) == 0).then(|| dice.pick(&customers).0).filter(|copied| *copied != requester);
-            conversations.push((requester, assignee, created_at, step, message_count, copied));
+            conversations.push((requester, assignee, created_at, step, message_count, copied, status));
         }
         insert_rows(
             &mut tx,
@@ -307,7 +310,9 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             .await?;
         let mut messages = Vec::new();
         let mut copies = Vec::new();
-        for (ticket_id, (requester, assignee, created_at, step, count, copied)) in ids.iter().zip(conversations) {
+        let mut shaping = Shaping::default();
+        for (ticket_id, (requester, assignee, created_at, step, count, copied, status)) in ids.iter().zip(conversations) {
+            shaping.add(&mut dice, &field_ids, *ticket_id, status);
             if let Some(copied) = copied {
                 copies.push(vec![Value::Int(*ticket_id), Value::Int(copied), Value::Int(created_at)]);
             }
@@ -330,6 +335,7 @@ pub async fn seed(db: &Db, options: &DemoOptions, now: Timestamp) -> anyhow::Res
             }
         }
         insert_rows(&mut tx, "INSERT INTO ticket_cc (ticket_id, user_id, created_at)", 3, copies).await?;
+        shaping.write(&mut tx).await?;
         messages_written += messages.len();
         insert_rows(
             &mut tx,

@@ -1,22 +1,24 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Messages for the fields of a form that failed validation, keyed by field name.
+/// Messages for the fields of a form that failed validation, keyed by field name (fixed
+/// names, or `field_{key}` for the fields an admin defines).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
+pub struct FieldErrors(BTreeMap<Cow<'static, str>, String>);
 
 impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn single(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn single(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         let mut errors = Self::new();
         errors.add(field, message);
         errors
     }
 
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    pub fn add(&mut self, field: impl Into<Cow<'static, str>>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
     }
 
     /// Adds another parse's messages (a field already noted keeps its first message).
@@ -27,7 +29,7 @@ impl FieldErrors {
     }
 
     /// Keeps the parsed value, or records its error under `field`.
-    pub fn check<T>(&mut self, field: &'static str, parsed: std::result::Result<T, String>) -> Option<T> {
+    pub fn check<T>(&mut self, field: impl Into<Cow<'static, str>>, parsed: std::result::Result<T, String>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(message) => {
@@ -50,8 +52,8 @@ impl FieldErrors {
         self.0.values().map(String::as_str).collect::<Vec<_>>().join(" ")
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.0.iter().map(|(field, message)| (*field, message.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(field, message)| (field.as_ref(), message.as_str()))
     }
 
     /// `Ok(())` when nothing was recorded, so callers can `?` out of a parse.

@@ -34,6 +34,23 @@ impl From<Option<i64>> for WholeNumber<'_> {
     }
 }
 
+/// A parameter given once or repeated.
+#[derive(serde::Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn values(&self) -> &[String] {
+        match self {
+            OneOrMany::One(value) => std::slice::from_ref(value),
+            OneOrMany::Many(values) => values,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

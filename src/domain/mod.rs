@@ -10,11 +10,13 @@ pub mod contacts;
 pub mod conversation;
 pub mod email;
 pub mod error;
+pub mod fields;
 pub mod input;
 pub mod mail;
 pub mod organisations;
 pub mod paging;
 pub mod reports;
+pub mod tags;
 pub mod text;
 pub mod tickets;
 

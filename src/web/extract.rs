@@ -256,6 +256,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// Query parameters read as forms are: repeated names fill `Vec`s (`?tag=a&tag=b`).
+pub struct HtmlQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for HtmlQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or_default())
+            .map(HtmlQuery)
+            .map_err(|error| AppError::BadRequest(format!("The address could not be read: {error}.")))
+    }
+}
+
 /// A form with nothing but its CSRF token (a button: sign out, close).
 #[derive(Deserialize)]
 pub struct NoFields {}

@@ -4,6 +4,7 @@ mod api;
 pub mod assets;
 pub mod error;
 pub mod extract;
+pub mod field_views;
 pub mod format;
 pub(crate) mod handlers;
 pub mod page;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))
         .route("/desk/tickets/{number}/merge", post(workspace::merge))
         .route("/desk/tickets/{number}/cc", post(workspace::set_cc))
+        .route("/desk/tickets/{number}/tags", post(workspace::set_tags))
         .route("/desk/attachments/{id}/delete", post(attachments::remove))
         .route("/desk/organisations", get(organisations::list).post(organisations::create))
         .route("/desk/organisations/{id}", get(organisations::show).post(organisations::update))

@@ -154,6 +154,16 @@ impl EntryView {
                 Some(copied) => format!("{author} copied {copied}"),
                 None => format!("{author} removed everyone from the copy"),
             },
+            // Field events read "Label: value"; an empty side is an unset field.
+            Some("field") => match (entry.old_value.as_deref(), entry.new_value.as_deref()) {
+                (_, Some(set)) => format!("{author} set {set}"),
+                (Some(cleared), None) => format!("{author} cleared {cleared}"),
+                (None, None) => format!("{author} changed a field"),
+            },
+            Some("tags") => match entry.new_value.as_deref() {
+                Some(tags) => format!("{author} set the tags to {tags}"),
+                None => format!("{author} removed every tag"),
+            },
             Some("file_removed") => {
                 format!("{author} removed the file {}", entry.old_value.as_deref().unwrap_or("?"))
             }

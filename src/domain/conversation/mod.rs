@@ -10,6 +10,8 @@ mod change;
 pub mod closing;
 pub mod customer;
 pub mod files;
+mod merge;
+mod properties;
 pub mod staff;
 mod timeline;
 

@@ -5,14 +5,18 @@ use serde_json::json;
 use super::cc::{self, CcList};
 pub use super::change::Visibility;
 use super::change::{Change, StatusEvent};
+pub use super::merge::merge;
+use super::properties;
 use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::User;
 use crate::domain::attachments::KeptFile;
 use crate::domain::clock::Timestamp;
+use crate::domain::fields::values::{self, FieldInput};
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::Notification;
 use crate::domain::mail::received::ReceivedMail;
+use crate::domain::tags::TagChange;
 use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::tickets::{Ticket, parse_body};
 use crate::domain::{Error, FieldErrors, Result};
@@ -79,6 +83,10 @@ async fn set_status_as_agent(change: &mut Change<'_>, to: Status) -> Result<()> 
     if from == Status::Closed {
         return Err(Error::Conflict("This ticket is closed, and closed is final: the customer can open a follow-up.".into()));
     }
+    if matches!(to, Status::Resolved | Status::Closed) && from != Status::Resolved {
+        let ticket_id = change.ticket.id;
+        values::check_resolvable(change.tx(), ticket_id, &to.label().to_lowercase()).await?;
+    }
     change.set_status(to, StatusEvent::Changed).await?;
     match to {
         Status::Resolved => change.notify_customers(Notification::Resolved, None).await,
@@ -131,6 +139,9 @@ pub struct Changes {
     pub assignee: Option<Option<i64>>,
     /// Who is copied, replacing the list.
     pub cc: Option<CcList>,
+    /// The fields given (checked against their definitions when applied).
+    pub fields: FieldInput,
+    pub tags: Option<TagChange>,
 }
 
 impl Changes {
@@ -148,7 +159,7 @@ impl Changes {
             Some(Some(given)) => errors.check("assignee", given.map_err(|()| "Choose an agent.".to_string())).map(Some),
         };
         errors.into_result()?;
-        Ok(Self { status, priority, group_id, assignee, cc: None })
+        Ok(Self { status, priority, group_id, assignee, ..Self::default() })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -254,7 +265,12 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
         }
         any = true;
     }
-    // Before the status: closing ends changes to who is copied.
+    any |= properties::set_fields(change, &changes.fields).await?;
+    if let Some(tags) = &changes.tags {
+        any |= properties::set_tags(change, tags).await?;
+    }
+    // Before the status: closing ends changes to who is copied, and resolving needs the
+    // fields required to resolve.
     if let Some(list) = &changes.cc {
         any |= cc::replace(change, list, true).await?;
     }
@@ -271,10 +287,24 @@ pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now:
     update(db, ticket, agent, &Changes { status: Some(to), ..Changes::default() }, None, now).await
 }
 
-/// Applies the same changes to many tickets, each in its own transaction; answers how
-/// many changed. A ticket that refuses (a closed one asked to reopen) is skipped.
-pub async fn bulk_update(db: &Db, numbers: &[TicketNumber], agent: &User, changes: &Changes, now: Timestamp) -> Result<usize> {
-    let mut changed = 0;
+/// What a bulk change did: how many tickets changed, and those that refused, each with why.
+#[derive(Debug, Default)]
+pub struct BulkOutcome {
+    pub changed: usize,
+    pub refused: Vec<(TicketNumber, String)>,
+}
+
+/// Applies the same changes to many tickets, each in its own transaction. A ticket that
+/// refuses (a closed one asked to reopen, one missing a field required to resolve) is
+/// skipped and named.
+pub async fn bulk_update(
+    db: &Db,
+    numbers: &[TicketNumber],
+    agent: &User,
+    changes: &Changes,
+    now: Timestamp,
+) -> Result<BulkOutcome> {
+    let mut outcome = BulkOutcome::default();
     for number in numbers {
         let Some(id) = crate::domain::tickets::id_of(db, *number).await? else {
             continue;
@@ -283,13 +313,16 @@ pub async fn bulk_update(db: &Db, numbers: &[TicketNumber], agent: &User, change
         match apply(&mut change, changes).await {
             Ok(()) => {
                 change.commit(None).await?;
-                changed += 1;
+                outcome.changed += 1;
             }
-            Err(Error::Conflict(_)) => {}
+            Err(Error::Conflict(why)) => outcome.refused.push((*number, why)),
+            Err(Error::Invalid(errors)) if errors.iter().all(|(field, _)| field.starts_with("field_") || field == "tags") => {
+                outcome.refused.push((*number, errors.summary()));
+            }
             Err(error) => return Err(error),
         }
     }
-    Ok(changed)
+    Ok(outcome)
 }
 
 /// Takes every ticket away from `agent_id` (no longer staff), each an ordinary change —
@@ -306,70 +339,6 @@ pub async fn unassign_all(db: &Db, mut tx: Tx, agent_id: i64, actor_id: i64, now
         tx = change.finish(None).await?;
     }
     Ok(tx)
-}
-
-/// Merges `source` into `target`: the source is closed with a link to the survivor, the
-/// survivor shows the source's messages and notes the merge. Only tickets of the same
-/// requester merge, so no customer ever sees another's messages; those copied on the
-/// source are copied on the survivor.
-pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now: Timestamp) -> Result<()> {
-    if source.id == target.id {
-        return Err(Error::Invalid(FieldErrors::single("into", "A ticket cannot be merged into itself.")));
-    }
-    if source.requester_id != target.requester_id {
-        return Err(Error::Invalid(FieldErrors::single("into", "Only tickets from the same requester can be merged.")));
-    }
-    let mut change = Change::begin(db, source.id, Some(agent.id), now).await?;
-    if change.ticket.status == Status::Closed {
-        return Err(Error::Conflict("This ticket is closed already; closed tickets cannot be merged.".into()));
-    }
-    let target_status: Option<Status> = sqlx::query_scalar(&format!(
-        "SELECT status FROM tickets WHERE id = $1 AND merged_into_id IS NULL{}",
-        db.backend().row_lock()
-    ))
-    .bind(target.id)
-    .fetch_optional(&mut **change.tx())
-    .await?;
-    if target_status.is_none_or(|status| status == Status::Closed) {
-        return Err(Error::Invalid(FieldErrors::single("into", "Merge into a ticket that is still open.")));
-    }
-    sqlx::query("UPDATE tickets SET merged_into_id = $1 WHERE id = $2")
-        .bind(target.id)
-        .bind(source.id)
-        .execute(&mut **change.tx())
-        .await?;
-    // Those copied on the duplicate follow the survivor, whose timeline now holds it.
-    sqlx::query(
-        "INSERT INTO ticket_cc (ticket_id, user_id, created_at) SELECT $1, user_id, $2 FROM ticket_cc WHERE ticket_id = $3 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(target.id)
-    .bind(now)
-    .bind(source.id)
-    .execute(&mut **change.tx())
-    .await?;
-    let survivor = target.reference();
-    change.add_event("merged_into", None, Some(&survivor), true).await?;
-    change.set_status(Status::Closed, StatusEvent::Merged).await?;
-    change.audit("ticket.merge", json!({ "merged_into": null }), json!({ "merged_into": target.number.get() })).await?;
-    sqlx::query(
-        "INSERT INTO messages (ticket_id, kind, author_id, event, new_value, public, ticket_version, created_at) \
-         SELECT id, 'event', $1, 'merge', $2, $3, version + 1, $4 FROM tickets WHERE id = $5",
-    )
-    .bind(agent.id)
-    .bind(source.reference())
-    .bind(true)
-    .bind(now)
-    .bind(target.id)
-    .execute(&mut **change.tx())
-    .await?;
-    sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1, public_updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(target.id)
-        .execute(&mut **change.tx())
-        .await?;
-    change.commit(None).await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -362,6 +362,8 @@ impl Intake<'_> {
             follow_up_of: follow_up_of.map(|closed| closed.number),
             mail,
             files,
+            // A mail fills no fields, required or not: staff set them on the desk.
+            fields: Vec::new(),
         };
         let customer = match customer {
             Sender::Known(user) => user.clone(),

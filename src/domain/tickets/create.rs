@@ -15,6 +15,8 @@ use crate::domain::attachments::{self, KeptFile};
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::cc;
 use crate::domain::email::Email;
+use crate::domain::fields::SetValue;
+use crate::domain::fields::values;
 use crate::domain::input::WholeNumber;
 use crate::domain::mail::notification::{self, Notification, Recipient};
 use crate::domain::mail::received::ReceivedMail;
@@ -56,6 +58,8 @@ pub struct NewTicket {
     pub mail: Option<ReceivedMail>,
     /// Files on its first message, kept in the store already.
     pub files: Vec<KeptFile>,
+    /// Its fields, checked (see [`NewTicket::with_fields`]).
+    pub fields: Vec<SetValue>,
 }
 
 impl NewTicket {
@@ -77,8 +81,25 @@ impl NewTicket {
                 follow_up_of: TicketNumber::parse(follow_up_of),
                 mail: None,
                 files: Vec::new(),
+                fields: Vec::new(),
             }),
             _ => Err(Error::Invalid(errors)),
+        }
+    }
+
+    /// Adds the fields, checked apart (they need their definitions), reporting every bad
+    /// field of both at once.
+    pub fn with_fields(parsed: Result<Self>, fields: Result<Vec<SetValue>>) -> Result<Self> {
+        match (parsed, fields) {
+            (Ok(mut new_ticket), Ok(fields)) => {
+                new_ticket.fields = fields;
+                Ok(new_ticket)
+            }
+            (Err(Error::Invalid(mut errors)), Err(Error::Invalid(more))) => {
+                errors.extend(more);
+                Err(Error::Invalid(errors))
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
         }
     }
 }
@@ -165,6 +186,7 @@ pub async fn create(
         other => other?,
     };
     attachments::attach(&mut tx, ticket_id, message_id, &new_ticket.files, now).await?;
+    let fields = values::store(&mut tx, ticket_id, &new_ticket.fields).await?;
     let requester_recipient = Recipient { user_id: Some(requester.id), email: &requester.email };
     notification::enqueue(&mut tx, Notification::TicketCreated, ticket_id, Some(message_id), requester_recipient, now).await?;
     if let Some(email) = notify_email {
@@ -184,6 +206,7 @@ pub async fn create(
                 "group_id": new_ticket.group_id,
                 "priority": new_ticket.priority.as_str(),
                 "status": Status::New.as_str(),
+                "fields": fields.iter().map(|set| (set.field.key.clone(), json!(set.after))).collect::<serde_json::Map<_, _>>(),
             })),
         },
         now,

@@ -300,15 +300,11 @@ pub struct QueryParams<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("The query string could not be read: {}", rejection.body_text()),
-            )),
-        }
+    /// Read as forms are, so that a repeatable parameter (`tag`) fills a list.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or_default()).map(Self).map_err(|error| {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("The query string could not be read: {error}"))
+        })
     }
 }
 

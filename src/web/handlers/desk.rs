@@ -1,8 +1,10 @@
 //! The staff desk: the queue with its views, filters and search, bulk changes, and
 //! tickets opened on a customer's behalf.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -10,14 +12,19 @@ use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::staff::{self, Changes};
+use crate::domain::fields::values::{self, FieldInput, Setter};
+use crate::domain::fields::{self, FieldDefinition, FieldKind};
+use crate::domain::input::OneOrMany;
 use crate::domain::input::WholeNumber;
 use crate::domain::organisations;
+use crate::domain::tags::{self, Tag, TagChange};
 use crate::domain::tickets::queue::{self, QueueParams, Sort};
 use crate::domain::tickets::{self, NewTicket};
 use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
-use crate::web::extract::{Agent, CsrfForm};
+use crate::web::extract::{Agent, CsrfForm, HtmlQuery};
+use crate::web::field_views::{FieldInputView, field_inputs, typed_values};
 use crate::web::format::Moment;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::{AppSession, FlashKind};
@@ -46,6 +53,23 @@ pub struct QueueRowView {
     status: StatusView,
     due: Option<DueView>,
     updated: Moment,
+    tags: Vec<String>,
+}
+
+/// A filter on a field with a list of values (a select, a checkbox) in the filter form.
+pub struct FieldChoice {
+    name: String,
+    label: String,
+    /// `(value, label)`; the empty value is "any".
+    options: Vec<(String, String)>,
+    selected: String,
+}
+
+/// A tag in the desk's list, with the queue narrowed to it.
+pub struct TagLink {
+    tag: String,
+    tickets: i64,
+    href: String,
 }
 
 #[derive(Template)]
@@ -75,15 +99,22 @@ pub struct QueuePage {
     priorities: &'static [Priority],
     sorts: Vec<Sort>,
     return_to: String,
+    field_choices: Vec<FieldChoice>,
+    /// The tags the queue is narrowed to, each with the link that drops it.
+    tag_filters: Vec<(String, String)>,
+    tag_links: Vec<TagLink>,
 }
+
+/// Tags in the desk's list, the most used.
+const TAGS_LISTED: i64 = 20;
 
 fn count_text(count: i64) -> String {
     if count > queue::COUNT_CAP { format!("{}+", queue::COUNT_CAP) } else { count.to_string() }
 }
 
 /// The parameters that shape the list (all but the page), for links that keep them.
-fn list_shaping(params: &QueueParams) -> Vec<(&'static str, &str)> {
-    vec![
+fn list_shaping(params: &QueueParams) -> Vec<(&str, &str)> {
+    let mut pairs = vec![
         ("view", params.view.trim()),
         ("status", params.status.trim()),
         ("priority", params.priority.trim()),
@@ -94,24 +125,49 @@ fn list_shaping(params: &QueueParams) -> Vec<(&'static str, &str)> {
         ("from", params.from.trim()),
         ("to", params.to.trim()),
         ("sort", params.sort.trim()),
-    ]
+    ];
+    pairs.extend(params.tag.iter().map(|tag| ("tag", tag.trim())));
+    pairs.extend(params.field_pairs());
+    pairs
+}
+
+/// The select and checkbox fields as choices in the filter form.
+fn field_choices(definitions: &[FieldDefinition], params: &QueueParams) -> Vec<FieldChoice> {
+    definitions
+        .iter()
+        .filter(|field| field.kind.has_options() || field.kind == FieldKind::Checkbox)
+        .map(|field| {
+            let name = field.form_name();
+            let options = match field.kind {
+                FieldKind::Checkbox => {
+                    vec![("true".to_owned(), "Ticked".to_owned()), ("false".to_owned(), "Not ticked".to_owned())]
+                }
+                _ => field.option_list().into_iter().map(|option| (option.to_owned(), option.to_owned())).collect(),
+            };
+            let selected = params.field_pairs().find(|(given, _)| *given == name).map(|(_, value)| value.to_owned());
+            FieldChoice { label: field.label.clone(), options, selected: selected.unwrap_or_default(), name }
+        })
+        .collect()
 }
 
 pub async fn queue(
     State(state): State<AppState>,
     Agent(agent): Agent,
     ctx: PageContext,
-    Query(raw): Query<QueueParams>,
+    HtmlQuery(raw): HtmlQuery<QueueParams>,
 ) -> Result<Response> {
     if let Some(number) = TicketNumber::parse(&raw.q)
         && tickets::id_of(&state.db, number).await?.is_some()
     {
         return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
     }
-    let (query, errors) = raw.parse();
+    let (mut query, mut errors) = raw.parse();
+    errors.extend(queue::check_field_filters(&state.db, &mut query).await?);
     let problems = errors.iter().map(|(_, message)| format!("Ignored: {message}")).collect();
     let now = state.now();
     let paged = queue::list(&state.db, &agent, &query, now).await?;
+    let ids: Vec<i64> = paged.items.iter().map(|row| row.id).collect();
+    let mut row_tags = tags::of_tickets(&state.db, &ids).await?;
     let counts = queue::view_counts(&state.db, &agent, now).await?;
     let views = counts
         .into_iter()
@@ -146,6 +202,7 @@ pub async fn queue(
             status: row.status.into(),
             due: row.due_at.map(|due_at| DueView::new(due_at, now)),
             updated: Moment::new(row.updated_at, now),
+            tags: row_tags.remove(&row.id).unwrap_or_default(),
         })
         .collect();
     // The organisation filter is reached from an organisation's page; its name says so here.
@@ -158,6 +215,21 @@ pub async fn queue(
         None => None,
     };
     let without_organisation: Vec<_> = pairs.iter().copied().filter(|(name, _)| *name != "organisation").collect();
+    let without_tag = |tag: &str| {
+        let kept: Vec<_> = pairs.iter().copied().filter(|pair| *pair != ("tag", tag)).collect();
+        format!("/desk?{}", query_string(&kept))
+    };
+    let tag_filters = raw.tag.iter().map(|tag| (tag.trim().to_owned(), without_tag(tag.trim()))).collect();
+    let tag_links = tags::most_used(&state.db, TAGS_LISTED)
+        .await?
+        .into_iter()
+        .map(|count| TagLink {
+            href: format!("/desk?{}", query_string(&[("view", query.view.as_str()), ("tag", count.tag.as_str())])),
+            tag: count.tag,
+            tickets: count.tickets,
+        })
+        .collect();
+    let definitions = fields::all(state.db.pool()).await?;
     let page = QueuePage {
         ctx,
         organisation,
@@ -185,6 +257,9 @@ pub async fn queue(
             .filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view)))
             .collect(),
         return_to: format!("/desk?{}", query_string(&pairs)),
+        field_choices: field_choices(&definitions, &raw),
+        tag_filters,
+        tag_links,
         query: raw,
     };
     ok(&page)
@@ -202,6 +277,10 @@ pub struct BulkForm {
     group: String,
     assignee: Option<String>,
     #[serde(default)]
+    add_tag: String,
+    #[serde(default)]
+    remove_tag: String,
+    #[serde(default)]
     return_to: String,
 }
 
@@ -211,7 +290,32 @@ impl TryFrom<&BulkForm> for Changes {
     /// The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
     fn try_from(form: &BulkForm) -> domain::Result<Self> {
         let assignee = form.assignee.as_deref().filter(|value| *value != "keep").map(WholeNumber::Typed);
-        Changes::parse(&form.status, &form.priority, WholeNumber::Typed(&form.group), assignee)
+        let changes = Changes::parse(&form.status, &form.priority, WholeNumber::Typed(&form.group), assignee);
+        let tag = |field: &'static str, given: &str| match given.trim() {
+            "" => Ok(None),
+            given => Tag::parse(given).map(Some).map_err(|message| FieldErrors::single(field, message)),
+        };
+        let (add, remove) = (tag("add_tag", &form.add_tag), tag("remove_tag", &form.remove_tag));
+        match (changes, add, remove) {
+            (Ok(mut changes), Ok(add), Ok(remove)) => {
+                if add.is_some() || remove.is_some() {
+                    changes.tags =
+                        Some(TagChange::Adjust { add: add.into_iter().collect(), remove: remove.into_iter().collect() });
+                }
+                Ok(changes)
+            }
+            (changes, add, remove) => {
+                let mut errors = match changes {
+                    Err(domain::Error::Invalid(errors)) => errors,
+                    Err(other) => return Err(other),
+                    Ok(_) => FieldErrors::new(),
+                };
+                for refused in [add.err(), remove.err()].into_iter().flatten() {
+                    errors.extend(refused);
+                }
+                Err(domain::Error::Invalid(errors))
+            }
+        }
     }
 }
 
@@ -230,7 +334,17 @@ pub async fn bulk(
         Ok(changes) if changes.is_empty() => (FlashKind::Error, "Choose a change to apply to the selected tickets.".to_string()),
         Ok(_) if numbers.is_empty() => (FlashKind::Error, "Select at least one ticket.".to_string()),
         Ok(changes) => match staff::bulk_update(&state.db, &numbers, &agent, &changes, state.now()).await {
-            Ok(changed) => (FlashKind::Success, format!("Updated {changed} of {} selected tickets.", numbers.len())),
+            Ok(outcome) if outcome.refused.is_empty() => {
+                (FlashKind::Success, format!("Updated {} of {} selected tickets.", outcome.changed, numbers.len()))
+            }
+            Ok(outcome) => {
+                let prefix = Settings::load(&state.db).await?.ticket_prefix;
+                let refused: Vec<String> =
+                    outcome.refused.iter().map(|(number, why)| format!("{prefix}{number}: {why}")).collect();
+                let message =
+                    format!("Updated {} of {} selected tickets. Skipped {}", outcome.changed, numbers.len(), refused.join(" "));
+                (FlashKind::Error, message)
+            }
             Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.summary()),
             Err(error) => return Err(error.into()),
         },
@@ -253,6 +367,9 @@ pub struct OnBehalfForm {
     priority: String,
     #[serde(default)]
     message: String,
+    /// The fields, `field_{key}`.
+    #[serde(flatten)]
+    others: BTreeMap<String, OneOrMany>,
 }
 
 impl TryFrom<&OnBehalfForm> for NewTicket {
@@ -271,9 +388,25 @@ pub struct OnBehalfPage {
     errors: FieldErrors,
     groups: Vec<Group>,
     priorities: &'static [Priority],
+    field_inputs: Vec<FieldInputView>,
+    field_id_prefix: &'static str,
 }
 
 impl OnBehalfPage {
+    async fn new(state: &AppState, ctx: PageContext, form: OnBehalfForm, errors: FieldErrors) -> Result<Self> {
+        let definitions = fields::all(state.db.pool()).await?;
+        let shown = typed_values(&FieldInput::from_form(&form.others));
+        Ok(Self {
+            field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &errors),
+            field_id_prefix: "",
+            groups: groups::all_groups(&state.db).await?,
+            priorities: Priority::ALL,
+            ctx,
+            form,
+            errors,
+        })
+    }
+
     fn is_selected_group(&self, group: &Group) -> bool {
         self.form.group == group.id.to_string()
     }
@@ -284,14 +417,7 @@ impl OnBehalfPage {
 }
 
 pub async fn new_ticket_form(State(state): State<AppState>, Agent(_agent): Agent, ctx: PageContext) -> Result<Response> {
-    let page = OnBehalfPage {
-        ctx,
-        form: OnBehalfForm::default(),
-        errors: FieldErrors::new(),
-        groups: groups::all_groups(&state.db).await?,
-        priorities: Priority::ALL,
-    };
-    ok(&page)
+    ok(&OnBehalfPage::new(&state, ctx, OnBehalfForm::default(), FieldErrors::new()).await?)
 }
 
 pub async fn create_ticket(
@@ -303,7 +429,8 @@ pub async fn create_ticket(
 ) -> Result<Response> {
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
-    let mut parsed = upload.with_refusal(NewTicket::try_from(&upload.fields));
+    let fields = values::parse_new(&state.db, &FieldInput::from_form(&upload.fields.others), Setter::Staff).await;
+    let mut parsed = upload.with_refusal(NewTicket::with_fields(NewTicket::try_from(&upload.fields), fields));
     if let Ok(new_ticket) = &mut parsed {
         // Kept before the requester is checked: if they refuse it, background work deletes
         // the unused files within the hour.
@@ -315,7 +442,7 @@ pub async fn create_ticket(
     let done = |number| done(format!("Ticket {}{number} created.", settings.ticket_prefix), format!("/desk/tickets/{number}"));
     after_post(&session, created, done, |refused| async move {
         let (errors, _) = refused.into_form_messages();
-        Ok(OnBehalfPage { ctx, form, errors, groups: groups::all_groups(&state.db).await?, priorities: Priority::ALL })
+        OnBehalfPage::new(&state, ctx, form, errors).await
     })
     .await
 }

@@ -1,6 +1,8 @@
 //! The agent's workspace on one ticket: the whole timeline, the reply box, and the
 //! controls for status, priority, group, assignee and merging.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -13,12 +15,16 @@ use crate::domain::conversation::canned::{self, CannedResponse};
 use crate::domain::conversation::cc::{self, CcList, Copied};
 use crate::domain::conversation::staff::{self, Changes, Reply, Visibility};
 use crate::domain::conversation::{self, Audience};
-use crate::domain::input::WholeNumber;
+use crate::domain::fields::values::{self, FieldInput};
+use crate::domain::fields::{self};
+use crate::domain::input::{OneOrMany, WholeNumber};
+use crate::domain::tags::{self, TagChange, TagSet};
 use crate::domain::tickets::{self, Ticket, TicketSummary};
 use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, TicketAt};
+use crate::web::field_views::{FieldInputView, field_inputs, shown_values, typed_values};
 use crate::web::format::{Moment, Segment};
 use crate::web::handlers::portal::CcForm;
 use crate::web::page::{PageContext, after_post, done, ok};
@@ -39,6 +45,9 @@ pub struct WorkspaceForms {
     into: String,
     /// The CC as typed, when it was refused.
     cc: Option<String>,
+    /// The fields and tags as typed, when they were refused.
+    fields: Option<FieldInput>,
+    tags: Option<String>,
     errors: FieldErrors,
     notice: Option<String>,
     /// Set when a change was refused as stale: what happened since, and the change to
@@ -52,6 +61,8 @@ pub struct Conflict {
     priority: String,
     group: String,
     assignee: Option<String>,
+    /// The fields' entries, `(form name, value)`.
+    fields: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -74,6 +85,13 @@ pub struct WorkspacePage {
     copied: Vec<Copied>,
     /// What the CC box shows.
     cc_box: String,
+    field_inputs: Vec<FieldInputView>,
+    /// Problems with fields that stopped a change (a field required to resolve).
+    field_problems: Vec<String>,
+    tags: Vec<String>,
+    /// What the tags box shows: as typed when refused, else the tags.
+    tags_box: String,
+    field_id_prefix: &'static str,
     me: i64,
     forms: WorkspaceForms,
 }
@@ -98,7 +116,18 @@ async fn workspace(
     let now = state.now();
     let entries = conversation::timeline(&state.db, ticket.id, Audience::Staff).await?;
     let copied = cc::of_ticket(&state.db, ticket.id).await?;
+    let definitions = fields::all(state.db.pool()).await?;
+    let shown = match &forms.fields {
+        Some(typed) => typed_values(typed),
+        None => shown_values(&definitions, &values::of_ticket(state.db.pool(), ticket.id).await?),
+    };
+    let tags = tags::of_ticket(state.db.pool(), ticket.id).await?;
     Ok(WorkspacePage {
+        field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &forms.errors),
+        field_problems: forms.errors.iter().filter(|(name, _)| name.starts_with("field_")).map(|(_, m)| m.to_owned()).collect(),
+        tags_box: forms.tags.clone().unwrap_or_else(|| tags.join(", ")),
+        tags,
+        field_id_prefix: "p-",
         status: ticket.status.into(),
         priority: ticket.priority.into(),
         created: Moment::new(ticket.created_at, now),
@@ -226,18 +255,23 @@ pub struct UpdateForm {
     assignee: Option<String>,
     #[serde(default)]
     version: String,
+    /// The fields, `field_{key}`.
+    #[serde(flatten)]
+    others: BTreeMap<String, OneOrMany>,
 }
 
 impl TryFrom<&UpdateForm> for Changes {
     type Error = domain::Error;
 
     fn try_from(form: &UpdateForm) -> domain::Result<Self> {
-        Changes::parse(
+        let mut changes = Changes::parse(
             &form.status,
             &form.priority,
             WholeNumber::Typed(&form.group),
             form.assignee.as_deref().map(WholeNumber::Typed),
-        )
+        )?;
+        changes.fields = FieldInput::from_form(&form.others);
+        Ok(changes)
     }
 }
 
@@ -253,7 +287,11 @@ pub async fn update(
         Ok(changes) => staff::update(&state.db, &ticket, &agent, &changes, expected_version, state.now()).await,
         Err(error) => Err(error),
     };
+    let typed = FieldInput::from_form(&form.others);
     let mut forms = WorkspaceForms::default();
+    if matches!(outcome, Err(domain::Error::Invalid(_))) && !typed.is_empty() {
+        forms.fields = Some(typed.clone());
+    }
     if let Err(domain::Error::Stale { .. }) = outcome {
         let since_version = expected_version.unwrap_or_default();
         let now = state.now();
@@ -268,6 +306,11 @@ pub async fn update(
             priority: form.priority,
             group: form.group,
             assignee: form.assignee,
+            fields: typed
+                .entries
+                .iter()
+                .flat_map(|(key, given)| given.iter().map(move |value| (format!("field_{key}"), value.clone())))
+                .collect(),
         });
     }
     after_change(&state, ctx, &session, &agent, ticket.number, outcome, "Ticket updated.", forms).await
@@ -320,4 +363,29 @@ pub async fn set_cc(
     };
     let forms = WorkspaceForms { cc: Some(form.cc), ..WorkspaceForms::default() };
     after_change(&state, ctx, &session, &agent, ticket.number, outcome, "Saved who is copied.", forms).await
+}
+
+#[derive(Deserialize)]
+pub struct TagsForm {
+    #[serde(default)]
+    tags: String,
+}
+
+/// Staff set a ticket's tags (comma-separated; empty clears).
+pub async fn set_tags(
+    State(state): State<AppState>,
+    DeskTicket { viewer: agent, ticket, .. }: DeskTicket,
+    ctx: PageContext,
+    session: AppSession,
+    CsrfForm(form): CsrfForm<TagsForm>,
+) -> Result<Response> {
+    let outcome = match TagSet::parse(&form.tags) {
+        Ok(set) => {
+            let changes = Changes { tags: Some(TagChange::Replace(set)), ..Changes::default() };
+            staff::update(&state.db, &ticket, &agent, &changes, None, state.now()).await
+        }
+        Err(error) => Err(error),
+    };
+    let forms = WorkspaceForms { tags: Some(form.tags), ..WorkspaceForms::default() };
+    after_change(&state, ctx, &session, &agent, ticket.number, outcome, "Tags saved.", forms).await
 }

@@ -38,6 +38,20 @@ impl Conditions {
         self.binds.push(bind);
     }
 
+    /// `clause` with each `?` standing for the next of `binds`, in order.
+    pub(super) fn with_all(&mut self, clause: &str, binds: Vec<Bind>) {
+        let mut numbered = String::with_capacity(clause.len() + 8);
+        for (index, part) in clause.split('?').enumerate() {
+            if index > 0 {
+                numbered.push_str(&format!("${}", self.binds.len() + index));
+            }
+            numbered.push_str(part);
+        }
+        debug_assert_eq!(clause.matches('?').count(), binds.len());
+        self.clauses.push(numbered);
+        self.binds.extend(binds);
+    }
+
     pub(super) fn sql(&self) -> String {
         if self.clauses.is_empty() { "TRUE".into() } else { self.clauses.join(" AND ") }
     }

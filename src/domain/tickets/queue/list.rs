@@ -4,6 +4,7 @@
 use super::conditions::{Bind, Conditions, bind_all, count_up_to, view_conditions};
 use super::planner::{SearchPlan, plan_search};
 use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
+use super::shaping::shaping_conditions;
 use crate::db::{Db, Flag, search};
 use crate::domain::Result;
 use crate::domain::accounts::users::User;
@@ -14,6 +15,7 @@ use crate::domain::tickets::status::{Priority, Status};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct QueueRow {
+    pub id: i64,
     pub number: TicketNumber,
     pub prefix: String,
     pub subject: String,
@@ -84,6 +86,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     if let Some(number) = query.number {
         conditions.with("t.number = ?", Bind::Int(number.get()));
     }
+    shaping_conditions(&mut conditions, query);
 
     let search = match search::prepare(db.backend(), &query.text) {
         Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
@@ -131,7 +134,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
 
     let list_sql = format!(
-        "SELECT t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
+        "SELECT t.id, t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
          t.group_id, g.name AS group_name, t.assignee_id, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
          t.customer_wrote_last FROM {from} \
          JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \

@@ -7,9 +7,11 @@ mod conditions;
 mod list;
 mod planner;
 mod query;
+mod shaping;
 
 pub use list::{QueueRow, list, view_counts};
 pub use query::{
-    AssigneeFilter, COUNT_CAP, DENSE_SHARE, DESK_PAGE_SIZE, INDEX_ORDER_MIN_VIEW, QueueParams, QueueQuery, RANK_LIMIT,
-    SearchLimits, Sort, View, default_sort, end_of_day, parse_date,
+    AssigneeFilter, COUNT_CAP, DENSE_SHARE, DESK_PAGE_SIZE, FieldFilter, INDEX_ORDER_MIN_VIEW, QueueParams, QueueQuery,
+    RANK_LIMIT, SearchLimits, Sort, View, default_sort, end_of_day, parse_date,
 };
+pub use shaping::check_field_filters;

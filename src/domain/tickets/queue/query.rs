@@ -1,12 +1,16 @@
 //! What a queue page is asked for: the view, filters, sort and page, read from a query
 //! string once for the desk and the API.
 
+use std::collections::BTreeMap;
+
 use time::macros::format_description;
 
 use crate::db::stored_enum;
 use crate::domain::FieldErrors;
 use crate::domain::clock::Timestamp;
+use crate::domain::input::OneOrMany;
 use crate::domain::paging::{page_number, strict_page_number};
+use crate::domain::tags::Tag;
 use crate::domain::tickets::number::TicketNumber;
 use crate::domain::tickets::status::{Priority, Status};
 
@@ -47,6 +51,14 @@ pub enum AssigneeFilter {
     Agent(i64),
 }
 
+/// A filter on a field's value: tickets with that value (one of them, for a
+/// multiselect), or with none (`None`: an unticked box, an unset field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldFilter {
+    pub key: String,
+    pub value: Option<String>,
+}
+
 /// Everything a queue page is asked for; every field comes from the query string.
 #[derive(Clone, Debug)]
 pub struct QueueQuery {
@@ -62,6 +74,10 @@ pub struct QueueQuery {
     pub created_from: Option<Timestamp>,
     /// Exclusive: the start of the day after the `to` date.
     pub created_before: Option<Timestamp>,
+    /// Tags a ticket must all carry.
+    pub tags: Vec<Tag>,
+    /// Field values a ticket must all have (see [`super::check_field_filters`]).
+    pub fields: Vec<FieldFilter>,
     pub sort: Option<Sort>,
     pub page: i64,
     pub search_limits: SearchLimits,
@@ -80,6 +96,8 @@ impl Default for QueueQuery {
             number: None,
             created_from: None,
             created_before: None,
+            tags: Vec::new(),
+            fields: Vec::new(),
             sort: None,
             page: 1,
             search_limits: SearchLimits::default(),
@@ -129,6 +147,22 @@ pub struct QueueParams {
     /// Not the queue's: a customer's choice of whose tickets (see `CustomerScope`), which
     /// the API reads from the same query string.
     pub scope: String,
+    /// Repeatable: every tag must match.
+    pub tag: Vec<String>,
+    /// Every other parameter; those named `field_{key}` filter on fields.
+    #[serde(flatten)]
+    pub others: BTreeMap<String, OneOrMany>,
+}
+
+impl QueueParams {
+    /// The `field_{key}` parameters, as `(name, value)`, blanks left out.
+    pub fn field_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.others
+            .iter()
+            .filter(|(name, _)| name.starts_with("field_"))
+            .flat_map(|(name, given)| given.values().iter().map(move |value| (name.as_str(), value.trim())))
+            .filter(|(_, value)| !value.is_empty())
+    }
 }
 
 impl QueueParams {
@@ -158,6 +192,15 @@ impl QueueParams {
         query.created_from = choice(&mut errors, "from", "date like 2026-01-31", &self.from, parse_date(&self.from));
         query.created_before =
             choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
+        for given in self.tag.iter().map(|tag| tag.trim()).filter(|tag| !tag.is_empty()) {
+            if let Some(tag) = errors.check("tag", Tag::parse(given)) {
+                query.tags.push(tag);
+            }
+        }
+        query.fields = self
+            .field_pairs()
+            .map(|(name, value)| FieldFilter { key: name["field_".len()..].to_owned(), value: Some(value.to_owned()) })
+            .collect();
         errors.check("page", strict_page_number(self.page.as_deref()));
         query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
         (query, errors)

@@ -1,5 +1,7 @@
 //! The portal's list of a customer's own requests, and the form for a new one.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -9,13 +11,16 @@ use crate::domain::accounts::users::User;
 use crate::domain::admin::groups::{self, Group};
 use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::cc;
-use crate::domain::input::WholeNumber;
+use crate::domain::fields::values::{self, FieldInput, Setter};
+use crate::domain::fields::{self};
+use crate::domain::input::{OneOrMany, WholeNumber};
 use crate::domain::organisations;
 use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket};
 use crate::domain::tickets::{Priority, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::Customer;
+use crate::web::field_views::{FieldInputView, ShownValues, field_inputs, typed_values};
 use crate::web::format::Moment;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
@@ -149,12 +154,17 @@ pub struct NewTicketForm {
     message: String,
     #[serde(default)]
     follow_up: String,
+    /// The fields, `field_{key}`.
+    #[serde(flatten)]
+    others: BTreeMap<String, OneOrMany>,
 }
 
 #[derive(Template)]
 #[template(path = "portal/new.html")]
 pub struct NewTicketPage {
     ctx: PageContext,
+    field_inputs: Vec<FieldInputView>,
+    field_id_prefix: &'static str,
     form: NewTicketForm,
     errors: FieldErrors,
     groups: Vec<Group>,
@@ -204,6 +214,8 @@ pub async fn new_ticket_form(
         form.message = format!("This continues {}.\n\n", previous.reference());
     }
     let page = NewTicketPage {
+        field_inputs: customer_field_inputs(&state, &ShownValues::new(), &FieldErrors::new()).await?,
+        field_id_prefix: "",
         ctx,
         form,
         errors: FieldErrors::new(),
@@ -222,6 +234,12 @@ impl TryFrom<&NewTicketForm> for NewTicket {
     }
 }
 
+/// The fields a customer fills on a new request, holding `shown`.
+async fn customer_field_inputs(state: &AppState, shown: &ShownValues, errors: &FieldErrors) -> Result<Vec<FieldInputView>> {
+    let definitions = fields::all(state.db.pool()).await?;
+    Ok(field_inputs(&definitions.iter().filter(|field| field.customer_editable).collect::<Vec<_>>(), shown, errors))
+}
+
 pub async fn create_ticket(
     State(state): State<AppState>,
     Customer(customer): Customer,
@@ -230,7 +248,9 @@ pub async fn create_ticket(
     upload: UploadForm<NewTicketForm>,
 ) -> Result<Response> {
     let settings = Settings::load(&state.db).await?;
-    let created = match upload.with_refusal(NewTicket::try_from(&upload.fields)) {
+    let typed = FieldInput::from_form(&upload.fields.others);
+    let fields = values::parse_new(&state.db, &typed, Setter::Customer).await;
+    let created = match upload.with_refusal(NewTicket::with_fields(NewTicket::try_from(&upload.fields), fields)) {
         Ok(mut new_ticket) => {
             new_ticket.files = upload.keep(&state).await?;
             tickets::create(
@@ -255,6 +275,8 @@ pub async fn create_ticket(
         let (errors, _) = refused.into_form_messages();
         let follow_up_reference = follow_up_of(&state, &customer, &form.follow_up).await?.map(|t| t.reference());
         Ok(NewTicketPage {
+            field_inputs: customer_field_inputs(&state, &typed_values(&typed), &errors).await?,
+            field_id_prefix: "",
             ctx,
             form,
             errors,

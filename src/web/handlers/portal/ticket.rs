@@ -11,12 +11,14 @@ use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::cc::{self, CcList, Copied};
 use crate::domain::conversation::customer::{self, Rating, Reopen};
 use crate::domain::conversation::{self, Audience};
+use crate::domain::fields::{self, values};
 use crate::domain::input::WholeNumber;
 use crate::domain::tickets::{self, Ticket};
 use crate::domain::tickets::{Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{CsrfForm, Customer, NoFields, TicketAt};
+use crate::web::field_views::{FieldValueView, field_values};
 use crate::web::format::Segment;
 use crate::web::format::{Moment, span};
 use crate::web::page::{PageContext, after_post, done, ok};
@@ -59,6 +61,8 @@ pub struct TicketPage {
     cc_box: String,
     /// The requester and the organisation's manager decide who is copied.
     can_copy: bool,
+    /// The fields customers see that have a value.
+    fields: Vec<FieldValueView>,
     forms: TicketForms,
 }
 
@@ -114,7 +118,11 @@ async fn ticket_page(
     let may_decide = tickets::customer_may_manage(customer, ticket.requester_id, ticket.organisation_id);
     let closed_since =
         conversation::closing::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
+    let definitions = fields::all(state.db.pool()).await?;
+    let visible: Vec<_> = definitions.iter().filter(|field| field.customer_visible).collect();
+    let fields = field_values(&visible, &values::of_ticket(state.db.pool(), ticket.id).await?);
     Ok(TicketPage {
+        fields,
         status: ticket.status.into(),
         priority: ticket.priority.into(),
         created: Moment::new(ticket.created_at, now),
