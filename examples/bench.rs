@@ -4,7 +4,8 @@
 //!
 //! Seeds the database with `helpdesk demo` data when it has no tickets, then times every
 //! queue view (rows and capped counts), full-text searches, the organisation filter and
-//! the lists of an organisation's manager and of a customer copied on tickets, the reports
+//! the lists of an organisation's manager and of a customer copied on tickets, tag and
+//! field filters, the reports
 //! and whole pages over HTTP, and prints the medians.
 
 use std::sync::Arc;
@@ -18,7 +19,8 @@ use helpdesk::domain::accounts::users;
 use helpdesk::domain::clock::{Clock, SystemClock};
 use helpdesk::domain::email::Email;
 use helpdesk::domain::reports;
-use helpdesk::domain::tickets::queue::{self, QueueQuery, View};
+use helpdesk::domain::tags::Tag;
+use helpdesk::domain::tickets::queue::{self, FieldFilter, QueueQuery, View};
 use helpdesk::domain::tickets::{self, CustomerScope, CustomerTab};
 
 const RUNS: usize = 7;
@@ -137,6 +139,38 @@ async fn main() -> anyhow::Result<()> {
         println!("  {label:<44} {}", ms(duration));
     }
 
+    println!("\nTag and field filters, first page with its count (median of {RUNS}):");
+    println!("  {:<34} {:>11} {:>11}", "filter", "all open", "closed");
+    // (what, tags, a field's key and value)
+    type Filter<'a> = (&'a str, &'a [&'a str], Option<(&'a str, &'a str)>);
+    let filters: [Filter; 9] = [
+        ("none", &[], None),
+        ("tag billing (14 %)", &["billing"], None),
+        ("tag vip (5 %)", &["vip"], None),
+        ("tag security (0.5 %)", &["security"], None),
+        ("tag legal (0.1 %)", &["legal"], None),
+        ("tags billing and vip (0.7 %)", &["billing", "vip"], None),
+        ("type Incident (30 %)", &[], Some(("type", "Incident"))),
+        ("type Problem (5 %)", &[], Some(("type", "Problem"))),
+        ("type Problem and tag legal", &["legal"], Some(("type", "Problem"))),
+    ];
+    for (label, tags, field) in filters {
+        let mut timings = Vec::new();
+        for view in [View::All, View::Closed] {
+            let query = QueueQuery {
+                view,
+                tags: tags.iter().map(|tag| Tag::parse(tag).expect("a tag")).collect(),
+                fields: field
+                    .iter()
+                    .map(|(key, value)| FieldFilter { key: (*key).into(), value: Some((*value).into()) })
+                    .collect(),
+                ..QueueQuery::default()
+            };
+            timings.push(ms(time(|| queue::list(&db, &agent, &query, now)).await));
+        }
+        println!("  {label:<34} {}", timings.join(" "));
+    }
+
     println!("\nTicket reports, last 12 periods (median of {RUNS}):");
     for period in [reports::Period::Weekly, reports::Period::Monthly] {
         let duration = time(|| reports::tickets(&db, period, now)).await;
@@ -175,6 +209,9 @@ async fn main() -> anyhow::Result<()> {
         "/desk?view=closed&page=100".into(),
         "/desk?q=invoice".into(),
         format!("/desk?view=all&organisation={organisation}"),
+        "/desk?view=all&tag=billing".into(),
+        "/desk?view=all&tag=legal".into(),
+        "/desk?view=all&field_type=Problem".into(),
         format!("/desk/tickets/{number}"),
     ] {
         let url = format!("{base}{path}");

@@ -45,11 +45,19 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
         .execute(app.db.pool())
         .await
         .unwrap();
+    // A ticket field, so that only the guard stands between its edit or deletion and an agent.
+    sqlx::query("INSERT INTO ticket_fields (key, label, kind, position, created_at) VALUES ('type', 'Type', 'text', 10, 0)")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let field = app.count("SELECT id FROM ticket_fields WHERE key = 'type'").await;
     let concrete = |path: &str| {
         let id = if path.starts_with("/admin/users/") {
             owner.id
         } else if path.starts_with("/admin/groups/") {
             general
+        } else if path.starts_with("/admin/fields/") {
+            field
         } else if path.starts_with("/admin/tokens/") {
             token_id
         } else {
@@ -78,6 +86,7 @@ async fn agents_and_customers_get_404_on_every_admin_route(app: TestApp) {
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE totp_enabled_at IS NOT NULL").await, 1, "nobody reset it");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE role = 'admin'").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM settings").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ticket_fields WHERE label = 'Type'").await, 1, "nobody changed the field");
     let (admin, _) = app.user(Role::Admin).email("admin@example.com").signed_in().await;
     let desk = admin.get("/desk").await;
     assert!(desk.body.contains("href=\"/admin\""), "admins see the admin navigation");

@@ -423,7 +423,7 @@ async fn bulk_changes_apply_to_every_selected_ticket(app: TestApp) {
     browser.post("/desk/tickets/bulk", &[("priority", "low")]).await.assert_redirect("/desk");
     assert_eq!(browser.get("/desk").await.text_of(".flash"), "Select at least one ticket.");
 
-    // A ticket that refuses the change (closed is final) is skipped; the others change.
+    // A ticket that refuses the change (closed is final) is skipped and named; the others change.
     staff::set_status(&app.db, &app.ticket(numbers[3]).await, &me, Status::Closed, app.now()).await.unwrap();
     let (open_one, closed_one) = (numbers[2].to_string(), numbers[3].to_string());
     browser.get("/desk").await;
@@ -433,7 +433,11 @@ async fn bulk_changes_apply_to_every_selected_ticket(app: TestApp) {
             &[("tickets", &open_one), ("tickets", &closed_one), ("status", "pending"), ("assignee", "keep")],
         )
         .await;
-    assert_eq!(browser.get("/desk").await.text_of(".flash"), "Updated 1 of 2 selected tickets.");
+    let flash = browser.get("/desk").await.text_of(".flash");
+    assert!(
+        flash.starts_with(&format!("Updated 1 of 2 selected tickets. Skipped TCK-{closed_one}: This ticket is closed")),
+        "{flash}"
+    );
     assert_eq!((app.ticket(numbers[2]).await.status, app.ticket(numbers[3]).await.status), (Status::Pending, Status::Closed));
 }
 

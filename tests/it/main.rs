@@ -10,6 +10,8 @@ mod binary;
 mod browser;
 mod cc;
 mod desk;
+mod fields;
+mod fields_admin;
 mod identity;
 mod lifecycle;
 mod mail;

@@ -161,11 +161,12 @@ fn parse_one(field: &FieldDefinition, value: &str, kept: &[String]) -> std::resu
             value.to_owned()
         }
         FieldKind::Select | FieldKind::Multiselect => {
-            if let Some(same) = kept.iter().find(|kept| kept.as_str() == value) {
-                return Ok(Some(same.clone()));
-            }
             let option = field.option_list().into_iter().find(|option| option.to_lowercase() == value.to_lowercase());
-            option.ok_or_else(|| format!("“{value}” is not one of the options of {label}."))?.to_owned()
+            match option {
+                Some(option) => option.to_owned(),
+                None if kept.iter().any(|kept| kept == value) => value.to_owned(),
+                None => return Err(format!("“{value}” is not one of the options of {label}.")),
+            }
         }
         FieldKind::Checkbox => match value.to_ascii_lowercase().as_str() {
             "true" | "on" | "yes" | "1" => TICKED.to_owned(),
@@ -175,10 +176,10 @@ fn parse_one(field: &FieldDefinition, value: &str, kept: &[String]) -> std::resu
     }))
 }
 
-/// A value to filter on, spelled as it is stored (`None`: an unticked box). A select
-/// also takes a value exactly as stored that is no longer among its options.
+/// A value to filter on, spelled as it is stored (`None`: an unticked box): a select
+/// filters on its options.
 pub fn filter_value(field: &FieldDefinition, given: &str) -> std::result::Result<Option<String>, String> {
-    parse_one(field, given.trim(), &[given.trim().to_owned()])
+    parse_one(field, given.trim(), &[])
 }
 
 /// A number in one spelling, so that a filter on `12` finds `12.0`: whole numbers without

@@ -147,6 +147,7 @@ pub async fn id_of(db: &Db, number: TicketNumber) -> Result<Option<i64>> {
 /// A row of a ticket list.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TicketSummary {
+    pub id: i64,
     pub number: TicketNumber,
     pub prefix: String,
     pub subject: String,
@@ -175,7 +176,7 @@ impl TicketSummary {
 /// requester), with the moment of the last change the reader can see.
 pub(super) fn summary_columns(updated_at: &str) -> String {
     format!(
-        "t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, g.public AS group_public, \
+        "t.id, t.number, t.prefix, t.subject, t.status, t.priority, t.group_id, g.name AS group_name, g.public AS group_public, \
          r.name AS requester_name, {updated_at} AS updated_at"
     )
 }

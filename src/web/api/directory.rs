@@ -10,6 +10,7 @@ use crate::domain::FieldErrors;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::conversation::Visibility;
+use crate::domain::fields::{self, FieldDefinition};
 use crate::domain::tickets::{Priority, Status};
 use crate::web::state::AppState;
 
@@ -34,10 +35,30 @@ pub struct StatesQuery {
     kind: Option<String>,
 }
 
+/// A ticket field as a client builds its forms from it.
+fn field_json(field: &FieldDefinition) -> Value {
+    json!({
+        "key": field.key,
+        "label": field.label,
+        "kind": field.kind.as_str(),
+        "options": field.option_list(),
+        "required": field.required,
+        "customer_visible": field.customer_visible,
+        "customer_editable": field.customer_editable,
+        "required_to_resolve": field.required_to_resolve,
+    })
+}
+
 /// `GET /states`: every word a client may send in a fixed-choice field, with its label, by
-/// field: `status` and `priority` for everyone, `visibility` for staff, `role` for admins.
-/// `?type=priority` answers that one alone.
-pub async fn states(Caller(caller): Caller, QueryParams(query): QueryParams<StatesQuery>) -> ApiResult {
+/// field: `status` and `priority` for everyone, `visibility` for staff, `role` for admins;
+/// and the ticket fields an admin defined (`fields`: every one for staff, those shown to
+/// customers for a customer), in the order forms show them. `?type=priority` answers that
+/// one alone.
+pub async fn states(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    QueryParams(query): QueryParams<StatesQuery>,
+) -> ApiResult {
     fn choices<T: Copy>(all: &[T], word: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Value {
         all.iter().map(|each| json!({ "value": word(*each), "label": label(*each) })).collect()
     }
@@ -52,6 +73,15 @@ pub async fn states(Caller(caller): Caller, QueryParams(query): QueryParams<Stat
         kinds.push(("role", choices(Role::ALL, Role::as_str, Role::label)));
     }
     let wanted = query.kind.as_deref().map(str::trim).filter(|kind| !kind.is_empty());
+    // The fields are read only when they are asked for; the other lists are fixed words.
+    let shown_fields = if wanted.is_none_or(|kind| kind == "fields") {
+        let staff = caller.role.is_staff();
+        let definitions = fields::all(state.db.pool()).await?;
+        definitions.iter().filter(|field| staff || field.customer_visible).map(field_json).collect()
+    } else {
+        Value::Array(Vec::new())
+    };
+    kinds.push(("fields", shown_fields));
     if let Some(kind) = wanted
         && !kinds.iter().any(|(name, _)| *name == kind)
     {

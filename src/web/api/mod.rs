@@ -10,6 +10,7 @@ mod groups;
 mod json_upload;
 mod organisations;
 mod reports;
+mod ticket_json;
 mod tickets;
 mod users;
 

@@ -2,132 +2,28 @@
 //! timeline. Staff see and change every ticket; a customer only their own, and only what
 //! the portal lets them do.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::json;
+use serde::{Deserialize, Deserializer};
 
-use super::{ApiError, ApiResult, Caller, JsonBody, JsonUpload, QueryParams, data, moment, page_json, page_param, with_location};
+use super::ticket_json::{self, PageExtras, TicketJson, field_input, queue_row_json, summary_json};
+use super::{ApiError, ApiResult, Caller, JsonBody, JsonUpload, QueryParams, data, page_json, page_param, with_location};
 use crate::domain::accounts::users::User;
 use crate::domain::admin::settings::Settings;
-use crate::domain::conversation::cc::{self, CcList};
+use crate::domain::conversation::cc::CcList;
 use crate::domain::conversation::customer::{self};
 use crate::domain::conversation::staff::{self, Changes};
+use crate::domain::fields::values::{self, Setter};
 use crate::domain::input::WholeNumber;
+use crate::domain::tags::{TagChange, TagSet};
 use crate::domain::tickets::TicketNumber;
-use crate::domain::tickets::queue::{self, QueueParams, QueueRow};
-use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket, TicketSummary};
+use crate::domain::tickets::queue::{self, QueueParams};
+use crate::domain::tickets::{self, CustomerScope, CustomerTab, NewTicket, Ticket};
 use crate::domain::{Error, FieldErrors};
 use crate::web::state::AppState;
-
-#[derive(Serialize)]
-struct Named {
-    id: i64,
-    name: String,
-}
-
-#[derive(Serialize)]
-struct Person {
-    id: i64,
-    name: String,
-    email: String,
-}
-
-/// What only staff are shown of a ticket.
-#[derive(Serialize)]
-struct StaffFacts {
-    assignee: Option<Named>,
-    version: i64,
-    due_at: Option<String>,
-    first_response_at: Option<String>,
-    time_spent_minutes: i64,
-}
-
-#[derive(Serialize)]
-struct TicketJson {
-    id: i64,
-    reference: String,
-    subject: String,
-    status: &'static str,
-    priority: &'static str,
-    group: Named,
-    requester: Person,
-    organisation: Option<Named>,
-    /// The addresses of those copied.
-    cc: Vec<String>,
-    created_at: String,
-    updated_at: String,
-    resolved_at: Option<String>,
-    closed_at: Option<String>,
-    rating: Option<i64>,
-    rating_comment: Option<String>,
-    merged_into: Option<i64>,
-    follow_up_of: Option<i64>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    staff: Option<StaffFacts>,
-}
-
-/// The ticket as the API shows it to `viewer`, with who is copied on it.
-async fn ticket_json(state: &AppState, ticket: Ticket, viewer: &User) -> ApiResult<TicketJson> {
-    let cc = cc::of_ticket(&state.db, ticket.id).await?.into_iter().map(|copied| copied.email).collect();
-    let staff = viewer.role.is_staff();
-    let group_name = if staff { ticket.group_name.clone() } else { ticket.group_for_customer().to_owned() };
-    Ok(TicketJson {
-        id: ticket.number.get(),
-        reference: ticket.reference(),
-        subject: ticket.subject,
-        status: ticket.status.as_str(),
-        priority: ticket.priority.as_str(),
-        group: Named { id: ticket.group_id, name: group_name },
-        requester: Person { id: ticket.requester_id, name: ticket.requester_name, email: ticket.requester_email },
-        organisation: ticket.organisation_id.zip(ticket.organisation_name).map(|(id, name)| Named { id, name }),
-        cc,
-        created_at: moment(ticket.created_at),
-        // Internal notes move `updated_at`; a customer sees only what they can see change.
-        updated_at: moment(if staff { ticket.updated_at } else { ticket.public_updated_at }),
-        resolved_at: ticket.resolved_at.map(moment),
-        closed_at: ticket.closed_at.map(moment),
-        rating: ticket.rating,
-        rating_comment: ticket.rating_comment,
-        merged_into: ticket.merged_into.map(TicketNumber::get),
-        follow_up_of: ticket.follow_up_of.map(TicketNumber::get),
-        staff: staff.then(|| StaffFacts {
-            assignee: ticket.assignee_id.zip(ticket.assignee_name).map(|(id, name)| Named { id, name }),
-            version: ticket.version,
-            due_at: ticket.due_at.map(moment),
-            first_response_at: ticket.first_response_at.map(moment),
-            time_spent_minutes: ticket.time_spent_minutes,
-        }),
-    })
-}
-
-fn queue_row_json(row: QueueRow) -> serde_json::Value {
-    json!({
-        "id": row.number.get(),
-        "reference": row.reference(),
-        "subject": row.subject,
-        "status": row.status.as_str(),
-        "priority": row.priority.as_str(),
-        "group": Named { id: row.group_id, name: row.group_name },
-        "requester": Person { id: row.requester_id, name: row.requester_name, email: row.requester_email },
-        "assignee": row.assignee_id.zip(row.assignee_name).map(|(id, name)| Named { id, name }),
-        "due_at": row.due_at.map(moment),
-        "updated_at": moment(row.updated_at),
-    })
-}
-
-fn summary_json(summary: TicketSummary) -> serde_json::Value {
-    json!({
-        "id": summary.number.get(),
-        "reference": summary.reference(),
-        "subject": summary.subject,
-        "status": summary.status.as_str(),
-        "priority": summary.priority.as_str(),
-        "group": Named { id: summary.group_id, name: summary.group_for_customer().to_owned() },
-        "updated_at": moment(summary.updated_at),
-    })
-}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -139,6 +35,7 @@ pub async fn list(
         if !params.scope.trim().is_empty() {
             errors.add("scope", "Only customers choose a scope; staff filter the queue.");
         }
+        errors.extend(queue::check_field_filters(&state.db, &mut query).await?);
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
@@ -152,7 +49,9 @@ pub async fn list(
         let mut paged = queue::list(&state.db, &caller, &query, state.now()).await?;
         // Counts stop at the cap: beyond it the desk says "1000+", and the API no number.
         paged.counted &= paged.total_items <= queue::COUNT_CAP;
-        return Ok(page_json(paged, queue_row_json));
+        let ids: Vec<i64> = paged.items.iter().map(|row| row.id).collect();
+        let extras = PageExtras::read(&state.db, &ids, true).await?;
+        return Ok(page_json(paged, |row| queue_row_json(row, &extras)));
     }
     let staff_filters = [
         ("view", &params.view),
@@ -170,6 +69,12 @@ pub async fn list(
             errors.add(field, "Only staff filter on this.");
         }
     }
+    if params.tag.iter().any(|tag| !tag.trim().is_empty()) {
+        errors.add("tag", "Only staff filter on this.");
+    }
+    for (name, _) in params.field_pairs() {
+        errors.add(name.to_owned(), "Only staff filter on this.");
+    }
     let page = page_param(params.page.as_deref(), &mut errors);
     let scope = errors.check("scope", CustomerScope::parse(&caller, &params.scope)).unwrap_or(CustomerScope::Mine(caller.id));
     if !errors.is_empty() {
@@ -182,7 +87,9 @@ pub async fn list(
         })?,
     };
     let paged = tickets::list_for_requester(&state.db, scope, tab, &params.q, page).await?;
-    Ok(page_json(paged, summary_json))
+    let ids: Vec<i64> = paged.items.iter().map(|summary| summary.id).collect();
+    let extras = PageExtras::read(&state.db, &ids, false).await?;
+    Ok(page_json(paged, |summary| summary_json(summary, &extras)))
 }
 
 /// The ticket `{id}` (`1001`, or with its own prefix: `TCK-1001`) names, if the caller may
@@ -199,7 +106,7 @@ pub(super) async fn ticket_for(state: &AppState, caller: &User, id: &str) -> Api
 
 pub(super) async fn ticket_response(state: &AppState, caller: &User, number: TicketNumber, status: StatusCode) -> ApiResult {
     let ticket = tickets::find_for_viewer(&state.db, number, caller).await?;
-    Ok(with_etag(ticket_json(state, ticket, caller).await?, caller, status))
+    Ok(with_etag(ticket_json::ticket_json(&state.db, ticket, caller).await?, caller, status))
 }
 
 /// The ticket, with its version as an `ETag` for staff (customers are not shown versions):
@@ -234,7 +141,7 @@ fn if_match(headers: &HeaderMap) -> Option<Result<Vec<i64>, ()>> {
 
 pub async fn show(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> ApiResult {
     let ticket = ticket_for(&state, &caller, &id).await?;
-    Ok(with_etag(ticket_json(&state, ticket, &caller).await?, &caller, StatusCode::OK))
+    Ok(with_etag(ticket_json::ticket_json(&state.db, ticket, &caller).await?, &caller, StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -249,6 +156,10 @@ pub struct NewTicketBody {
     priority: String,
     /// Staff only: the customer's email address.
     requester: Option<String>,
+    /// By key (see [`field_input`]): staff set any field, a customer those they may edit,
+    /// and must fill the required ones.
+    #[serde(default)]
+    fields: BTreeMap<String, serde_json::Value>,
 }
 
 impl TryFrom<&NewTicketBody> for NewTicket {
@@ -263,7 +174,12 @@ pub async fn create(State(state): State<AppState>, Caller(caller): Caller, uploa
     let now = state.now();
     let settings = Settings::load(&state.db).await?;
     let body = &upload.body;
-    let mut parsed = NewTicket::try_from(body);
+    let setter = if caller.role.is_staff() { Setter::Staff } else { Setter::Customer };
+    let fields = match field_input(&body.fields) {
+        Ok(input) => values::parse_new(&state.db, &input, setter).await,
+        Err(error) => Err(error),
+    };
+    let mut parsed = NewTicket::with_fields(NewTicket::try_from(body), fields);
     if let Ok(new_ticket) = &mut parsed {
         new_ticket.files = upload.keep(&state).await?;
     }
@@ -297,26 +213,46 @@ pub struct TicketChanges {
     assignee: Option<Option<i64>>,
     /// Who is copied (addresses), replacing the list; `[]` clears it.
     cc: Option<Vec<String>>,
+    /// Staff: fields by key (see [`field_input`]); those not sent stay as they are.
+    fields: Option<BTreeMap<String, serde_json::Value>>,
+    /// Staff: the tags, replacing the set; `[]` clears it.
+    tags: Option<Vec<String>>,
     /// The version the change was made against; a stale one is refused.
     version: Option<i64>,
+}
+
+/// Adds the field errors of `result` to `errors`; answers its value, or `None` when it had
+/// field errors. Any other error ends the request.
+fn gather<T>(errors: &mut FieldErrors, result: Result<T, Error>) -> Result<Option<T>, Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::Invalid(more)) => {
+            errors.extend(more);
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 impl TryFrom<&TicketChanges> for Changes {
     type Error = Error;
 
-    /// The desk's form rules: absent is "no change", an assignee of null is nobody.
+    /// The desk's form rules: absent is "no change", an assignee of null is nobody. Every
+    /// bad field is reported at once (field values are checked by kind when applied).
     fn try_from(body: &TicketChanges) -> Result<Self, Error> {
         let status = body.status.as_deref().unwrap_or_default();
         let priority = body.priority.as_deref().unwrap_or_default();
-        let changes = Changes::parse(status, priority, body.group.into(), body.assignee.map(WholeNumber::from));
-        match (changes, body.cc.as_deref().map(CcList::from_addresses).transpose()) {
-            (Ok(changes), Ok(cc)) => Ok(Changes { cc, ..changes }),
-            (Err(Error::Invalid(mut errors)), Err(Error::Invalid(more))) => {
-                errors.extend(more);
-                Err(Error::Invalid(errors))
-            }
-            (Err(error), _) | (_, Err(error)) => Err(error),
-        }
+        let mut errors = FieldErrors::new();
+        let changes =
+            gather(&mut errors, Changes::parse(status, priority, body.group.into(), body.assignee.map(WholeNumber::from)))?;
+        let cc = gather(&mut errors, body.cc.as_deref().map(CcList::from_addresses).transpose())?.flatten();
+        let fields = gather(&mut errors, body.fields.as_ref().map(field_input).transpose())?.flatten();
+        let tags = body.tags.as_ref().map(|words| TagSet::from_words(words.iter().map(String::as_str), "tags"));
+        let tags = gather(&mut errors, tags.transpose())?.flatten();
+        let Some(changes) = changes.filter(|_| errors.is_empty()) else {
+            return Err(Error::Invalid(errors));
+        };
+        Ok(Changes { cc, fields: fields.unwrap_or_default(), tags: tags.map(TagChange::Replace), ..changes })
     }
 }
 
@@ -359,6 +295,8 @@ pub async fn update(
             ("priority", body.priority.is_some()),
             ("group", body.group.is_some()),
             ("assignee", body.assignee.is_some()),
+            ("fields", body.fields.is_some()),
+            ("tags", body.tags.is_some()),
             ("version", body.version.is_some()),
         ];
         for (field, given) in staff_fields {

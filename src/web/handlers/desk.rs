@@ -230,19 +230,21 @@ pub async fn queue(
         })
         .collect();
     let definitions = fields::all(state.db.pool()).await?;
+    let unfiltered = query.tags.is_empty() && query.fields.is_empty();
     let page = QueuePage {
         ctx,
         organisation,
         all_organisations_href: format!("/desk?{}", query_string(&without_organisation)),
         view_label: query.view.label(),
-        default_sort_label: match (query.text.is_empty(), paged.counted) {
+        // A page not counted because of a tag or field filter keeps the view's order.
+        default_sort_label: match (query.text.is_empty(), paged.counted || !unfiltered) {
             (true, _) => queue::default_sort(query.view).label(),
             (false, true) => "Best match",
             (false, false) => "Newest first",
         },
         views,
         problems,
-        unranked: !paged.counted && raw.sort.trim().is_empty(),
+        unranked: !paged.counted && unfiltered && !query.text.is_empty() && raw.sort.trim().is_empty(),
         rows,
         pager,
         total,

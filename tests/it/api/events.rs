@@ -32,7 +32,8 @@ async fn states_give_every_choice_its_label(app: TestApp) {
 
     let theirs = customer.get("/states").await.data();
     let kinds: Vec<&String> = theirs.as_object().unwrap().keys().collect();
-    assert_eq!(kinds, ["priority", "status"], "no staff words for a customer");
+    assert_eq!(kinds, ["fields", "priority", "status"], "no staff words for a customer");
+    assert_eq!(theirs["fields"], json!([]), "no ticket fields defined");
     assert_eq!(customer.get("/states?type=priority").await.data(), json!({ "priority": all["priority"] }));
     let unknown = customer.get("/states?type=role").await;
     assert_eq!((unknown.status, unknown.field_error("type").is_some()), (StatusCode::UNPROCESSABLE_ENTITY, true));

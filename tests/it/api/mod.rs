@@ -4,6 +4,7 @@
 mod accounts;
 mod document;
 mod events;
+mod fields;
 mod files;
 mod organisations;
 mod tickets;

@@ -40,21 +40,26 @@ impl Conditions {
 
     /// `clause` with each `?` standing for the next of `binds`, in order.
     pub(super) fn with_all(&mut self, clause: &str, binds: Vec<Bind>) {
-        let mut numbered = String::with_capacity(clause.len() + 8);
-        for (index, part) in clause.split('?').enumerate() {
-            if index > 0 {
-                numbered.push_str(&format!("${}", self.binds.len() + index));
-            }
-            numbered.push_str(part);
-        }
         debug_assert_eq!(clause.matches('?').count(), binds.len());
-        self.clauses.push(numbered);
+        self.clauses.push(number_placeholders(clause, self.next_parameter()));
         self.binds.extend(binds);
     }
 
     pub(super) fn sql(&self) -> String {
         if self.clauses.is_empty() { "TRUE".into() } else { self.clauses.join(" AND ") }
     }
+}
+
+/// `sql` with its `?`s numbered `$first`, `$first + 1`, … in order.
+pub(super) fn number_placeholders(sql: &str, first: usize) -> String {
+    let mut numbered = String::with_capacity(sql.len() + 8);
+    for (index, part) in sql.split('?').enumerate() {
+        if index > 0 {
+            numbered.push_str(&format!("${}", first + index - 1));
+        }
+        numbered.push_str(part);
+    }
+    numbered
 }
 
 pub(super) fn bind_all<'q, O>(

@@ -4,7 +4,7 @@
 use super::conditions::{Bind, Conditions, bind_all, count_up_to, view_conditions};
 use super::planner::{SearchPlan, plan_search};
 use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
-use super::shaping::shaping_conditions;
+use super::shaping::{ShapingPlan, shaping_conditions};
 use crate::db::{Db, Flag, search};
 use crate::domain::Result;
 use crate::domain::accounts::users::User;
@@ -86,7 +86,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     if let Some(number) = query.number {
         conditions.with("t.number = ?", Bind::Int(number.get()));
     }
-    shaping_conditions(&mut conditions, query);
+    let shaping = shaping_conditions(db, &mut conditions, query).await?;
 
     let search = match search::prepare(db.backend(), &query.text) {
         Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
@@ -130,7 +130,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
 
     // Counting the matches of a common word ticket by ticket would cost more than the
     // page itself: such a search reads one row past the page instead, to know of a next.
-    let counted = matches!(search, None | Some((SearchPlan::Ranked, _)));
+    let counted = matches!(search, None | Some((SearchPlan::Ranked, _))) && shaping == ShapingPlan::Gathered;
     let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
 
     let list_sql = format!(

@@ -1,10 +1,11 @@
 //! Filters on tags and field values: each an index range (`ticket_tags_filter`,
-//! `ticket_field_values_filter`), checked ticket by ticket as the view is walked in its
-//! own order, so a page stops reading once it is full.
+//! `ticket_field_values_filter`), either read first (a rare tag) or checked ticket by
+//! ticket as the view is walked in its own order (a common one), so that a page reads
+//! about what it shows either way.
 
-use super::conditions::{Bind, Conditions};
+use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
 use super::query::QueueQuery;
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::domain::fields::{self, values};
 use crate::domain::{FieldErrors, Result};
 
@@ -36,28 +37,89 @@ pub async fn check_field_filters(db: &Db, query: &mut QueueQuery) -> Result<Fiel
     Ok(errors)
 }
 
-/// The conditions for the query's tags and field values.
-pub(super) fn shaping_conditions(conditions: &mut Conditions, query: &QueueQuery) {
+/// A set of tickets named by one filter: the tickets with a tag, or with a field's value,
+/// as a subquery of `ticket_id`s with `?` for its binds.
+struct TicketSet {
+    select: &'static str,
+    binds: Vec<Bind>,
+}
+
+const TAGGED: &str = "SELECT g.ticket_id FROM ticket_tags g WHERE g.tag = ?";
+const WITH_VALUE: &str = "SELECT v.ticket_id FROM ticket_field_values v \
+     WHERE v.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND v.value = ?";
+
+/// Below this many tickets, a filter's set is read first and the view's order is made
+/// from it; above, the view is walked in its order and each ticket checked against it.
+pub const GATHER_BELOW: i64 = 5_000;
+
+/// How the query's tag and field filters are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ShapingPlan {
+    /// No such filters, or one set small enough to read first: counting the page's
+    /// tickets costs at most that set.
+    Gathered,
+    /// Every set is large: the view is walked and each ticket checked. The page fills
+    /// after a few checks, but counting to the cap would check thousands, so the page
+    /// only says whether there is a next (as a common word's search does).
+    Checked,
+}
+
+/// Adds the query's tags and field values to `conditions`. On SQLite the smallest set
+/// under [`GATHER_BELOW`] drives the walk (its tickets looked up one by one and sorted);
+/// every other filter is checked ticket by ticket: a rare tag costs what it holds, a
+/// common one a few rows more than the page. One capped count per filter decides.
+pub(super) async fn shaping_conditions(db: &Db, conditions: &mut Conditions, query: &QueueQuery) -> Result<ShapingPlan> {
+    let mut sets: Vec<TicketSet> = Vec::new();
     for tag in &query.tags {
-        conditions.with(
-            "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)",
-            Bind::Text(tag.as_str().to_owned()),
-        );
+        sets.push(TicketSet { select: TAGGED, binds: vec![Bind::Text(tag.as_str().to_owned())] });
     }
     for filter in &query.fields {
-        let field = "(SELECT f.id FROM ticket_fields f WHERE f.key = ?)";
         match &filter.value {
-            Some(value) => conditions.with_all(
-                &format!(
-                    "EXISTS (SELECT 1 FROM ticket_field_values v WHERE v.ticket_id = t.id AND v.field_id = {field} \
-                     AND v.value = ?)"
-                ),
-                vec![Bind::Text(filter.key.clone()), Bind::Text(value.clone())],
-            ),
+            Some(value) => sets
+                .push(TicketSet { select: WITH_VALUE, binds: vec![Bind::Text(filter.key.clone()), Bind::Text(value.clone())] }),
+            // "No value" is never a small set to start from.
             None => conditions.with(
-                &format!("NOT EXISTS (SELECT 1 FROM ticket_field_values v WHERE v.ticket_id = t.id AND v.field_id = {field})"),
+                "NOT EXISTS (SELECT 1 FROM ticket_field_values v WHERE v.ticket_id = t.id \
+                 AND v.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?))",
                 Bind::Text(filter.key.clone()),
             ),
         }
     }
+    let mut driver = None;
+    let mut smallest = GATHER_BELOW;
+    for (index, set) in sets.iter().enumerate() {
+        let counted = count_capped(db, &capped_count(set.select), &set.binds).await?;
+        if counted < smallest {
+            smallest = counted;
+            driver = Some(index);
+        }
+    }
+    for (index, set) in sets.into_iter().enumerate() {
+        let clause = if Some(index) == driver {
+            match db.backend() {
+                Backend::Sqlite => format!("t.id IN ({})", set.select),
+                // An array is read once, before the walk: the planner cannot turn it
+                // into a check per ticket of a large view, as it may a subquery.
+                Backend::Postgres => format!("t.id = ANY(ARRAY({}))", set.select),
+            }
+        } else {
+            // Correlated, so the planner cannot drive the walk from it; PostgreSQL would
+            // still read the whole set into a hash first, unless `OFFSET 0` keeps the
+            // check a lookup per ticket.
+            let alias = if set.select == TAGGED { "g" } else { "v" };
+            let fence = if db.backend() == Backend::Postgres { " OFFSET 0" } else { "" };
+            format!("EXISTS ({} AND {alias}.ticket_id = t.id{fence})", set.select)
+        };
+        conditions.with_all(&clause, set.binds);
+    }
+    Ok(if driver.is_some() || query.tags.is_empty() && query.fields.is_empty() {
+        ShapingPlan::Gathered
+    } else {
+        ShapingPlan::Checked
+    })
+}
+
+/// How many tickets are in a set, counting no further than [`GATHER_BELOW`].
+fn capped_count(select: &str) -> String {
+    format!("SELECT COUNT(*) FROM ({} LIMIT {GATHER_BELOW}) capped", number_placeholders(select, 1))
 }

@@ -1,7 +1,8 @@
-//! Administration: users, groups, settings and the audit log. Every route is behind the
-//! `Admin` guard, so anyone else gets a 404.
+//! Administration: users, groups, ticket fields, settings and the audit log. Every route
+//! is behind the `Admin` guard, so anyone else gets a 404.
 
 pub mod audit;
+pub mod fields;
 pub mod groups;
 pub mod mail;
 pub mod settings;
