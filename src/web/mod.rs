@@ -30,7 +30,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use handlers::{
-    accounts, admin, attachments, auth, canned, customers, desk, home, inbound_mail, organisations, portal, profile, workspace,
+    accounts, admin, attachments, auth, canned, customers, desk, home, inbound_mail, on_behalf, organisations, portal, profile,
+    workspace,
 };
 use session_store::DbSessionStore;
 pub use state::AppState;
@@ -58,7 +59,7 @@ pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/tickets", get(portal::my_tickets).post(portal::create_ticket))
         .route("/tickets/{number}/replies", post(portal::reply))
-        .route("/desk/tickets", post(desk::create_ticket))
+        .route("/desk/tickets", post(on_behalf::create_ticket))
         .route("/desk/tickets/{number}/replies", post(workspace::reply))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(upload_limit))
@@ -90,7 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{number}/cc", post(portal::set_cc))
         // staff desk
         .route("/desk", get(desk::queue))
-        .route("/desk/tickets/new", get(desk::new_ticket_form))
+        .route("/desk/tickets/new", get(on_behalf::new_ticket_form))
         .route("/desk/tickets/bulk", post(desk::bulk))
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))
         .route("/desk/tickets/{number}/merge", post(workspace::merge))
