@@ -17,6 +17,7 @@ pub struct FieldInputView {
     /// For the text kinds.
     pub value: String,
     pub checked: bool,
+    /// Marked "(required)": on a customer's form, for the fields they must fill.
     pub required: bool,
     pub error: Option<String>,
 }
@@ -38,8 +39,21 @@ pub fn typed_values(input: &FieldInput) -> ShownValues {
         .collect()
 }
 
+/// Who fills a form in: "required" means something only to customers (staff fill what they
+/// know).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FormFor {
+    Customer,
+    Staff,
+}
+
 /// `definitions` as inputs holding `shown`, each with its error from `errors`.
-pub fn field_inputs(definitions: &[&FieldDefinition], shown: &ShownValues, errors: &FieldErrors) -> Vec<FieldInputView> {
+pub fn field_inputs(
+    definitions: &[&FieldDefinition],
+    shown: &ShownValues,
+    errors: &FieldErrors,
+    form_for: FormFor,
+) -> Vec<FieldInputView> {
     definitions
         .iter()
         .map(|field| {
@@ -62,7 +76,7 @@ pub fn field_inputs(definitions: &[&FieldDefinition], shown: &ShownValues, error
                 options,
                 value: if field.kind.has_options() { String::new() } else { given.first().cloned().unwrap_or_default() },
                 checked: field.kind == FieldKind::Checkbox && given.iter().any(|value| value == TICKED),
-                required: field.required,
+                required: field.required && form_for == FormFor::Customer,
                 name,
             }
         })

@@ -16,7 +16,7 @@ use crate::domain::tickets::{self, NewTicket, Priority};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::Agent;
-use crate::web::field_views::{FieldInputView, field_inputs, typed_values};
+use crate::web::field_views::{FieldInputView, FormFor, field_inputs, typed_values};
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
@@ -64,7 +64,7 @@ impl OnBehalfPage {
         let definitions = fields::all(state.db.pool()).await?;
         let shown = typed_values(&FieldInput::from_form(&form.others));
         Ok(Self {
-            field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &errors),
+            field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &errors, FormFor::Staff),
             field_id_prefix: "",
             groups: groups::all_groups(&state.db).await?,
             priorities: Priority::ALL,

@@ -24,7 +24,7 @@ use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::{Agent, CsrfForm, TicketAt};
-use crate::web::field_views::{FieldInputView, field_inputs, shown_values, typed_values};
+use crate::web::field_views::{FieldInputView, FormFor, field_inputs, shown_values, typed_values};
 use crate::web::format::{Moment, Segment};
 use crate::web::handlers::portal::CcForm;
 use crate::web::page::{PageContext, after_post, done, ok};
@@ -123,7 +123,7 @@ async fn workspace(
     };
     let tags = tags::of_ticket(state.db.pool(), ticket.id).await?;
     Ok(WorkspacePage {
-        field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &forms.errors),
+        field_inputs: field_inputs(&definitions.iter().collect::<Vec<_>>(), &shown, &forms.errors, FormFor::Staff),
         field_problems: forms.errors.iter().filter(|(name, _)| name.starts_with("field_")).map(|(_, m)| m.to_owned()).collect(),
         tags_box: forms.tags.clone().unwrap_or_else(|| tags.join(", ")),
         tags,

@@ -5,7 +5,7 @@ use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::setup;
 
 use super::{Chromium, Scripts};
-use crate::harness::{Backend, PASSWORD};
+use crate::harness::{Backend, PASSWORD, TestApp};
 use crate::identity::{link_in, mail_app};
 use crate::smtp::SmtpServer;
 
@@ -46,6 +46,7 @@ journeys!(
     an_admin_sets_up_and_brings_in_an_agent,
     a_request_from_first_word_to_rating,
     a_client_company_works_its_requests_together,
+    a_team_shapes_its_tickets_with_fields_and_tags,
 );
 
 fn journey_name(name: &str, backend: Backend, scripts: Scripts) -> String {
@@ -254,4 +255,99 @@ async fn a_client_company_works_its_requests_together(backend: Backend, scripts:
     ann.goto("/tickets/1002").await;
     ann.look("manager-reads-colleagues-request").await;
     assert!(ann.text_of(".timeline").await.contains("Hold the power button"));
+}
+
+async fn sign_in(browser: &Chromium, email: &str) {
+    browser.goto("/login").await;
+    browser.fill("Email", email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.press("Sign in").await;
+}
+
+async fn a_team_shapes_its_tickets_with_fields_and_tags(backend: Backend, scripts: Scripts) {
+    let app = TestApp::spawn(backend).await;
+    app.user(Role::Admin).email("ada@example.com").name("Ada Admin").create().await;
+    app.user(Role::Agent).email("andy@example.com").name("Andy Agent").create().await;
+    app.user(Role::Customer).email("carla@example.com").name("Carla Customer").create().await;
+    let name = |who: &str| journey_name(&format!("shaping-{who}"), backend, scripts);
+
+    // The admin asks customers for a type, and staff for a resolution before resolving.
+    let mut admin = Chromium::open(&app.base_url, &name("admin"), scripts).await;
+    sign_in(&admin, "ada@example.com").await;
+    admin.goto("/admin").await;
+    admin.follow("Ticket fields").await;
+    admin.look("no-fields").await;
+    for (label, key, options, flag) in [
+        ("Type", "type", "Question\nIncident\nRequest", "Required"),
+        ("Resolution", "resolution", "Fixed\nWorkaround\nNot a bug", "Required to resolve"),
+    ] {
+        admin.fill("Label", label).await;
+        admin.fill("Key", key).await;
+        admin.select("Kind", "One of a list").await;
+        admin.fill("Options", options).await;
+        admin.choose(flag).await;
+        admin.press("Add field").await;
+        assert_eq!(admin.path().await, "/admin/fields");
+    }
+    admin.look("fields-added").await;
+    let listed = admin.text_of("main table").await;
+    assert!(listed.contains("Type") && listed.contains("Resolution"), "{listed}");
+    admin.follow("Resolution").await;
+    admin.look("field").await;
+
+    // The customer must say what kind of request it is; the resolution is not theirs.
+    let mut customer = Chromium::open(&app.base_url, &name("customer"), scripts).await;
+    sign_in(&customer, "carla@example.com").await;
+    customer.goto("/tickets/new").await;
+    customer.look("new-request").await;
+    assert!(!customer.text_of(".form-page form").await.contains("Resolution"), "staff's field on the customer's form");
+    customer.fill("Subject", "Invoices show the wrong VAT").await;
+    customer.fill("Message", "Since March every invoice adds 25 % instead of 20 %.").await;
+    customer.press("Send request").await;
+    customer.look("type-missing").await;
+    assert!(customer.text_of(".field-invalid").await.contains("Type is required."));
+    customer.select("Type (required)", "Incident").await;
+    customer.press("Send request").await;
+    assert_eq!(customer.path().await, "/tickets/1001");
+    customer.look("request-sent").await;
+    let facts = customer.text_of(".facts dl").await;
+    assert!(facts.contains("Type\nIncident"), "{facts}");
+    assert!(!customer.text_of("main").await.contains("Resolution"), "staff's field shown to the customer");
+
+    // The agent tags it, finds it by its type and by a tag, and resolves it with a resolution.
+    let mut agent = Chromium::open(&app.base_url, &name("agent"), scripts).await;
+    sign_in(&agent, "andy@example.com").await;
+    agent.follow("All open").await;
+    agent.follow("Invoices show the wrong VAT").await;
+    agent.look("ticket").await;
+    agent.fill("Tags, separated by commas", "vip, billing").await;
+    agent.press("Save tags").await;
+    agent.look("tagged").await;
+    assert_eq!(agent.count(".ticket-tags a.tag").await, 2, "vip and billing");
+    agent.goto("/desk?view=all").await;
+    agent.select("Type", "Incident").await;
+    agent.press("Apply").await;
+    assert!(agent.path().await.contains("field_type=Incident"), "{}", agent.path().await);
+    agent.look("queue-by-type").await;
+    assert!(agent.text_of("main table").await.contains("Invoices show the wrong VAT"));
+    agent.select("Type", "Question").await;
+    agent.press("Apply").await;
+    assert_eq!(agent.count("main table").await, 0, "no questions yet");
+    agent.follow("vip").await;
+    assert!(agent.path().await.contains("tag=vip"), "{}", agent.path().await);
+    agent.look("queue-by-tag").await;
+    assert!(agent.text_of("main table").await.contains("Invoices show the wrong VAT"));
+    agent.follow("Invoices show the wrong VAT").await;
+    agent.select("Status", "Resolved").await;
+    agent.press("Save changes").await;
+    agent.look("resolution-missing").await;
+    let refused = agent.text_of("main").await;
+    assert!(refused.contains("Fill in Resolution before the ticket is resolved."), "{refused}");
+    assert!(!agent.text_of(".ticket-head").await.contains("Resolved"));
+    agent.select("Status", "Resolved").await;
+    agent.select("Resolution", "Fixed").await;
+    agent.press("Save changes").await;
+    agent.look("resolved").await;
+    assert!(agent.text_of(".ticket-head").await.contains("Resolved"));
+    assert!(agent.text_of(".timeline").await.contains("set Resolution: Fixed"), "the resolution on the timeline");
 }

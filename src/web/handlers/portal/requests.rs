@@ -20,7 +20,7 @@ use crate::domain::tickets::{Priority, TicketNumber};
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
 use crate::web::extract::Customer;
-use crate::web::field_views::{FieldInputView, ShownValues, field_inputs, typed_values};
+use crate::web::field_views::{FieldInputView, FormFor, ShownValues, field_inputs, typed_values};
 use crate::web::format::Moment;
 use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
@@ -237,7 +237,12 @@ impl TryFrom<&NewTicketForm> for NewTicket {
 /// The fields a customer fills on a new request, holding `shown`.
 async fn customer_field_inputs(state: &AppState, shown: &ShownValues, errors: &FieldErrors) -> Result<Vec<FieldInputView>> {
     let definitions = fields::all(state.db.pool()).await?;
-    Ok(field_inputs(&definitions.iter().filter(|field| field.customer_editable).collect::<Vec<_>>(), shown, errors))
+    Ok(field_inputs(
+        &definitions.iter().filter(|field| field.customer_editable).collect::<Vec<_>>(),
+        shown,
+        errors,
+        FormFor::Customer,
+    ))
 }
 
 pub async fn create_ticket(
