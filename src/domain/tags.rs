@@ -98,8 +98,9 @@ pub async fn of_tickets(db: &Db, ticket_ids: &[i64]) -> Result<BTreeMap<i64, Vec
 }
 
 /// Applies `change` to the ticket's tags; answers the tags before and after when they
-/// differ. Tags are written in order, so concurrent changes lock their counts in the same
-/// order.
+/// differ. Tags are removed and added in one pass in the tags' order, so concurrent
+/// changes lock their counts (`tag_counts`, by trigger) in the same order and never wait
+/// on each other in a circle.
 pub async fn store(tx: &mut Tx, ticket_id: i64, change: &TagChange) -> Result<Option<(Vec<String>, Vec<String>)>> {
     let before = of_ticket(&mut **tx, ticket_id).await?;
     let mut after: BTreeSet<String> = match change {
@@ -119,19 +120,14 @@ pub async fn store(tx: &mut Tx, ticket_id: i64, change: &TagChange) -> Result<Op
     if after == before {
         return Ok(None);
     }
-    for gone in before.iter().filter(|tag| !after.contains(tag)) {
-        sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2")
-            .bind(ticket_id)
-            .bind(gone)
-            .execute(&mut **tx)
-            .await?;
-    }
-    for new in after.iter().filter(|tag| !before.contains(tag)) {
-        sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)")
-            .bind(ticket_id)
-            .bind(new)
-            .execute(&mut **tx)
-            .await?;
+    let touched: BTreeSet<&String> = before.iter().chain(&after).collect();
+    for tag in touched {
+        let statement = match (before.contains(tag), after.contains(tag)) {
+            (true, false) => "DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2",
+            (false, true) => "INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)",
+            _ => continue,
+        };
+        sqlx::query(statement).bind(ticket_id).bind(tag).execute(&mut **tx).await?;
     }
     Ok(Some((before, after)))
 }

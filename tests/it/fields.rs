@@ -5,6 +5,7 @@
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::fields::{self, DefinitionForm, DefinitionInput};
 use helpdesk::domain::input::WholeNumber;
+use helpdesk::domain::tags;
 use helpdesk::domain::tickets::TicketNumber;
 use reqwest::StatusCode;
 
@@ -195,6 +196,12 @@ async fn agents_set_fields_and_cannot_resolve_without_the_required_ones(app: Tes
     let resolving = [("version", current.as_str()), ("status", "resolved"), ("field_resolution", "Workaround")];
     browser.post(&path, &resolving).await.assert_redirect(&path);
     assert_eq!(app.ticket(number).await.status.as_str(), "resolved");
+    // Closing needs it too: cleared on the resolved ticket, it cannot close.
+    let current = version().await;
+    let closing = [("version", current.as_str()), ("status", "closed"), ("field_resolution", "")];
+    assert_eq!(browser.post(&path, &closing).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.ticket(number).await.status.as_str(), "resolved");
+    assert_eq!(values_of(&app, number, "resolution").await, ["Workaround"], "nothing of the refused change is kept");
 }
 
 async fn tags_are_set_filtered_counted_and_changed_in_bulk(app: TestApp) {
@@ -224,6 +231,10 @@ async fn tags_are_set_filtered_counted_and_changed_in_bulk(app: TestApp) {
     assert_eq!(counts, [("billing".into(), 2), ("refund".into(), 1), ("vip".into(), 2)]);
     let page = browser.get(&format!("/desk/tickets/{first}")).await;
     assert!(page.text_of(".timeline").contains("Ann set the tags to billing, vip"));
+    // The tags form replaces the set: one made on an older version is refused, not merged.
+    let stale = [("tags", "billing"), ("version", "1")];
+    assert_eq!(browser.post(&format!("/desk/tickets/{first}/tags"), &stale).await.status, StatusCode::CONFLICT);
+    assert_eq!(tags::of_ticket(app.db.pool(), app.ticket(first).await.id).await.unwrap(), ["billing", "vip"]);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.tags'").await, 3);
 
     // Filters: every tag given must match; a field value too; an unknown field is said.
@@ -231,6 +242,9 @@ async fn tags_are_set_filtered_counted_and_changed_in_bulk(app: TestApp) {
     assert_eq!(subjects(&both), ["Invoice twice"]);
     assert_eq!(subjects(&browser.get("/desk?view=all&tag=billing").await), ["Invoice twice", "Refund please"]);
     assert!(browser.get("/desk?view=all").await.text_of(".tag-list").contains("billing 2"), "the tag list counts");
+    let blank = browser.get("/desk?view=all&tag=&tag=billing&tag=a/b").await;
+    assert_eq!(blank.texts(".filter-note .tag"), ["billing"], "blank and unreadable tags are no filters");
+    assert!(blank.text_of("main").contains("Ignored: “a/b” is not a tag"));
     let version = app.ticket(second).await.version.to_string();
     browser.post(&format!("/desk/tickets/{second}"), &[("version", &version), ("field_type", "Incident")]).await;
     assert_eq!(subjects(&browser.get("/desk?view=all&field_type=incident").await), ["Refund please"]);

@@ -54,7 +54,8 @@ pub struct AuditFilter {
     pub page: i64,
 }
 
-pub const OBJECT_TYPES: [&str; 6] = ["ticket", "user", "group", "settings", "canned_response", "mail"];
+pub const OBJECT_TYPES: [&str; 8] =
+    ["ticket", "user", "group", "organisation", "ticket_field", "settings", "canned_response", "mail"];
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {

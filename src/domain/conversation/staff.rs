@@ -83,7 +83,7 @@ async fn set_status_as_agent(change: &mut Change<'_>, to: Status) -> Result<()> 
     if from == Status::Closed {
         return Err(Error::Conflict("This ticket is closed, and closed is final: the customer can open a follow-up.".into()));
     }
-    if matches!(to, Status::Resolved | Status::Closed) && from != Status::Resolved {
+    if matches!(to, Status::Resolved | Status::Closed) {
         let ticket_id = change.ticket.id;
         values::check_resolvable(change.tx(), ticket_id, &to.label().to_lowercase()).await?;
     }
@@ -291,7 +291,8 @@ pub async fn set_status(db: &Db, ticket: &Ticket, agent: &User, to: Status, now:
 #[derive(Debug, Default)]
 pub struct BulkOutcome {
     pub changed: usize,
-    pub refused: Vec<(TicketNumber, String)>,
+    /// Each ticket skipped, by its reference (`TCK-1001`), with why.
+    pub refused: Vec<(String, String)>,
 }
 
 /// Applies the same changes to many tickets, each in its own transaction. A ticket that
@@ -306,7 +307,11 @@ pub async fn bulk_update(
 ) -> Result<BulkOutcome> {
     let mut outcome = BulkOutcome::default();
     for number in numbers {
-        let Some(id) = crate::domain::tickets::id_of(db, *number).await? else {
+        let found: Option<(i64, String)> = sqlx::query_as("SELECT id, prefix FROM tickets WHERE number = $1")
+            .bind(number.get())
+            .fetch_optional(db.pool())
+            .await?;
+        let Some((id, prefix)) = found else {
             continue;
         };
         let mut change = Change::begin(db, id, Some(agent.id), now).await?;
@@ -315,9 +320,9 @@ pub async fn bulk_update(
                 change.commit(None).await?;
                 outcome.changed += 1;
             }
-            Err(Error::Conflict(why)) => outcome.refused.push((*number, why)),
+            Err(Error::Conflict(why)) => outcome.refused.push((number.reference(&prefix), why)),
             Err(Error::Invalid(errors)) if errors.iter().all(|(field, _)| field.starts_with("field_") || field == "tags") => {
-                outcome.refused.push((*number, errors.summary()));
+                outcome.refused.push((number.reference(&prefix), errors.summary()));
             }
             Err(error) => return Err(error),
         }

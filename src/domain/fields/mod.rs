@@ -265,8 +265,15 @@ pub async fn update(db: &Db, id: i64, input: &DefinitionInput, actor_id: i64, no
 /// Deletes a field and its values. Nothing is lost without a trace: every ticket that had
 /// a value gets an audit row with it, and the definition is audited with their number.
 pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<FieldDefinition> {
-    let before = find(db, id).await?;
     let mut tx = db.begin_write().await?;
+    // Locked, so no value is written between the audit rows and the deletion (a value's
+    // insert waits on this row, and then finds its field gone).
+    let found: Option<FieldDefinition> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_fields WHERE id = $1{}", db.backend().row_lock()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = found.ok_or(Error::NotFound)?;
     let values_json = match db.backend() {
         Backend::Sqlite if before.kind == FieldKind::Multiselect => "json_group_array(v.value ORDER BY v.value)",
         Backend::Sqlite => "json_quote(MIN(v.value))",

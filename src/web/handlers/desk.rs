@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
-use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::fields::{self, FieldDefinition, FieldKind};
 use crate::domain::input::WholeNumber;
@@ -208,11 +207,14 @@ pub async fn queue(
         None => None,
     };
     let without_organisation: Vec<_> = pairs.iter().copied().filter(|(name, _)| *name != "organisation").collect();
-    let without_tag = |tag: &str| {
-        let kept: Vec<_> = pairs.iter().copied().filter(|pair| *pair != ("tag", tag)).collect();
+    // The tags read (blank and unreadable ones are ignored, and said so), each with the
+    // queue without it.
+    let without_tag = |tag: &Tag| {
+        let other = |(name, value): &(&str, &str)| *name != "tag" || Tag::parse(value).ok().as_ref() != Some(tag);
+        let kept: Vec<_> = pairs.iter().copied().filter(other).collect();
         format!("/desk?{}", query_string(&kept))
     };
-    let tag_filters = raw.tag.iter().map(|tag| (tag.trim().to_owned(), without_tag(tag.trim()))).collect();
+    let tag_filters = query.tags.iter().map(|tag| (tag.as_str().to_owned(), without_tag(tag))).collect();
     let tag_links = tags::most_used(&state.db, TAGS_LISTED)
         .await?
         .into_iter()
@@ -333,9 +335,7 @@ pub async fn bulk(
                 (FlashKind::Success, format!("Updated {} of {} selected tickets.", outcome.changed, numbers.len()))
             }
             Ok(outcome) => {
-                let prefix = Settings::load(&state.db).await?.ticket_prefix;
-                let refused: Vec<String> =
-                    outcome.refused.iter().map(|(number, why)| format!("{prefix}{number}: {why}")).collect();
+                let refused: Vec<String> = outcome.refused.iter().map(|(reference, why)| format!("{reference}: {why}")).collect();
                 let message =
                     format!("Updated {} of {} selected tickets. Skipped {}", outcome.changed, numbers.len(), refused.join(" "));
                 (FlashKind::Error, message)

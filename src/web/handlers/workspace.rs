@@ -369,6 +369,8 @@ pub async fn set_cc(
 pub struct TagsForm {
     #[serde(default)]
     tags: String,
+    #[serde(default)]
+    version: String,
 }
 
 /// Staff set a ticket's tags (comma-separated; empty clears).
@@ -381,8 +383,11 @@ pub async fn set_tags(
 ) -> Result<Response> {
     let outcome = match TagSet::parse(&form.tags) {
         Ok(set) => {
+            // The set replaces the ticket's: one it has not seen (a bulk tag since) is
+            // refused as stale rather than dropped.
             let changes = Changes { tags: Some(TagChange::Replace(set)), ..Changes::default() };
-            staff::update(&state.db, &ticket, &agent, &changes, None, state.now()).await
+            let expected_version = form.version.trim().parse::<i64>().ok();
+            staff::update(&state.db, &ticket, &agent, &changes, expected_version, state.now()).await
         }
         Err(error) => Err(error),
     };

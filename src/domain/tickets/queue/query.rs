@@ -18,6 +18,8 @@ pub const DESK_PAGE_SIZE: i64 = 50;
 /// Counts stop here: beyond it, "1000+" says all an agent needs, and a count never has
 /// to walk a million rows.
 pub const COUNT_CAP: i64 = 1_000;
+/// Tag and field filters one queue page applies at most.
+pub const SHAPING_FILTERS_MAX: usize = 10;
 
 stored_enum!(
     /// The queues in the desk's sidebar.
@@ -194,13 +196,21 @@ impl QueueParams {
             choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
         for given in self.tag.iter().map(|tag| tag.trim()).filter(|tag| !tag.is_empty()) {
             if let Some(tag) = errors.check("tag", Tag::parse(given)) {
-                query.tags.push(tag);
+                if !query.tags.contains(&tag) {
+                    query.tags.push(tag);
+                }
             }
         }
         query.fields = self
             .field_pairs()
             .map(|(name, value)| FieldFilter { key: name["field_".len()..].to_owned(), value: Some(value.to_owned()) })
             .collect();
+        // Each filter costs a statement or two: a page takes a bounded number.
+        if query.tags.len() + query.fields.len() > SHAPING_FILTERS_MAX {
+            errors.add("tag", format!("At most {SHAPING_FILTERS_MAX} tag and field filters together; the first are applied."));
+            query.tags.truncate(SHAPING_FILTERS_MAX);
+            query.fields.truncate(SHAPING_FILTERS_MAX - query.tags.len());
+        }
         errors.check("page", strict_page_number(self.page.as_deref()));
         query.text = self.q.trim().chars().filter(|c| !c.is_control()).collect();
         (query, errors)

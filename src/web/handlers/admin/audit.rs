@@ -100,6 +100,8 @@ fn entry_view(row: AuditRow, names: &ReferencedNames, now: i64) -> AuditEntryVie
         "ticket" => Some(format!("/desk/tickets/{}", row.object_id)),
         "user" => Some(format!("/admin/users/{}", row.object_id)),
         "group" => Some(format!("/admin/groups/{}", row.object_id)),
+        "organisation" => Some(format!("/desk/organisations/{}", row.object_id)),
+        "ticket_field" => Some(format!("/admin/fields/{}", row.object_id)),
         "settings" => Some("/admin/settings".to_owned()),
         "canned_response" => Some(format!("/desk/canned/{}", row.object_id)),
         "mail" => Some("/admin/mail".to_owned()),
