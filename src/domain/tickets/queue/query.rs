@@ -195,10 +195,10 @@ impl QueueParams {
         query.created_before =
             choice(&mut errors, "to", "date like 2026-01-31", &self.to, parse_date(&self.to)).map(|day| day + 86_400);
         for given in self.tag.iter().map(|tag| tag.trim()).filter(|tag| !tag.is_empty()) {
-            if let Some(tag) = errors.check("tag", Tag::parse(given)) {
-                if !query.tags.contains(&tag) {
-                    query.tags.push(tag);
-                }
+            if let Some(tag) = errors.check("tag", Tag::parse(given))
+                && !query.tags.contains(&tag)
+            {
+                query.tags.push(tag);
             }
         }
         query.fields = self
