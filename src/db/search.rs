@@ -24,9 +24,15 @@ const FTS_FILE_NAMES: &str =
 const PG_FILE_NAMES: &str = "COALESCE((SELECT string_agg(a.filename || ' ' || replace(a.filename, '.', ' '), ' ') \
      FROM attachments a WHERE a.ticket_id = t.id AND a.removed_at IS NULL), '')";
 
-/// Ticket `t`'s tags and field values, for its document (the same SQL on both).
-const SHAPING: &str = "COALESCE((SELECT string_agg(g.tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id), '') || ' ' || \
-     COALESCE((SELECT string_agg(v.value, ' ') FROM ticket_field_values v WHERE v.ticket_id = t.id), '')";
+/// Ticket `t`'s tags and field values, for its document (the same SQL on both), but for
+/// those of the field `leaving` names (about to be deleted, its id bound as `$1`).
+fn shaping(leaving: Option<&str>) -> String {
+    format!(
+        "COALESCE((SELECT string_agg(g.tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id), '') || ' ' || \
+         COALESCE((SELECT string_agg(v.value, ' ') FROM ticket_field_values v WHERE v.ticket_id = t.id{}), '')",
+        leaving.unwrap_or_default()
+    )
+}
 
 /// Which documents to rebuild.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +45,8 @@ pub enum Documents {
     OfOrganisation(i64),
     /// Every ticket of one organisation about to be deleted: its name leaves them.
     LeavingOrganisation(i64),
+    /// Every ticket with a value of one field about to be deleted: its values leave them.
+    LeavingField(i64),
 }
 
 /// Rebuilds documents from the tickets' subjects, requesters and all their messages.
@@ -53,14 +61,20 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
         Documents::OfOrganisation(id) | Documents::LeavingOrganisation(id) => {
             (id, "t.organisation_id = $1", "rowid IN (SELECT id FROM tickets WHERE organisation_id = $1)")
         }
+        Documents::LeavingField(id) => (
+            id,
+            "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = $1)",
+            "rowid IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = $1)",
+        ),
     };
+    let shaping = shaping(matches!(documents, Documents::LeavingField(_)).then_some(" AND v.field_id <> $1"));
     let statements: Vec<String> = match backend {
         Backend::Sqlite => vec![
             format!("DELETE FROM ticket_search WHERE {rowids}"),
             format!(
                 "INSERT INTO ticket_search (rowid, subject, body) \
                  SELECT t.id, {FTS_HEADLINE}, COALESCE((SELECT group_concat(m.body, ' ') \
-                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} || ' ' || {SHAPING} \
+                 FROM messages m WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {FTS_FILE_NAMES} || ' ' || {shaping} \
                  FROM {from} WHERE {scope}"
             ),
         ],
@@ -68,7 +82,7 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, {PG_HEADLINE} || \
              setweight(to_tsvector('english', COALESCE((SELECT string_agg(m.body, ' ') FROM messages m \
-             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES} || ' ' || {SHAPING}), 'B') \
+             WHERE m.ticket_id = t.id AND m.kind <> 'event'), '') || ' ' || {PG_FILE_NAMES} || ' ' || {shaping}), 'B') \
              FROM {from} WHERE {scope} \
              ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"
         )],
@@ -81,10 +95,11 @@ pub async fn reindex(tx: &mut Tx, backend: Backend, documents: Documents) -> sql
 
 /// Rebuilds every document at once, for bulk loads.
 pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
+    let shaping = shaping(None);
     let insert = match backend {
         Backend::Sqlite => format!(
             "INSERT INTO ticket_search (rowid, subject, body) \
-             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} || ' ' || {SHAPING} \
+             SELECT t.id, {FTS_HEADLINE}, COALESCE(b.body, '') || ' ' || {FTS_FILE_NAMES} || ' ' || {shaping} \
              FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, group_concat(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"
@@ -92,7 +107,7 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
         Backend::Postgres => format!(
             "INSERT INTO ticket_search (ticket_id, document) \
              SELECT t.id, {PG_HEADLINE} || setweight(to_tsvector('english', COALESCE(b.body, '') || ' ' || {PG_FILE_NAMES} || ' ' || \
-             {SHAPING}), 'B') \
+             {shaping}), 'B') \
              FROM {HEADLINE_FROM} LEFT JOIN \
              (SELECT ticket_id, string_agg(body, ' ') AS body FROM messages WHERE kind <> 'event' GROUP BY ticket_id) b \
              ON b.ticket_id = t.id"

@@ -17,6 +17,7 @@ on_both_databases!(
     agents_set_fields_and_cannot_resolve_without_the_required_ones,
     tags_are_set_filtered_counted_and_changed_in_bulk,
     a_filtered_queue_page_takes_the_same_statements_for_3_or_50_rows,
+    a_deleted_fields_values_leave_search_and_stay_in_the_audit_log,
 );
 
 /// Defines a field as an admin would.
@@ -274,6 +275,35 @@ async fn tags_are_set_filtered_counted_and_changed_in_bulk(app: TestApp) {
     let own = app.ticket_for(&own_customer).subject("Mine").create().await;
     browser.post(&format!("/desk/tickets/{own}/tags"), &[("tags", "difficult-customer")]).await;
     assert!(!customer_browser.get(&format!("/tickets/{own}")).await.text_of("body").contains("difficult"));
+}
+
+async fn a_deleted_fields_values_leave_search_and_stay_in_the_audit_log(app: TestApp) {
+    let field = define(&app, "machine", "text", "", &[]).await;
+    define(&app, "site", "text", "", &[]).await;
+    let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
+    let (browser, _) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
+    let number = app.ticket_for(&customer).subject("Noise").create().await;
+    browser.get("/desk").await;
+    let version = app.ticket(number).await.version.to_string();
+    let values = [("version", version.as_str()), ("field_machine", "zx81"), ("field_site", "harwell")];
+    browser.post(&format!("/desk/tickets/{number}"), &values).await.assert_redirect(&format!("/desk/tickets/{number}"));
+    assert_eq!(subjects(&browser.get("/desk?q=zx81").await), ["Noise"], "found by a field's value");
+
+    fields::delete(&app.db, field, app.fixture_admin().await.id, app.now()).await.unwrap();
+    assert!(subjects(&browser.get("/desk?q=zx81").await).is_empty(), "the deleted field's value left the search");
+    assert_eq!(subjects(&browser.get("/desk?q=harwell").await), ["Noise"], "the other field's value stays");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT before_state, after_state FROM audit_log WHERE action = 'ticket.fields' ORDER BY id")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    let parsed: Vec<(serde_json::Value, serde_json::Value)> = rows
+        .iter()
+        .map(|(before, after)| (serde_json::from_str(before).unwrap(), serde_json::from_str(after).unwrap()))
+        .collect();
+    let deleted = parsed.last().expect("the deletion's row");
+    assert_eq!(deleted.0["fields"]["machine"], "zx81", "the value is kept");
+    assert_eq!(deleted.1["fields"]["machine"], serde_json::Value::Null);
 }
 
 async fn a_filtered_queue_page_takes_the_same_statements_for_3_or_50_rows(app: TestApp) {

@@ -6,6 +6,7 @@ pub mod values;
 
 use serde_json::{Value, json};
 
+use crate::db::search::{self, Documents};
 use crate::db::{self, Backend, Db, Flag, stored_enum};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
@@ -297,6 +298,7 @@ pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<F
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    search::reindex(&mut tx, db.backend(), Documents::LeavingField(id)).await?;
     sqlx::query("DELETE FROM ticket_field_values WHERE field_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM ticket_fields WHERE id = $1").bind(id).execute(&mut *tx).await?;
     let mut state = before.as_json();
