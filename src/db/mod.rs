@@ -167,6 +167,12 @@ fn redact(url: &str) -> String {
 }
 
 /// Whether a database error is a unique-constraint violation, on either backend.
+/// Integer ids as an SQL list (`3, 17, 42`), for `IN (…)`: ids are numbers, so listing
+/// them inline is safe, and a page's worth is one statement whatever its size.
+pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a i64>) -> String {
+    ids.into_iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db_error) => db_error.is_unique_violation(),

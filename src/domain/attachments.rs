@@ -2,7 +2,7 @@
 //! viewer rule, and for an internal note's file, staff only — everyone else gets 404, as
 //! for the ticket itself.
 
-use crate::db::{Db, Flag, Tx};
+use crate::db::{Db, Flag, Tx, id_list};
 use crate::domain::accounts::tokens;
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
@@ -137,10 +137,9 @@ pub async fn of_messages(db: &Db, message_ids: &[i64]) -> Result<Vec<Attachment>
     if message_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Ids read from the database: inline, so a whole timeline is one statement.
-    let ids = message_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id IN ({ids}) ORDER BY a.id"
+        "SELECT {COLUMNS} FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id IN ({}) ORDER BY a.id",
+        id_list(message_ids)
     ))
     .fetch_all(db.pool())
     .await?)

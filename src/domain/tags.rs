@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, id_list};
 use crate::domain::{Error, FieldErrors, Result};
 
 pub const TAG_LENGTH_MAX: usize = 40;
@@ -85,13 +85,8 @@ pub async fn of_tickets(db: &Db, ticket_ids: &[i64]) -> Result<BTreeMap<i64, Vec
     if ticket_ids.is_empty() {
         return Ok(by_ticket);
     }
-    let placeholders = (1..=ticket_ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({placeholders}) ORDER BY tag");
-    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-    for id in ticket_ids {
-        query = query.bind(*id);
-    }
-    for (ticket_id, tag) in query.fetch_all(db.pool()).await? {
+    let sql = format!("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({}) ORDER BY tag", id_list(ticket_ids));
+    for (ticket_id, tag) in sqlx::query_as::<_, (i64, String)>(&sql).fetch_all(db.pool()).await? {
         by_ticket.entry(ticket_id).or_default().push(tag);
     }
     Ok(by_ticket)

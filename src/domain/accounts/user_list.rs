@@ -1,6 +1,6 @@
 //! The admins' list of accounts: searched, filtered and paged, with each one's groups.
 
-use crate::db::Db;
+use crate::db::{Db, id_list};
 use crate::domain::Result;
 use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::{self, User};
@@ -96,12 +96,10 @@ async fn memberships_of(db: &Db, user_ids: &[i64]) -> Result<Vec<Membership>> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The ids are integers read from the database: listing them inline is safe and keeps
-    // this one statement whatever the page size.
-    let ids = user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     Ok(sqlx::query_as(&format!(
         "SELECT m.user_id, m.group_id, g.name AS group_name FROM group_members m JOIN groups g ON g.id = m.group_id \
-         WHERE m.user_id IN ({ids}) ORDER BY lower(g.name)"
+         WHERE m.user_id IN ({}) ORDER BY lower(g.name)",
+        id_list(user_ids)
     ))
     .fetch_all(db.pool())
     .await?)

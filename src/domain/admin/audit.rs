@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, id_list};
 use crate::domain::Result;
 use crate::domain::clock::Timestamp;
 use crate::domain::paging::{Paged, like_pattern};
@@ -154,13 +154,8 @@ async fn names_of(db: &Db, table: &str, ids: &BTreeSet<i64>) -> Result<BTreeMap<
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!("SELECT id, name FROM {table} WHERE id IN ({})", placeholders.join(", "));
-    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    Ok(query.fetch_all(db.pool()).await?.into_iter().collect())
+    let sql = format!("SELECT id, name FROM {table} WHERE id IN ({})", id_list(ids));
+    Ok(sqlx::query_as::<_, (i64, String)>(&sql).fetch_all(db.pool()).await?.into_iter().collect())
 }
 
 pub async fn referenced_names(db: &Db, rows: &[AuditRow]) -> Result<ReferencedNames> {

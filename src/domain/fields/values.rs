@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{FieldDefinition, FieldKind};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, id_list};
 use crate::domain::input::OneOrMany;
 use crate::domain::tickets::parse_date;
 use crate::domain::{FieldErrors, Result, text};
@@ -209,13 +209,8 @@ pub async fn of_tickets(db: &Db, ticket_ids: &[i64]) -> Result<BTreeMap<i64, Val
     if ticket_ids.is_empty() {
         return Ok(by_ticket);
     }
-    let placeholders = (1..=ticket_ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT ticket_id, field_id, value FROM ticket_field_values WHERE ticket_id IN ({placeholders})");
-    let mut query = sqlx::query_as::<_, (i64, i64, String)>(&sql);
-    for id in ticket_ids {
-        query = query.bind(*id);
-    }
-    for (ticket_id, field_id, value) in query.fetch_all(db.pool()).await? {
+    let sql = format!("SELECT ticket_id, field_id, value FROM ticket_field_values WHERE ticket_id IN ({})", id_list(ticket_ids));
+    for (ticket_id, field_id, value) in sqlx::query_as::<_, (i64, i64, String)>(&sql).fetch_all(db.pool()).await? {
         by_ticket.entry(ticket_id).or_default().entry(field_id).or_default().push(value);
     }
     Ok(by_ticket)
