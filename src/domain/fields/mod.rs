@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 
 use crate::db::search::{self, Documents};
 use crate::db::{self, Backend, Db, Flag, stored_enum};
+use crate::domain::accounts::role::Role;
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
 use crate::domain::input::WholeNumber;
 use crate::domain::{Error, FieldErrors, Result, text};
 
-pub use values::{FieldInput, SetValue, Unknown, ValuesOf};
+pub use values::{FieldInput, SetValue, Setter, Unknown, ValuesOf};
 
 stored_enum!(
     /// What a field holds, and so how its value is entered and checked.
@@ -59,6 +60,18 @@ pub struct FieldDefinition {
 impl FieldDefinition {
     pub fn option_list(&self) -> Vec<&str> {
         self.options.lines().collect()
+    }
+
+    /// The one rule for who sees a field, on pages and in the API alike: staff every one,
+    /// customers those shown to them.
+    pub fn visible_to(&self, role: Role) -> bool {
+        role.is_staff() || self.customer_visible
+    }
+
+    /// Whether `setter` may set the field: staff any, a customer (opening a ticket) those
+    /// they may fill in.
+    pub fn settable_by(&self, setter: Setter) -> bool {
+        setter == Setter::Staff || self.customer_editable
     }
 
     /// The name of its form field, and of its errors.

@@ -82,7 +82,7 @@ pub type ValuesOf = BTreeMap<i64, Vec<String>>;
 /// A select keeps a value no longer among its options if the ticket has it already.
 pub fn parse(definitions: &[FieldDefinition], input: &FieldInput, setter: Setter, current: &ValuesOf) -> Result<Vec<SetValue>> {
     let mut errors = FieldErrors::new();
-    let settable = |field: &&FieldDefinition| setter == Setter::Staff || field.customer_editable;
+    let settable = |field: &&FieldDefinition| field.settable_by(setter);
     if input.unknown == Unknown::Refuse {
         for key in input.entries.keys() {
             if !definitions.iter().filter(settable).any(|field| &field.key == key) {

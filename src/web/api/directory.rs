@@ -75,9 +75,8 @@ pub async fn states(
     let wanted = query.kind.as_deref().map(str::trim).filter(|kind| !kind.is_empty());
     // The fields are read only when they are asked for; the other lists are fixed words.
     let shown_fields = if wanted.is_none_or(|kind| kind == "fields") {
-        let staff = caller.role.is_staff();
         let definitions = fields::all(state.db.pool()).await?;
-        definitions.iter().filter(|field| staff || field.customer_visible).map(field_json).collect()
+        definitions.iter().filter(|field| field.visible_to(caller.role)).map(field_json).collect()
     } else {
         Value::Array(Vec::new())
     };

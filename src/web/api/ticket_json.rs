@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ApiResult, moment};
 use crate::db::Db;
+use crate::domain::accounts::role::Role;
 use crate::domain::accounts::users::User;
 use crate::domain::conversation::cc;
 use crate::domain::fields::values::{self, FieldInput, TICKED, Unknown, ValuesOf};
@@ -68,12 +69,11 @@ pub(super) struct TicketJson {
     pub(super) staff: Option<StaffFacts>,
 }
 
-/// The fields `viewer` is shown, by key, each value as [`values::as_json`] gives it (an
-/// unset field is null).
-fn fields_json(definitions: &[FieldDefinition], values: Option<&ValuesOf>, staff: bool) -> Map<String, Value> {
+/// The fields the caller sees (`definitions`, read through [`visible_fields`]), by key,
+/// each value as [`values::as_json`] gives it (an unset field is null).
+fn fields_json(definitions: &[FieldDefinition], values: Option<&ValuesOf>) -> Map<String, Value> {
     definitions
         .iter()
-        .filter(|field| staff || field.customer_visible)
         .map(|field| {
             let given = values.and_then(|values| values.get(&field.id)).map(Vec::as_slice).unwrap_or_default();
             (field.key.clone(), values::as_json(field, given))
@@ -81,12 +81,17 @@ fn fields_json(definitions: &[FieldDefinition], values: Option<&ValuesOf>, staff
         .collect()
 }
 
+/// The fields `role` sees, in order.
+async fn visible_fields(db: &Db, role: Role) -> Result<Vec<FieldDefinition>> {
+    Ok(fields::all(db.pool()).await?.into_iter().filter(|field| field.visible_to(role)).collect())
+}
+
 /// The ticket as the API shows it to `viewer`, with who is copied on it, its fields and
 /// (staff) its tags.
 pub(super) async fn ticket_json(db: &Db, ticket: Ticket, viewer: &User) -> ApiResult<TicketJson> {
     let cc = cc::of_ticket(db, ticket.id).await?.into_iter().map(|copied| copied.email).collect();
     let staff = viewer.role.is_staff();
-    let definitions = fields::all(db.pool()).await?;
+    let definitions = visible_fields(db, viewer.role).await?;
     let values = values::of_ticket(db.pool(), ticket.id).await?;
     let tags = if staff { tags::of_ticket(db.pool(), ticket.id).await? } else { Vec::new() };
     let group_name = if staff { ticket.group_name.clone() } else { ticket.group_for_customer().to_owned() };
@@ -109,7 +114,7 @@ pub(super) async fn ticket_json(db: &Db, ticket: Ticket, viewer: &User) -> ApiRe
         rating_comment: ticket.rating_comment,
         merged_into: ticket.merged_into.map(TicketNumber::get),
         follow_up_of: ticket.follow_up_of.map(TicketNumber::get),
-        fields: fields_json(&definitions, Some(&values), staff),
+        fields: fields_json(&definitions, Some(&values)),
         staff: staff.then(|| StaffFacts {
             assignee: ticket.assignee_id.zip(ticket.assignee_name).map(|(id, name)| Named { id, name }),
             version: ticket.version,
@@ -127,20 +132,18 @@ pub(super) struct PageExtras {
     definitions: Vec<FieldDefinition>,
     values: BTreeMap<i64, ValuesOf>,
     tags: BTreeMap<i64, Vec<String>>,
-    staff: bool,
 }
 
 impl PageExtras {
-    pub(super) async fn read(db: &Db, ticket_ids: &[i64], staff: bool) -> Result<Self> {
-        let definitions: Vec<FieldDefinition> =
-            fields::all(db.pool()).await?.into_iter().filter(|field| staff || field.customer_visible).collect();
+    pub(super) async fn read(db: &Db, ticket_ids: &[i64], viewer: &User) -> Result<Self> {
+        let definitions = visible_fields(db, viewer.role).await?;
         let values = if definitions.is_empty() { BTreeMap::new() } else { values::of_tickets(db, ticket_ids).await? };
-        let tags = if staff { tags::of_tickets(db, ticket_ids).await? } else { BTreeMap::new() };
-        Ok(Self { definitions, values, tags, staff })
+        let tags = if viewer.role.is_staff() { tags::of_tickets(db, ticket_ids).await? } else { BTreeMap::new() };
+        Ok(Self { definitions, values, tags })
     }
 
     fn fields(&self, ticket_id: i64) -> Map<String, Value> {
-        fields_json(&self.definitions, self.values.get(&ticket_id), self.staff)
+        fields_json(&self.definitions, self.values.get(&ticket_id))
     }
 
     fn tags(&self, ticket_id: i64) -> Vec<String> {

@@ -50,7 +50,7 @@ pub async fn list(
         // Counts stop at the cap: beyond it the desk says "1000+", and the API no number.
         paged.counted &= paged.total_items <= queue::COUNT_CAP;
         let ids: Vec<i64> = paged.items.iter().map(|row| row.id).collect();
-        let extras = PageExtras::read(&state.db, &ids, true).await?;
+        let extras = PageExtras::read(&state.db, &ids, &caller).await?;
         return Ok(page_json(paged, |row| queue_row_json(row, &extras)));
     }
     let staff_filters = [
@@ -88,7 +88,7 @@ pub async fn list(
     };
     let paged = tickets::list_for_requester(&state.db, scope, tab, &params.q, page).await?;
     let ids: Vec<i64> = paged.items.iter().map(|summary| summary.id).collect();
-    let extras = PageExtras::read(&state.db, &ids, false).await?;
+    let extras = PageExtras::read(&state.db, &ids, &caller).await?;
     Ok(page_json(paged, |summary| summary_json(summary, &extras)))
 }
 

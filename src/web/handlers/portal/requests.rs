@@ -238,7 +238,7 @@ impl TryFrom<&NewTicketForm> for NewTicket {
 async fn customer_field_inputs(state: &AppState, shown: &ShownValues, errors: &FieldErrors) -> Result<Vec<FieldInputView>> {
     let definitions = fields::all(state.db.pool()).await?;
     Ok(field_inputs(
-        &definitions.iter().filter(|field| field.customer_editable).collect::<Vec<_>>(),
+        &definitions.iter().filter(|field| field.settable_by(Setter::Customer)).collect::<Vec<_>>(),
         shown,
         errors,
         FormFor::Customer,

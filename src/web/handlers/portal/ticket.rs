@@ -119,7 +119,7 @@ async fn ticket_page(
     let closed_since =
         conversation::closing::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
     let definitions = fields::all(state.db.pool()).await?;
-    let visible: Vec<_> = definitions.iter().filter(|field| field.customer_visible).collect();
+    let visible: Vec<_> = definitions.iter().filter(|field| field.visible_to(customer.role)).collect();
     let fields = field_values(&visible, &values::of_ticket(state.db.pool(), ticket.id).await?);
     Ok(TicketPage {
         fields,
