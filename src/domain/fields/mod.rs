@@ -276,9 +276,15 @@ pub async fn update(db: &Db, id: i64, input: &DefinitionInput, actor_id: i64, no
     Ok(())
 }
 
+/// A field deleted: what it was, and how many tickets had a value for it.
+pub struct Deleted {
+    pub field: FieldDefinition,
+    pub tickets_with_a_value: u64,
+}
+
 /// Deletes a field and its values. Nothing is lost without a trace: every ticket that had
 /// a value gets an audit row with it, and the definition is audited with their number.
-pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<FieldDefinition> {
+pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<Deleted> {
     let mut tx = db.begin_write().await?;
     // Locked, so no value is written between the audit rows and the deletion (a value's
     // insert waits on this row, and then finds its field gone).
@@ -318,7 +324,7 @@ pub async fn delete(db: &Db, id: i64, actor_id: i64, now: Timestamp) -> Result<F
     state["tickets_with_a_value"] = json!(kept.rows_affected());
     audit::record(&mut tx, entry("ticket_field.delete", id, actor_id, Some(state), None), now).await?;
     tx.commit().await?;
-    Ok(before)
+    Ok(Deleted { field: before, tickets_with_a_value: kept.rows_affected() })
 }
 
 /// How many tickets have a value for the field: what deleting it would take away.

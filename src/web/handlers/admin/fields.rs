@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::fields::{self, DefinitionForm, DefinitionInput, FieldDefinition, FieldKind};
+use crate::domain::fields::{self, DefinitionForm, DefinitionInput, Deleted, FieldDefinition, FieldKind};
 use crate::domain::input::WholeNumber;
 use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
@@ -227,11 +227,9 @@ pub async fn delete(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
     let field = fields::find(&state.db, id).await?;
-    // For the message only: the audit rows are counted in the deletion's own transaction.
-    let tickets = fields::tickets_with_a_value(&state.db, id).await?;
     let deleted = fields::delete(&state.db, id, admin.id, state.now()).await;
-    let done = |deleted: FieldDefinition| {
-        let message = match tickets {
+    let done = |Deleted { field: deleted, tickets_with_a_value }: Deleted| {
+        let message = match tickets_with_a_value {
             0 => format!("Field {} deleted.", deleted.label),
             1 => format!("Field {} deleted; the audit log keeps the value it had on 1 ticket.", deleted.label),
             tickets => format!("Field {} deleted; the audit log keeps the values it had on {tickets} tickets.", deleted.label),
