@@ -38,15 +38,15 @@ pub async fn check_field_filters(db: &Db, query: &mut QueueQuery) -> Result<Fiel
 }
 
 /// A set of tickets named by one filter: the tickets with a tag, or with a field's value,
-/// as a subquery of `ticket_id`s with `?` for its binds.
+/// as a subquery of `member.ticket_id`s with `?` for its binds.
 struct TicketSet {
     select: &'static str,
     binds: Vec<Bind>,
 }
 
-const TAGGED: &str = "SELECT g.ticket_id FROM ticket_tags g WHERE g.tag = ?";
-const WITH_VALUE: &str = "SELECT v.ticket_id FROM ticket_field_values v \
-     WHERE v.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND v.value = ?";
+const TAGGED: &str = "SELECT member.ticket_id FROM ticket_tags member WHERE member.tag = ?";
+const WITH_VALUE: &str = "SELECT member.ticket_id FROM ticket_field_values member \
+     WHERE member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?";
 
 /// Below this many tickets, a filter's set is read first and the view's order is made
 /// from it; above, the view is walked in its order and each ticket checked against it.
@@ -106,9 +106,8 @@ pub(super) async fn shaping_conditions(db: &Db, conditions: &mut Conditions, que
             // Correlated, so the planner cannot drive the walk from it; PostgreSQL would
             // still read the whole set into a hash first, unless `OFFSET 0` keeps the
             // check a lookup per ticket.
-            let alias = if set.select == TAGGED { "g" } else { "v" };
             let fence = if db.backend() == Backend::Postgres { " OFFSET 0" } else { "" };
-            format!("EXISTS ({} AND {alias}.ticket_id = t.id{fence})", set.select)
+            format!("EXISTS ({} AND member.ticket_id = t.id{fence})", set.select)
         };
         conditions.with_all(&clause, set.binds);
     }
