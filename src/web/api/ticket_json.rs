@@ -135,8 +135,9 @@ pub(super) struct PageExtras {
 }
 
 impl PageExtras {
-    pub(super) async fn read(db: &Db, ticket_ids: &[i64], viewer: &User) -> Result<Self> {
-        let definitions = visible_fields(db, viewer.role).await?;
+    /// `definitions`: every field; the viewer's are kept.
+    pub(super) async fn read(db: &Db, ticket_ids: &[i64], viewer: &User, definitions: Vec<FieldDefinition>) -> Result<Self> {
+        let definitions: Vec<_> = definitions.into_iter().filter(|field| field.visible_to(viewer.role)).collect();
         let values = if definitions.is_empty() { BTreeMap::new() } else { values::of_tickets(db, ticket_ids).await? };
         let tags = if viewer.role.is_staff() { tags::of_tickets(db, ticket_ids).await? } else { BTreeMap::new() };
         Ok(Self { definitions, values, tags })

@@ -16,6 +16,7 @@ use crate::domain::admin::settings::Settings;
 use crate::domain::conversation::cc::CcList;
 use crate::domain::conversation::customer::{self};
 use crate::domain::conversation::staff::{self, Changes};
+use crate::domain::fields;
 use crate::domain::fields::values::{self, Setter};
 use crate::domain::input::WholeNumber;
 use crate::domain::tags::{TagChange, TagSet};
@@ -30,12 +31,13 @@ pub async fn list(
     Caller(caller): Caller,
     QueryParams(params): QueryParams<QueueParams>,
 ) -> ApiResult {
+    let definitions = fields::all(state.db.pool()).await?;
     if caller.role.is_staff() {
         let (mut query, mut errors) = params.parse();
         if !params.scope.trim().is_empty() {
             errors.add("scope", "Only customers choose a scope; staff filter the queue.");
         }
-        errors.extend(queue::check_field_filters(&state.db, &mut query).await?);
+        errors.extend(queue::check_field_filters(&definitions, &mut query));
         if !errors.is_empty() {
             return Err(ApiError::invalid(&errors));
         }
@@ -50,7 +52,7 @@ pub async fn list(
         // Counts stop at the cap: beyond it the desk says "1000+", and the API no number.
         paged.counted &= paged.total_items <= queue::COUNT_CAP;
         let ids: Vec<i64> = paged.items.iter().map(|row| row.id).collect();
-        let extras = PageExtras::read(&state.db, &ids, &caller).await?;
+        let extras = PageExtras::read(&state.db, &ids, &caller, definitions).await?;
         return Ok(page_json(paged, |row| queue_row_json(row, &extras)));
     }
     let staff_filters = [
@@ -88,7 +90,7 @@ pub async fn list(
     };
     let paged = tickets::list_for_requester(&state.db, scope, tab, &params.q, page).await?;
     let ids: Vec<i64> = paged.items.iter().map(|summary| summary.id).collect();
-    let extras = PageExtras::read(&state.db, &ids, &caller).await?;
+    let extras = PageExtras::read(&state.db, &ids, &caller, definitions).await?;
     Ok(page_json(paged, |summary| summary_json(summary, &extras)))
 }
 

@@ -154,7 +154,8 @@ pub async fn queue(
         return Ok(Redirect::to(&format!("/desk/tickets/{number}")).into_response());
     }
     let (mut query, mut errors) = raw.parse();
-    errors.extend(queue::check_field_filters(&state.db, &mut query).await?);
+    let definitions = fields::all(state.db.pool()).await?;
+    errors.extend(queue::check_field_filters(&definitions, &mut query));
     let problems = errors.iter().map(|(_, message)| format!("Ignored: {message}")).collect();
     let now = state.now();
     let paged = queue::list(&state.db, &agent, &query, now).await?;
@@ -224,7 +225,6 @@ pub async fn queue(
             tickets: count.tickets,
         })
         .collect();
-    let definitions = fields::all(state.db.pool()).await?;
     let unfiltered = query.tags.is_empty() && query.fields.is_empty();
     let page = QueuePage {
         ctx,

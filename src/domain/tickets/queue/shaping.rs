@@ -6,18 +6,15 @@
 use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
 use super::query::QueueQuery;
 use crate::db::{Backend, Db};
-use crate::domain::fields::{self, values};
+use crate::domain::fields::{FieldDefinition, values};
 use crate::domain::{FieldErrors, Result};
 
-/// Reads the field filters against the fields' definitions: each value spelled as it is
-/// stored; a filter on a field that does not exist, or with a value the field cannot
-/// hold, is dropped with a message.
-pub async fn check_field_filters(db: &Db, query: &mut QueueQuery) -> Result<FieldErrors> {
+/// Reads the field filters against the fields' `definitions` (which the page reads anyway,
+/// for its filter bar or its rows): each value spelled as it is stored; a filter on a
+/// field that does not exist, or with a value the field cannot hold, is dropped with a
+/// message.
+pub fn check_field_filters(definitions: &[FieldDefinition], query: &mut QueueQuery) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    if query.fields.is_empty() {
-        return Ok(errors);
-    }
-    let definitions = fields::all(db.pool()).await?;
     let mut kept = Vec::with_capacity(query.fields.len());
     for mut filter in std::mem::take(&mut query.fields) {
         let name = format!("field_{}", filter.key);
@@ -34,7 +31,7 @@ pub async fn check_field_filters(db: &Db, query: &mut QueueQuery) -> Result<Fiel
         }
     }
     query.fields = kept;
-    Ok(errors)
+    errors
 }
 
 /// A set of tickets named by one filter: the tickets with a tag, or with a field's value,
