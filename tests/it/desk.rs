@@ -97,7 +97,7 @@ async fn each_view_holds_its_tickets(app: TestApp) {
     assert_eq!(view_count(&page, "Overdue"), "1");
     assert_eq!(view_count(&page, "Closed"), "1");
     let overdue_row = page.attribute("tr.overdue td[data-label=Subject] a", "href").unwrap();
-    assert_eq!(overdue_row, format!("/desk/tickets/{overdue}"));
+    assert_eq!(overdue_row, format!("/desk/tickets/{overdue}?back=/desk"), "opened from All open (the default view)");
 
     // Half past eleven at night: an urgent ticket now is due at half past midnight —
     // tomorrow, so not "due today"; the earlier ones still are.
@@ -264,7 +264,8 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
 
     let page = browser.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.attribute(".assign-me input[name=version]", "value").as_deref(), Some("1"));
+    assert_eq!(page.attribute("#properties input[name=version]", "value").as_deref(), Some("1"));
+    assert_eq!(page.attribute(".assign-me button", "form").as_deref(), Some("properties"), "a button of the properties form");
     browser.post(&path, &[("assignee", &me.id.to_string()), ("version", "1")]).await.assert_redirect(&path);
     let ticket = app.ticket(number).await;
     assert_eq!((ticket.assignee_id, ticket.status), (Some(me.id), Status::Open), "the first action opens it");

@@ -614,8 +614,7 @@ impl TestApp {
 
     /// An agent's reply or note, through the domain layer.
     pub async fn agent_writes(&self, ticket: &Ticket, agent: &User, body: &str, visibility: Visibility) -> i64 {
-        let reply =
-            Reply { body: body.to_owned(), visibility, status: None, time_spent_minutes: 0, mail: None, files: Vec::new() };
+        let reply = Reply::new(body.to_owned(), visibility);
         staff::reply(&self.db, ticket, agent, &reply, self.now()).await.expect("agent reply written")
     }
 

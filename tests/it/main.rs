@@ -10,6 +10,7 @@ mod binary;
 mod browser;
 mod cc;
 mod desk;
+mod desk_flow;
 mod fields;
 mod fields_admin;
 mod identity;

@@ -108,14 +108,7 @@ async fn a_change_that_fails_half_way_leaves_nothing_behind(app: TestApp) {
     refuse_status_audits(&app).await;
     // A public reply that also resolves: message, first response, mail, then the status's
     // audit row fails.
-    let reply = Reply {
-        body: "Done.".into(),
-        visibility: Visibility::Public,
-        status: Some(Status::Resolved),
-        time_spent_minutes: 5,
-        mail: None,
-        files: Vec::new(),
-    };
+    let reply = Reply { status: Some(Status::Resolved), time_spent_minutes: 5, ..Reply::new("Done.".into(), Visibility::Public) };
     assert!(staff::reply(&app.db, &before, &agent, &reply, app.now()).await.is_err());
     assert_eq!(app.count(state).await, counted, "no timeline entry, mail or audit row is left");
     let after = app.ticket(number).await;

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::cc::{self, CcList};
 pub use super::change::Visibility;
-use super::change::{Change, StatusEvent};
+use super::change::{Change, LockedTicket, StatusEvent};
 pub use super::merge::merge;
 use super::properties;
 use crate::db::{Db, Flag, Tx};
@@ -31,6 +31,10 @@ pub struct Reply {
     pub visibility: Visibility,
     /// A status to set in the same step ("reply and mark pending").
     pub status: Option<Status>,
+    /// Priority, group or assignee set in the same step (triage in one submit), guarded
+    /// by `expected_version` where they differ from the ticket.
+    pub changes: Changes,
+    pub expected_version: Option<i64>,
     pub time_spent_minutes: i64,
     /// The mail it came in, when it was written by mail.
     pub mail: Option<ReceivedMail>,
@@ -39,6 +43,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A message and nothing else: no status, properties, time, mail or files.
+    pub fn new(body: String, visibility: Visibility) -> Self {
+        Self {
+            body,
+            visibility,
+            status: None,
+            changes: Changes::default(),
+            expected_version: None,
+            time_spent_minutes: 0,
+            mail: None,
+            files: Vec::new(),
+        }
+    }
+
     /// Every field checked, every problem reported at once. A blank status changes none;
     /// no time spent is none.
     pub fn parse(body: &str, visibility: &str, status: &str, time_spent: WholeNumber) -> Result<Self> {
@@ -58,9 +76,16 @@ impl Reply {
         };
         let time_spent = errors.check("time_spent", minutes);
         match (body, visibility, status, time_spent) {
-            (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => {
-                Ok(Self { body, visibility, status, time_spent_minutes, mail: None, files: Vec::new() })
-            }
+            (Some(body), Some(visibility), Some(status), Some(time_spent_minutes)) => Ok(Self {
+                body,
+                visibility,
+                status,
+                changes: Changes::default(),
+                expected_version: None,
+                time_spent_minutes,
+                mail: None,
+                files: Vec::new(),
+            }),
             _ => Err(Error::Invalid(errors)),
         }
     }
@@ -95,12 +120,22 @@ async fn set_status_as_agent(change: &mut Change<'_>, to: Status) -> Result<()> 
     }
 }
 
-/// An agent writes on the ticket, optionally setting a status and logging time. The
-/// first public answer is the first response.
+/// An agent writes on the ticket, optionally setting a status and other properties and
+/// logging time. The first public answer is the first response. Properties that would
+/// change are refused as stale against an older `expected_version` (the message with
+/// them), so a reply never overwrites a change its writer has not seen; a message alone
+/// is never stale.
 pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: Timestamp) -> Result<i64> {
     debug_assert!(agent.role.is_staff());
     let public = reply.visibility == Visibility::Public;
     let mut change = Change::begin(db, ticket.id, Some(agent.id), now).await?;
+    let changes = reply.changes.against(&change.ticket);
+    if let Some(expected) = reply.expected_version
+        && expected != change.ticket.version
+        && !changes.is_empty()
+    {
+        return Err(Error::Stale { current_version: change.ticket.version });
+    }
     if public && change.ticket.status == Status::Closed {
         return Err(Error::Conflict(
             "This ticket is closed, so the customer cannot be answered here; add an internal note instead.".into(),
@@ -121,6 +156,7 @@ pub async fn reply(db: &Db, ticket: &Ticket, agent: &User, reply: &Reply, now: T
         change.notify_customers(Notification::AgentReplied, Some(message_id)).await?;
         cc::copy_from_mail(&mut change, agent, reply.mail.as_ref()).await?;
     }
+    apply(&mut change, &changes).await?;
     match reply.status {
         Some(status) => set_status_as_agent(&mut change, status).await?,
         None => open_if_new(&mut change).await?,
@@ -164,6 +200,17 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
+    }
+
+    /// Only the priority, group and assignee that differ from `ticket`'s: what a form that
+    /// shows every value (the reply box's) actually changes.
+    fn against(&self, ticket: &LockedTicket) -> Self {
+        Self {
+            priority: self.priority.filter(|priority| *priority != ticket.priority),
+            group_id: self.group_id.filter(|group_id| *group_id != ticket.group_id),
+            assignee: self.assignee.filter(|assignee| *assignee != ticket.assignee_id),
+            ..Self::default()
+        }
     }
 }
 

@@ -275,14 +275,8 @@ impl Intake<'_> {
             }
             let mail = Some(self.received(Some(ticket.id))?);
             let (body, files) = self.files_and_text(body).await?;
-            let reply = staff::Reply {
-                body: tickets::parse_body(&body, "The reply").map_err(IngestError::Refused)?,
-                visibility: Visibility::Public,
-                status: None,
-                time_spent_minutes: 0,
-                mail,
-                files,
-            };
+            let body = tickets::parse_body(&body, "The reply").map_err(IngestError::Refused)?;
+            let reply = staff::Reply { mail, files, ..staff::Reply::new(body, Visibility::Public) };
             staff::reply(db, &ticket, sender, &reply, now).await?;
             return Ok(Ingested::Added(number));
         }

@@ -91,6 +91,9 @@ pub struct QueuePage {
     priorities: &'static [Priority],
     sorts: Vec<Sort>,
     return_to: String,
+    /// This very page (its view, filters, sort and page), for tickets opened from it to
+    /// return to and to go on from.
+    back: String,
     field_choices: Vec<FieldChoice>,
     /// The tags the queue is narrowed to, each with the link that drops it.
     tag_filters: Vec<(String, String)>,
@@ -254,6 +257,17 @@ pub async fn queue(
             .filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view)))
             .collect(),
         return_to: format!("/desk?{}", query_string(&pairs)),
+        back: {
+            let page = paged.page.to_string();
+            let mut this_page = pairs.clone();
+            if paged.page > 1 {
+                this_page.push(("page", &page));
+            }
+            match query_string(&this_page) {
+                none if none.is_empty() => "/desk".to_owned(),
+                given => format!("/desk?{given}"),
+            }
+        },
         field_choices: field_choices(&definitions, &raw),
         tag_filters,
         tag_links,
