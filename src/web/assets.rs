@@ -14,6 +14,8 @@ use super::state::AppState;
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
+/// The desk's keyboard shortcuts, loaded on staff pages only.
+const KEYS: &str = include_str!("../../static/keys.js");
 const ICON: &str = include_str!("../../static/favicon.svg");
 /// Stands in for a picture no thumbnail can be made of.
 const PICTURE: &str = include_str!("../../static/picture.svg");
@@ -24,7 +26,7 @@ pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| {
         let mut hasher = DefaultHasher::new();
-        (STYLESHEET, SCRIPT, ICON, PICTURE).hash(&mut hasher);
+        (STYLESHEET, SCRIPT, KEYS, ICON, PICTURE).hash(&mut hasher);
         format!("{:x}", hasher.finish())
     })
 }
@@ -33,6 +35,7 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
     let (content_type, body) = match file.as_str() {
         "style.css" => ("text/css; charset=utf-8", STYLESHEET),
         "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "keys.js" => ("text/javascript; charset=utf-8", KEYS),
         "favicon.svg" => ("image/svg+xml", ICON),
         "picture.svg" => ("image/svg+xml", PICTURE),
         _ => return Err(AppError::NotFound),

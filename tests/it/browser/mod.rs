@@ -4,13 +4,16 @@
 //! axe-core (pinned in `tests/browser/package.json`) for serious or critical faults.
 
 mod journeys;
+mod keyboard;
 
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -35,6 +38,8 @@ pub struct Chromium {
     /// Where the browser saves what it downloads.
     downloads: PathBuf,
     step: usize,
+    /// Pages loaded so far: each `goto` and each step that left a page.
+    loads: AtomicUsize,
 }
 
 impl Chromium {
@@ -65,13 +70,54 @@ impl Chromium {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client =
             ClientBuilder::new(connector).capabilities(capabilities).connect(&driver_url).await.expect("a Chromium session");
-        Self { client, driver, base_url: base_url.to_owned(), scripts, screenshots, downloads, step: 0 }
+        Self {
+            client,
+            driver,
+            base_url: base_url.to_owned(),
+            scripts,
+            screenshots,
+            downloads,
+            step: 0,
+            loads: AtomicUsize::new(0),
+        }
     }
 
     pub async fn goto(&self, path_or_url: &str) {
         let url =
             if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.base_url) };
         self.client.goto(&url).await.expect("the page loads");
+        self.loads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many pages have been loaded so far.
+    pub fn page_loads(&self) -> usize {
+        self.loads.load(Ordering::Relaxed)
+    }
+
+    /// Types `keys` wherever the focus is, as a person at the keyboard does. `Ctrl` and
+    /// `Shift` (from `fantoccini::key::Key`) are held down until the end.
+    pub async fn keys(&self, keys: &str) {
+        let mut actions = KeyActions::new("keyboard".into());
+        let mut held = Vec::new();
+        for key in keys.chars() {
+            actions = actions.then(KeyAction::Down { value: key });
+            if matches!(key, '\u{E008}' | '\u{E009}') {
+                held.push(key);
+            } else {
+                actions = actions.then(KeyAction::Up { value: key });
+            }
+        }
+        for key in held.into_iter().rev() {
+            actions = actions.then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await.expect("the keys are pressed");
+    }
+
+    /// Types `keys` that lead to another page, and waits for it.
+    pub async fn keys_to_leave(&self, keys: &str) {
+        let leaving = self.document().await;
+        self.keys(keys).await;
+        self.arrive(leaving).await;
     }
 
     pub async fn path(&self) -> String {
@@ -245,6 +291,7 @@ impl Chromium {
     async fn arrive(&self, leaving: fantoccini::elements::Element) {
         for _ in 0..400 {
             if leaving.tag_name().await.is_err() && self.client.find(Locator::Css("body")).await.is_ok() {
+                self.loads.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
