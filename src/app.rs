@@ -28,6 +28,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct App {
     state: AppState,
+    stop_sender: watch::Sender<bool>,
 }
 
 impl App {
@@ -37,7 +38,8 @@ impl App {
         let files = FileStore::from_config(&config)?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        Ok(Self { state: AppState { db, mailer, files, config: Arc::new(config), clock } })
+        let (stop_sender, stopping) = watch::channel(false);
+        Ok(Self { state: AppState { db, mailer, files, config: Arc::new(config), clock, stopping }, stop_sender })
     }
 
     pub fn db(&self) -> &Db {
@@ -51,9 +53,14 @@ impl App {
     /// Serves (and delivers mail) until `shutdown` completes, then stops accepting, lets
     /// requests in flight finish (for up to ten seconds) and waits for background work to stop.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop_sender, stop) = watch::channel(false);
+        let stop = self.state.stopping.clone();
+        let stop_sender = self.stop_sender.clone();
         let maintenance = tokio::spawn(maintenance(self.state.clone(), stop.clone()));
         let state = &self.state;
+        let live_relay = tokio::spawn({
+            let (db, url, stop) = (state.db.clone(), state.config.database_url.clone(), stop.clone());
+            async move { db.listen(url, stop).await }
+        });
         let mail_worker = tokio::spawn(mail::run_worker(
             state.db.clone(),
             state.clock.clone(),
@@ -92,6 +99,7 @@ impl App {
         }
         maintenance.await?;
         mail_worker.await?;
+        live_relay.await?;
         self.state.db.close().await;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! places where the two dialects really differ are the methods of [`Backend`].
 
 mod flag;
+mod live;
 pub mod search;
 mod server_secret;
 mod stored_enum;
@@ -66,6 +67,8 @@ pub struct Db {
     backend: Backend,
     /// The installation's Message-ID key, read once (see `server_secret.rs`).
     message_id_key: Arc<tokio::sync::OnceCell<String>>,
+    /// Word of committed changes, for live pages (see `live.rs`).
+    live: live::Live,
 }
 
 impl Db {
@@ -97,7 +100,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-        Ok(Self { pool, backend, message_id_key: Arc::default() })
+        Ok(Self { pool, backend, message_id_key: Arc::default(), live: live::Live::default() })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ pub mod email;
 pub mod error;
 pub mod fields;
 pub mod input;
+pub mod live;
 pub mod mail;
 pub mod organisations;
 pub mod paging;

@@ -30,8 +30,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use handlers::{
-    accounts, admin, attachments, auth, canned, customers, desk, home, inbound_mail, on_behalf, organisations, portal, profile,
-    workspace,
+    accounts, admin, attachments, auth, canned, customers, desk, home, inbound_mail, live, on_behalf, organisations, portal,
+    profile, workspace,
 };
 use session_store::DbSessionStore;
 pub use state::AppState;
@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{number}/cc", post(portal::set_cc))
         // staff desk
         .route("/desk", get(desk::queue))
+        .route("/desk/live", get(live::events))
         .route("/desk/tickets/new", get(on_behalf::new_ticket_form))
         .route("/desk/tickets/bulk", post(desk::bulk))
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))

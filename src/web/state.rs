@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::clock::{Clock, Timestamp};
@@ -13,6 +15,8 @@ pub struct AppState {
     pub files: FileStore,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// Turns true when the server stops: long-lived answers (live updates) end then.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl AppState {

@@ -341,6 +341,12 @@ impl Browser {
         Ok(page)
     }
 
+    /// Starts a GET and hands back the answer as it arrives, its body unread (a stream).
+    pub async fn open(&self, path: &str) -> reqwest::Response {
+        let request = self.http.get(format!("{}{path}", self.base_url)).header(reqwest::header::COOKIE, self.cookie_header());
+        request.send().await.expect("request sent")
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         self.send(self.http.get(format!("{}{path}", self.base_url))).await
     }

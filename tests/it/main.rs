@@ -15,6 +15,7 @@ mod fields;
 mod fields_admin;
 mod identity;
 mod lifecycle;
+mod live;
 mod mail;
 mod mail_files;
 mod mail_in;

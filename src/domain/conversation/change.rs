@@ -7,6 +7,7 @@ use crate::db::{self, Db, Flag, Tx, search, stored_enum};
 use crate::domain::admin::audit;
 use crate::domain::attachments::{self, KeptFile};
 use crate::domain::clock::Timestamp;
+use crate::domain::live;
 use crate::domain::mail::notification::{self, Notification, Recipient};
 use crate::domain::mail::received::ReceivedMail;
 use crate::domain::tickets::sla::Deadlines;
@@ -78,6 +79,8 @@ pub(super) struct Change<'a> {
     /// Those the message's mail was copied to: they have it already, and are not mailed it
     /// again.
     have_the_mail: Vec<String>,
+    /// What was done, in a few words, for the live pages of others.
+    what: Vec<String>,
 }
 
 impl<'a> Change<'a> {
@@ -110,6 +113,7 @@ impl<'a> Change<'a> {
             received_mail: None,
             files: Vec::new(),
             have_the_mail: Vec::new(),
+            what: Vec::new(),
         })
     }
 
@@ -170,6 +174,7 @@ impl<'a> Change<'a> {
         };
         let files = std::mem::take(&mut self.files);
         attachments::attach(&mut self.tx, self.ticket.id, id, &files, self.now).await?;
+        self.what.push(if public { "replied" } else { "added an internal note" }.to_owned());
         self.seen_by_customer |= public;
         self.text_changed = true;
         Ok(id)
@@ -191,6 +196,7 @@ impl<'a> Change<'a> {
         .bind(self.now)
         .execute(&mut *self.tx)
         .await?;
+        self.what.push(live::what_happened(event, new_value));
         self.seen_by_customer |= public;
         Ok(())
     }
@@ -292,13 +298,20 @@ impl<'a> Change<'a> {
     /// shown, if they can see any of it), the search document follows new text, and it
     /// all commits. Returns the new version.
     pub async fn commit(self, customer_wrote_last: Option<bool>) -> Result<i64> {
-        let version = self.ticket.version + 1;
-        self.finish(customer_wrote_last).await?.commit().await?;
+        let (version, db) = (self.ticket.version + 1, self.db);
+        let (tx, word) = self.finish_saying(customer_wrote_last).await?;
+        tx.commit().await?;
+        db.said_after_commit(word);
         Ok(version)
     }
 
-    /// Like [`Change::commit`], but hands the transaction back uncommitted.
-    pub async fn finish(mut self, customer_wrote_last: Option<bool>) -> Result<Tx> {
+    /// Like [`Change::commit`], but hands the transaction back uncommitted. (Live pages
+    /// hear of it on PostgreSQL only: on SQLite nothing is told after that commit.)
+    pub async fn finish(self, customer_wrote_last: Option<bool>) -> Result<Tx> {
+        Ok(self.finish_saying(customer_wrote_last).await?.0)
+    }
+
+    async fn finish_saying(mut self, customer_wrote_last: Option<bool>) -> Result<(Tx, String)> {
         sqlx::query(
             "UPDATE tickets SET updated_at = $1, version = version + 1, \
              public_updated_at = CASE WHEN $2 THEN $1 ELSE public_updated_at END, \
@@ -313,6 +326,8 @@ impl<'a> Change<'a> {
         if self.text_changed {
             search::reindex(&mut self.tx, self.db.backend(), search::Documents::Ticket(self.ticket.id)).await?;
         }
-        Ok(self.tx)
+        let (number, version) = (self.ticket.number, self.ticket.version + 1);
+        let word = live::ticket_changed(self.db, &mut self.tx, number, version, self.actor_id, self.what).await?;
+        Ok((self.tx, word))
     }
 }

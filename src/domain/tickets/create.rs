@@ -18,6 +18,7 @@ use crate::domain::email::Email;
 use crate::domain::fields::SetValue;
 use crate::domain::fields::values;
 use crate::domain::input::WholeNumber;
+use crate::domain::live;
 use crate::domain::mail::notification::{self, Notification, Recipient};
 use crate::domain::mail::received::ReceivedMail;
 use crate::domain::{Error, FieldErrors, Result, text};
@@ -216,7 +217,9 @@ pub async fn create(
     if let Some(mail) = new_ticket.mail.as_ref().filter(|mail| !mail.copied.is_empty()) {
         tx = cc::copy_on_new_ticket(db, tx, ticket_id, requester, mail, now).await?;
     }
+    let word = live::ticket_changed(db, &mut tx, number, 1, Some(actor.id), vec!["opened it".to_owned()]).await?;
     tx.commit().await?;
+    db.said_after_commit(word);
     Ok(number)
 }
 

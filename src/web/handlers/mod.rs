@@ -7,6 +7,7 @@ pub mod customers;
 pub mod desk;
 pub mod home;
 pub mod inbound_mail;
+pub mod live;
 pub mod on_behalf;
 pub mod organisations;
 pub mod portal;
