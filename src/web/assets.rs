@@ -16,6 +16,8 @@ const STYLESHEET: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
 /// The desk's keyboard shortcuts, loaded on staff pages only.
 const KEYS: &str = include_str!("../../static/keys.js");
+/// The desk's live updates, loaded on staff pages only.
+const LIVE: &str = include_str!("../../static/live.js");
 const ICON: &str = include_str!("../../static/favicon.svg");
 /// Stands in for a picture no thumbnail can be made of.
 const PICTURE: &str = include_str!("../../static/picture.svg");
@@ -26,7 +28,7 @@ pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| {
         let mut hasher = DefaultHasher::new();
-        (STYLESHEET, SCRIPT, KEYS, ICON, PICTURE).hash(&mut hasher);
+        (STYLESHEET, SCRIPT, KEYS, LIVE, ICON, PICTURE).hash(&mut hasher);
         format!("{:x}", hasher.finish())
     })
 }
@@ -36,6 +38,7 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
         "style.css" => ("text/css; charset=utf-8", STYLESHEET),
         "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
         "keys.js" => ("text/javascript; charset=utf-8", KEYS),
+        "live.js" => ("text/javascript; charset=utf-8", LIVE),
         "favicon.svg" => ("image/svg+xml", ICON),
         "picture.svg" => ("image/svg+xml", PICTURE),
         _ => return Err(AppError::NotFound),

@@ -5,6 +5,7 @@
 
 mod journeys;
 mod keyboard;
+mod together;
 
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
