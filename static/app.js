@@ -36,6 +36,28 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// The bulk bar says how many tickets are selected, and closing them asks first.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form.bulk-form");
+  const count = form && form.querySelector(".bulk-count");
+  if (!count) return;
+  const selected = () => form.querySelectorAll('input[name="tickets"]:checked').length;
+  const show = () => {
+    const n = selected();
+    count.textContent = n === 0 ? "None selected" : `${n} selected`;
+  };
+  form.addEventListener("change", show);
+  show();
+  form.addEventListener("submit", (event) => {
+    const status = form.querySelector('select[name="status"]');
+    const n = selected();
+    if (status && status.value === "closed" && n > 0 &&
+        !window.confirm(`Close ${n === 1 ? "this ticket" : `these ${n} tickets`}? Closed is final: customers can only open a follow-up.`)) {
+      event.preventDefault();
+    }
+  });
+});
+
 // A destructive button asks first (the server needs no confirmation: without this file
 // the form simply submits).
 document.addEventListener("submit", (event) => {

@@ -18,7 +18,7 @@
     ["Ctrl + Enter", "Send what you wrote"],
     ["Ctrl + Shift + Enter", "Send it and open the next ticket of the queue"],
     ["u", "Back to the queue"],
-    ["g then u / m / o", "Unassigned / Mine / All open"],
+    ["g then u / m / r / o", "Unassigned / Mine / Needs my reply / All open"],
     ["?", "This list"],
   ];
 
@@ -80,7 +80,7 @@
   };
 
   let awaitingView = false;
-  const VIEWS = { u: "unassigned", m: "mine", o: "all" };
+  const VIEWS = { u: "unassigned", m: "mine", r: "needs_my_reply", o: "all" };
 
   document.addEventListener("keydown", (event) => {
     if (!onDesk() || event.defaultPrevented || event.altKey) return;

@@ -128,6 +128,9 @@ impl EntryView {
                 format!("{author} rated the resolution {} of 5", entry.new_value.as_deref().unwrap_or("?"))
             }
             Some("auto_close") => "Closed automatically after a time resolved".to_owned(),
+            // Before 2026-12 the merge's closing was recorded under this name too, with the
+            // status as its value.
+            Some("merged_into") if entry.new_value.as_deref() == Some("closed") => format!("{author} closed this as merged"),
             Some("merged_into") => {
                 format!("{author} merged this into {}", entry.new_value.as_deref().unwrap_or("another ticket"))
             }

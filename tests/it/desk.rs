@@ -52,6 +52,10 @@ async fn each_view_holds_its_tickets(app: TestApp) {
     let unassigned = app.ticket_for(&customer).subject("unassigned").priority(Priority::Low).create().await;
     let mine = app.ticket_for(&customer).subject("mine").priority(Priority::Low).create().await;
     staff::update(&app.db, &app.ticket(mine).await, &me, &assign(Some(me.id)), None, app.now()).await.unwrap();
+    // Mine too, but answered: it waits for the customer, not for me.
+    let answered = app.ticket_for(&customer).subject("answered").priority(Priority::Low).create().await;
+    staff::update(&app.db, &app.ticket(answered).await, &me, &assign(Some(me.id)), None, app.now()).await.unwrap();
+    app.agent_writes(&app.ticket(answered).await, &me, "Done, please check.", Visibility::Public).await;
     let theirs = app.ticket_for(&customer).subject("theirs").priority(Priority::Low).create().await;
     staff::update(&app.db, &app.ticket(theirs).await, &me, &assign(Some(other.id)), None, app.now()).await.unwrap();
     let in_team = app.ticket_for(&customer).subject("in team").priority(Priority::Low).create().await;
@@ -79,9 +83,10 @@ async fn each_view_holds_its_tickets(app: TestApp) {
     let due_today_expected = ["overdue", "due soon"];
     for (view, wanted) in [
         expect("unassigned", &["unassigned", "overdue", "due soon", "pending"]),
-        expect("mine", &["mine"]),
+        expect("mine", &["mine", "answered"]),
+        expect("needs_my_reply", &["mine"]),
         expect("my_groups", &["in team"]),
-        expect("all", &["unassigned", "mine", "theirs", "in team", "overdue", "due soon", "pending"]),
+        expect("all", &["unassigned", "mine", "answered", "theirs", "in team", "overdue", "due soon", "pending"]),
         expect("overdue", &["overdue"]),
         expect("due_today", &due_today_expected),
         expect("pending", &["pending"]),
@@ -93,7 +98,8 @@ async fn each_view_holds_its_tickets(app: TestApp) {
         assert_eq!(subjects(&page), wanted, "view {view}");
     }
     let page = browser.get("/desk").await;
-    assert_eq!(view_count(&page, "All open"), "7");
+    assert_eq!(view_count(&page, "All open"), "8");
+    assert_eq!(view_count(&page, "Needs my reply"), "1");
     assert_eq!(view_count(&page, "Overdue"), "1");
     assert_eq!(view_count(&page, "Closed"), "1");
     let overdue_row = page.attribute("tr.overdue td[data-label=Subject] a", "href").unwrap();
@@ -378,16 +384,26 @@ async fn merging_combines_timelines_and_closes_the_duplicate(app: TestApp) {
     let missing = browser.post(&format!("/desk/tickets/{duplicate}/merge"), &[("into", "999999")]).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    browser
-        .post(&format!("/desk/tickets/{duplicate}/merge"), &[("into", &format!("TCK-{survivor}"))])
-        .await
-        .assert_redirect(&format!("/desk/tickets/{duplicate}"));
+    // From the survivor's list of the customer's other tickets: the duplicate's merge
+    // form, asking first, lands on the survivor.
+    let page = browser.get(&format!("/desk/tickets/{survivor}")).await;
+    let action = page.attribute(".other-tickets form.merge-here", "action").expect("a merge button per other ticket");
+    assert_eq!(action, format!("/desk/tickets/{duplicate}/merge"));
+    assert!(page.attribute(".other-tickets form.merge-here", "data-confirm").unwrap().contains("will be closed"));
+    assert_eq!(page.attribute(".other-tickets form.merge-here input[name=into]", "value"), Some(survivor.to_string()));
+    browser.post(&action, &[("into", &survivor.to_string())]).await.assert_redirect(&format!("/desk/tickets/{survivor}"));
     let merged = app.ticket(duplicate).await;
     assert_eq!((merged.status, merged.merged_into), (Status::Closed, Some(survivor)));
     let page = browser.get(&format!("/desk/tickets/{survivor}")).await;
+    assert_eq!(page.text_of(".flash"), format!("Merged TCK-{duplicate} into this ticket."));
     assert_eq!(page.texts(".entry-message .entry-body"), ["first report", "second report"]);
     assert!(page.text_of(".entry-event").contains(&format!("merged TCK-{duplicate} into this")));
     let old = browser.get(&format!("/desk/tickets/{duplicate}")).await;
+    assert_eq!(
+        old.texts(".entry-event").iter().map(|text| text.split(" · ").next().unwrap_or(text).to_owned()).collect::<Vec<_>>(),
+        [format!("Me merged this into TCK-{survivor}"), "Me changed the status from New to Closed".to_owned()],
+        "no “merged this into closed”"
+    );
     assert_eq!(old.attribute(".facts a[href^='/desk/tickets/']", "href"), Some(format!("/desk/tickets/{survivor}")));
     let customer_view = customer_browser.get(&format!("/tickets/{survivor}")).await;
     assert_eq!(customer_view.texts(".entry-message .entry-body"), ["first report", "second report"]);

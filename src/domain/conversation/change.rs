@@ -30,7 +30,6 @@ pub enum StatusEvent {
     Changed,
     Reopened,
     AutoClosed,
-    Merged,
 }
 
 impl StatusEvent {
@@ -39,7 +38,6 @@ impl StatusEvent {
             StatusEvent::Changed => "status",
             StatusEvent::Reopened => "reopen",
             StatusEvent::AutoClosed => "auto_close",
-            StatusEvent::Merged => "merged_into",
         }
     }
 }

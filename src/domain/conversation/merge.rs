@@ -51,7 +51,7 @@ pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now:
     .await?;
     let survivor = target.reference();
     change.add_event("merged_into", None, Some(&survivor), true).await?;
-    change.set_status(Status::Closed, StatusEvent::Merged).await?;
+    change.set_status(Status::Closed, StatusEvent::Changed).await?;
     change.audit("ticket.merge", json!({ "merged_into": null }), json!({ "merged_into": target.number.get() })).await?;
     sqlx::query(
         "INSERT INTO messages (ticket_id, kind, author_id, event, new_value, public, ticket_version, created_at) \

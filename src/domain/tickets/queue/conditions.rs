@@ -96,6 +96,12 @@ pub(super) fn view_conditions(conditions: &mut Conditions, view: View, viewer: &
             conditions.raw(ACTIVE);
             conditions.with("t.assignee_id = ?", Bind::Int(viewer.id));
         }
+        // Mine, where the customer wrote last: what waits for this agent's answer.
+        View::NeedsMyReply => {
+            conditions.raw(ACTIVE);
+            conditions.with("t.assignee_id = ?", Bind::Int(viewer.id));
+            conditions.raw("t.customer_wrote_last = TRUE");
+        }
         View::MyGroups => {
             conditions.raw(ACTIVE);
             conditions.with("t.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)", Bind::Int(viewer.id));

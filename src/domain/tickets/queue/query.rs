@@ -26,6 +26,7 @@ stored_enum!(
     pub enum View {
         Unassigned => "unassigned", "Unassigned";
         Mine => "mine", "Mine";
+        NeedsMyReply => "needs_my_reply", "Needs my reply";
         MyGroups => "my_groups", "My groups";
         All => "all", "All open";
         Overdue => "overdue", "Overdue";

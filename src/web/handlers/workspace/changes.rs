@@ -205,12 +205,13 @@ pub async fn merge(
         Some(target) => staff::merge(&state.db, &ticket, target, &agent, state.now()).await,
         None => Err(domain::Error::Invalid(FieldErrors::single("into", "Enter the number of an existing ticket."))),
     };
-    let success = match &target {
-        Some(target) => format!("Merged into {}.", target.reference()),
-        None => String::new(),
+    // Merged, the agent lands on the ticket that goes on (the survivor), which says so.
+    let (shown, success) = match &target {
+        Some(target) if outcome.is_ok() => (target.number, format!("Merged {} into this ticket.", ticket.reference())),
+        _ => (ticket.number, String::new()),
     };
     let forms = WorkspaceForms { into: form.into, ..WorkspaceForms::default() };
-    after_change(&state, ctx, &session, &agent, ticket.number, (outcome, &success), forms, &flow).await
+    after_change(&state, ctx, &session, &agent, shown, (outcome, &success), forms, &flow).await
 }
 
 /// Staff change who is copied (one address per line; empty clears).

@@ -137,6 +137,12 @@ impl WorkspacePage {
         trail.carried_by(&path, &extra)
     }
 
+    /// Where merging `other` into this ticket posts (it is `other`'s merge).
+    fn merge_action(&self, other: &TicketNumber) -> String {
+        let path = format!("/desk/tickets/{other}/merge");
+        self.forms.trail.as_ref().map(|trail| trail.carried_by(&path, &[])).unwrap_or(path)
+    }
+
     /// Another ticket's page, in the same queue.
     fn ticket_href(&self, number: &TicketNumber) -> String {
         ticket_href(self.forms.trail.as_ref(), *number)
