@@ -32,6 +32,19 @@ impl From<Status> for StatusView {
     }
 }
 
+impl StatusView {
+    /// As the customer reads it, the same words in their list and on the request: what
+    /// it means for them, not the desk's name for it.
+    pub fn for_customer(status: Status) -> Self {
+        let label = match status {
+            Status::Open => "In progress",
+            Status::Pending => "Waiting for your reply",
+            other => other.label(),
+        };
+        Self { label, ..status.into() }
+    }
+}
+
 pub struct PriorityView {
     pub label: &'static str,
     pub class: &'static str,

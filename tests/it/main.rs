@@ -23,6 +23,7 @@ mod mail_tls;
 mod mail_trust;
 mod organisations;
 mod portal;
+mod portal_words;
 mod postgres;
 mod promises;
 mod routes;

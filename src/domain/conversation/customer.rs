@@ -210,19 +210,22 @@ impl Rating {
 
 /// Whether the rating may still be given or changed, given since when the ticket is
 /// closed (see [`closed_since`]).
-pub fn rating_open(status: Status, closed_at: Option<Timestamp>, now: Timestamp) -> bool {
-    status.may_be_rated() && closed_at.is_none_or(|closed_at| now <= closed_at + RATING_WINDOW_AFTER_CLOSE)
+pub fn rating_open(status: Status, answered: bool, closed_at: Option<Timestamp>, now: Timestamp) -> bool {
+    status.may_be_rated() && answered && closed_at.is_none_or(|closed_at| now <= closed_at + RATING_WINDOW_AFTER_CLOSE)
 }
 
 /// The customer rates the resolution, once the ticket is resolved or closed; they may
 /// change it until a week after it closed.
 pub async fn rate(db: &Db, settings: &Settings, ticket: &Ticket, customer: &User, rating: &Rating, now: Timestamp) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, Access::Decide, now).await?;
-    if !rating_open(change.ticket.status, change.closed_since(settings), now) {
-        return Err(Error::Conflict(if change.ticket.status.may_be_rated() {
-            "Ratings can be changed for a week after a request closes; that week has passed.".into()
-        } else {
+    let answered = change.ticket.first_response_at.is_some();
+    if !rating_open(change.ticket.status, answered, change.closed_since(settings), now) {
+        return Err(Error::Conflict(if !change.ticket.status.may_be_rated() {
             "You can rate a request once it is resolved.".into()
+        } else if !answered {
+            "There is nothing to rate yet: nobody from our team has answered this request.".into()
+        } else {
+            "Ratings can be changed for a week after a request closes; that week has passed.".into()
         }));
     }
     let ticket_id = change.ticket.id;
@@ -256,9 +259,10 @@ mod tests {
 
     #[test]
     fn ratings_stay_open_for_a_week_after_closing() {
-        assert!(!rating_open(Status::Open, None, 0));
-        assert!(rating_open(Status::Resolved, None, 0));
-        assert!(rating_open(Status::Closed, Some(100), 100 + RATING_WINDOW_AFTER_CLOSE));
-        assert!(!rating_open(Status::Closed, Some(100), 101 + RATING_WINDOW_AFTER_CLOSE));
+        assert!(!rating_open(Status::Open, true, None, 0));
+        assert!(rating_open(Status::Resolved, true, None, 0));
+        assert!(!rating_open(Status::Resolved, false, None, 0), "nothing to rate before an answer");
+        assert!(rating_open(Status::Closed, true, Some(100), 100 + RATING_WINDOW_AFTER_CLOSE));
+        assert!(!rating_open(Status::Closed, true, Some(100), 101 + RATING_WINDOW_AFTER_CLOSE));
     }
 }

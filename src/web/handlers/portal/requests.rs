@@ -131,7 +131,7 @@ pub async fn my_tickets(
             number: summary.number,
             reference: summary.reference(),
             subject: summary.subject,
-            status: summary.status.into(),
+            status: StatusView::for_customer(summary.status),
             priority: summary.priority.into(),
             group,
             requester: summary.requester_name,

@@ -82,9 +82,19 @@ impl TicketPage {
 
 fn next_step(ticket: &Ticket, settings: &Settings, now: i64) -> String {
     match ticket.status {
-        Status::New => "We have your request. Someone from our team will pick it up soon.".into(),
+        // The first-response target, when one is set and still ahead.
+        Status::New => match ticket.due_at {
+            Some(due) if due > now => {
+                format!(
+                    "We have your request, and aim to answer within {} (by {}).",
+                    span(due - now),
+                    Moment::new(due, now).exact
+                )
+            }
+            _ => "We have your request. Someone from our team will pick it up soon.".into(),
+        },
         Status::Open => "Our team is working on it. You will get an email when we answer.".into(),
-        Status::Pending => "We are waiting for your reply.".into(),
+        Status::Pending => "We are waiting for your reply: answer below.".into(),
         Status::OnHold => "We are waiting on someone else to move this forward, and will update you here.".into(),
         Status::Resolved => match conversation::closing::auto_close_at(ticket, settings) {
             Some(at) if at > now => format!(
@@ -123,7 +133,7 @@ async fn ticket_page(
     let fields = field_values(&visible, &values::of_ticket(state.db.pool(), ticket.id).await?);
     Ok(TicketPage {
         fields,
-        status: ticket.status.into(),
+        status: StatusView::for_customer(ticket.status),
         priority: ticket.priority.into(),
         created: Moment::new(ticket.created_at, now),
         updated: Moment::new(ticket.public_updated_at, now),
@@ -137,7 +147,7 @@ async fn ticket_page(
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: may_decide && ticket.status.customer_may_close(),
-        can_rate: may_decide && customer::rating_open(ticket.status, closed_since, now),
+        can_rate: may_decide && customer::rating_open(ticket.status, ticket.first_response_at.is_some(), closed_since, now),
         is_closed: ticket.status == Status::Closed,
         cc_box: cc_box(&forms.cc, &copied),
         copied,
