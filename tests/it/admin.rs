@@ -587,10 +587,15 @@ async fn audit_log_lists_every_admin_action_with_filters_and_pages(app: TestApp)
     user_admin::set_active(&app.db, other.id, false, Some(admin_user.id), app.now()).await.unwrap();
     user_admin::set_active(&app.db, other.id, true, Some(other.id), app.now()).await.unwrap();
 
-    let rows = |page: &crate::harness::Page| page.texts(".audit-list td[data-label=Action]");
+    let rows = |page: &crate::harness::Page| page.texts(".audit-list td[data-label=Action] code");
     let first = admin.get("/admin/audit").await;
     assert_eq!(rows(&first).len(), 50);
     assert_eq!(&rows(&first)[..3], ["user.reactivate", "user.deactivate", "group.create"]);
+    assert_eq!(
+        first.texts(".audit-list td[data-label=Action]")[..3],
+        ["Reactivated the account user.reactivate", "Deactivated the account user.deactivate", "Created the group group.create"],
+        "in words, with the key beside them"
+    );
     assert_eq!(first.text_of(".audit-list tbody tr:first-child td[data-label=Who]"), "Olga Other");
     assert_eq!(first.text_of(".audit-list tbody tr:first-child dd"), "false → true");
     assert_eq!(first.text_of(".pager .position"), "Page 1");

@@ -330,6 +330,13 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
     let status = |to: &str| format!(r#"{{"status":"{to}"}}"#);
     let (open, pending, resolved, closed) = (status("open"), status("pending"), status("resolved"), status("closed"));
     let assigned = format!(r#"{{"assignee_id":{}}}"#, me.id);
+    // Messages and notes are named by id, never by their text; the first came with the ticket.
+    let said: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE kind IN ('message', 'note') ORDER BY id")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let message = |index: usize| format!(r#"{{"files":0,"message_id":{}}}"#, said[index]);
+    let (note, answer, customer_answer) = (message(1), message(2), message(3));
     assert_eq!(audits[0].0, "ticket.create");
     assert_eq!(audits[0].1, Some(customer.id));
     assert_eq!(
@@ -337,7 +344,10 @@ async fn a_ticket_is_worked_from_unassigned_to_closed(app: TestApp) {
         [
             ("ticket.assignee", Some(me.id), assigned.as_str()),
             ("ticket.status", Some(me.id), open.as_str()),
+            ("ticket.note", Some(me.id), note.as_str()),
+            ("ticket.message", Some(me.id), answer.as_str()),
             ("ticket.status", Some(me.id), pending.as_str()),
+            ("ticket.message", Some(customer.id), customer_answer.as_str()),
             ("ticket.status", Some(customer.id), open.as_str()),
             ("ticket.status", Some(me.id), resolved.as_str()),
             ("ticket.status", None, closed.as_str()),

@@ -172,6 +172,9 @@ impl<'a> Change<'a> {
         };
         let files = std::mem::take(&mut self.files);
         attachments::attach(&mut self.tx, self.ticket.id, id, &files, self.now).await?;
+        // The trail names the message, never its text: that stays on the timeline.
+        let action = if public { "ticket.message" } else { "ticket.note" };
+        self.audit(action, Value::Null, json!({ "message_id": id, "files": files.len() })).await?;
         self.what.push(if public { "replied" } else { "added an internal note" }.to_owned());
         self.seen_by_customer |= public;
         self.text_changed = true;

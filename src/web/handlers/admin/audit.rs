@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::domain::admin::audit::{self, AuditFilter, AuditRow, GROUP_FIELDS, OBJECT_TYPES, ReferencedNames, USER_FIELDS};
-use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::parse_date;
+use crate::domain::tickets::{Priority, Status, TicketNumber};
 use crate::web::error::Result;
 use crate::web::extract::Admin;
 use crate::web::format::Moment;
@@ -43,6 +43,8 @@ pub struct FieldChange {
 pub struct AuditEntryView {
     moment: Moment,
     actor: String,
+    /// The action in words ("Changed the priority"), and as recorded (`ticket.priority`).
+    action_words: String,
     action: String,
     object: String,
     /// Where the object can be looked at, if anywhere.
@@ -114,14 +116,69 @@ fn entry_view(row: AuditRow, names: &ReferencedNames, now: i64) -> AuditEntryVie
             (None, Some(id)) => format!("user {id}"),
             (None, None) => "System".to_owned(),
         },
-        object: format!("{} {}", row.object_type.replace('_', " "), row.object_id),
+        object: object_words(&row.object_type, &row.object_id),
+        action_words: action_words(&row.action),
         action: row.action,
         object_href,
         changes: changes(row.before_state.as_deref(), row.after_state.as_deref(), names),
     }
 }
 
-/// A recorded value as text; ids of users and groups by name (and id, as names change).
+/// What was done, as people say it; an action without words of its own is read from its
+/// key (`group.create` → "Created the group", `user.two_factor` → "User: two factor").
+fn action_words(action: &str) -> String {
+    let words = match action {
+        "ticket.create" => "Opened the ticket",
+        "ticket.message" => "Replied",
+        "ticket.note" => "Added an internal note",
+        "ticket.status" => "Changed the status",
+        "ticket.priority" => "Changed the priority",
+        "ticket.group" => "Moved to another group",
+        "ticket.assignee" => "Changed the assignee",
+        "ticket.merge" => "Merged into another ticket",
+        "ticket.fields" => "Changed fields",
+        "ticket.tags" => "Changed the tags",
+        "ticket.cc" => "Changed who is copied",
+        "ticket.file_removed" => "Removed a file",
+        "settings.update" => "Changed the settings",
+        "user.create" => "Created the account",
+        "user.update" => "Changed the account",
+        "user.deactivate" => "Deactivated the account",
+        "user.reactivate" => "Reactivated the account",
+        "user.password" => "Set a new password",
+        "user.groups" => "Changed the groups",
+        "mail.retry" => "Sent a failed mail again",
+        "user.verify" => "Vouched for the address",
+        "api_token.create" => "Made an API token",
+        "api_token.revoke" => "Revoked an API token",
+        _ => {
+            let (object, verb) = action.split_once('.').unwrap_or(("", action));
+            let object = object.replace('_', " ");
+            return match verb {
+                "create" => format!("Created the {object}"),
+                "update" => format!("Changed the {object}"),
+                "delete" => format!("Deleted the {object}"),
+                _ if object.is_empty() => capitalised(&verb.replace('_', " ")),
+                _ => capitalised(&format!("{object}: {}", verb.replace('_', " "))),
+            };
+        }
+    };
+    words.to_owned()
+}
+
+/// The object an entry is about: "Ticket 1001", "User 7", "Settings".
+fn object_words(kind: &str, id: &str) -> String {
+    let kind = capitalised(&kind.replace('_', " "));
+    if id.is_empty() || id.eq_ignore_ascii_case(&kind) { kind } else { format!("{kind} {id}") }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A recorded value as text; ids of users and groups by name (and id, as names change);
+/// statuses and priorities by their labels.
 fn show(field: &str, value: Option<&Value>, names: &ReferencedNames) -> String {
     let table = if USER_FIELDS.contains(&field) {
         Some(&names.users)
@@ -136,6 +193,12 @@ fn show(field: &str, value: Option<&Value>, names: &ReferencedNames) -> String {
     };
     match value {
         None | Some(Value::Null) => "—".to_owned(),
+        Some(Value::String(text)) if field == "status" => {
+            text.parse::<Status>().map_or_else(|_| text.clone(), |s| s.label().to_owned())
+        }
+        Some(Value::String(text)) if field == "priority" => {
+            text.parse::<Priority>().map_or_else(|_| text.clone(), |p| p.label().to_owned())
+        }
         Some(Value::String(text)) => text.clone(),
         Some(Value::Number(id)) if table.is_some() && id.is_i64() => named(id.as_i64().unwrap_or_default()),
         Some(Value::Array(list)) if table.is_some() => {
@@ -194,8 +257,19 @@ mod tests {
                 ("assignee", "—", "Ann (#3)"),
                 ("group", "Sales (#1)", "—"),
                 ("members", "Ann (#3), #9", "none"),
-                ("status", "new", "open")
+                ("status", "New", "Open")
             ]
         );
+    }
+
+    #[test]
+    fn actions_and_objects_read_as_words() {
+        assert_eq!(action_words("ticket.priority"), "Changed the priority");
+        assert_eq!(action_words("ticket.note"), "Added an internal note");
+        assert_eq!(action_words("user.two_factor"), "User: two factor");
+        assert_eq!(action_words("ticket_field.delete"), "Deleted the ticket field");
+        assert_eq!(object_words("settings", "settings"), "Settings");
+        assert_eq!(object_words("ticket", "1001"), "Ticket 1001");
+        assert_eq!(object_words("ticket_field", "4"), "Ticket field 4");
     }
 }
