@@ -64,3 +64,9 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset && event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// On a wide screen there is room for every filter: show them open.
+document.addEventListener("DOMContentLoaded", () => {
+  const filters = document.querySelector("details.more-filters");
+  if (filters && window.matchMedia("(min-width: 60rem)").matches) filters.open = true;
+});

@@ -100,6 +100,18 @@ pub struct QueuePage {
     tag_links: Vec<TagLink>,
 }
 
+impl QueuePage {
+    /// Whether a filter or an order other than the view's own is set: the filter form
+    /// shows them open then.
+    fn narrowed(&self) -> bool {
+        let query = &self.query;
+        [&query.status, &query.priority, &query.group, &query.assignee, &query.from, &query.to, &query.sort]
+            .iter()
+            .any(|given| !given.trim().is_empty())
+            || self.field_choices.iter().any(|choice| !choice.selected.is_empty())
+    }
+}
+
 /// Tags in the desk's list, the most used.
 const TAGS_LISTED: i64 = 20;
 

@@ -325,6 +325,7 @@ async fn a_team_shapes_its_tickets_with_fields_and_tags(backend: Backend, script
     agent.look("tagged").await;
     assert_eq!(agent.count(".ticket-tags a.tag").await, 2, "vip and billing");
     agent.goto("/desk?view=all").await;
+    agent.reveal("Filters and sort").await;
     agent.select("Type", "Incident").await;
     agent.press("Apply").await;
     assert!(agent.path().await.contains("field_type=Incident"), "{}", agent.path().await);

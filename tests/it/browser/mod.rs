@@ -198,6 +198,14 @@ impl Chromium {
         }
     }
 
+    /// Opens the disclosure (`<details>`) whose summary reads `text`, unless it is open.
+    pub async fn reveal(&self, text: &str) {
+        let xpath = format!("//details[not(@open)]/summary[normalize-space(.)={}]", xpath_text(text));
+        if let Ok(summary) = self.client.find(Locator::XPath(&xpath)).await {
+            summary.click().await.expect("the summary opens its details");
+        }
+    }
+
     /// Presses the first button reading `text`; when it asks for confirmation, says yes.
     pub async fn press(&self, text: &str) {
         let xpath = format!("//button[normalize-space(.)={}]", xpath_text(text));
