@@ -3,7 +3,8 @@
 "use strict";
 
 (() => {
-  const onDesk = () => document.querySelector(".desk-list, .workspace");
+  // The queue (with or without tickets) and the ticket workspace.
+  const onDesk = () => document.querySelector(".desk, .workspace");
   const typing = (target) =>
     target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']") !== null;
 
