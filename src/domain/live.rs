@@ -40,7 +40,10 @@ impl LiveWord {
 /// What a change did, in a few words, for someone else looking at the same ticket.
 pub fn what_happened(event: &str, new_value: Option<&str>) -> String {
     match (event, new_value.and_then(|value| value.parse::<Status>().ok())) {
-        ("status" | "reopened" | "auto_closed" | "closed_by_customer", Some(status)) => format!("set {}", status.label()),
+        // The events a change of status is recorded under (`StatusEvent::name`).
+        ("status", Some(status)) => format!("set {}", status.label()),
+        ("reopen", _) => "reopened it".to_owned(),
+        ("auto_close", _) => "closed it automatically".to_owned(),
         ("field", _) => "changed a field".to_owned(),
         ("cc", _) => "changed who is copied".to_owned(),
         ("merged_into", _) => "merged it into another ticket".to_owned(),
@@ -67,4 +70,18 @@ pub async fn ticket_changed(
     let word = LiveWord::Ticket { number, version, by, by_name, what }.to_json();
     db.say_within(tx, &word).await?;
     Ok(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_recorded_event_reads_as_words() {
+        assert_eq!(what_happened("status", Some("resolved")), "set Resolved");
+        assert_eq!(what_happened("reopen", Some("open")), "reopened it");
+        assert_eq!(what_happened("auto_close", Some("closed")), "closed it automatically");
+        assert_eq!(what_happened("priority", Some("high")), "changed the priority");
+        assert_eq!(what_happened("merged_into", Some("TCK-1001")), "merged it into another ticket");
+    }
 }
