@@ -14,6 +14,8 @@ use super::{Backend, Db, Tx};
 
 /// The `NOTIFY` channel.
 const CHANNEL: &str = "helpdesk_live";
+/// Says a word (`$2`) on a channel (`$1`); within a transaction, at its commit.
+const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 /// Word kept for a listener that is slow to read; one further behind skips ahead.
 const BACKLOG: usize = 1024;
 
@@ -39,7 +41,7 @@ impl Db {
     /// the word back to [`Db::said_after_commit`] once committed.
     pub async fn say_within(&self, tx: &mut Tx, word: &str) -> sqlx::Result<()> {
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(word).execute(&mut **tx).await?;
+            sqlx::query(NOTIFY).bind(CHANNEL).bind(word).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -56,7 +58,7 @@ impl Db {
     pub async fn say(&self, word: String) -> sqlx::Result<()> {
         match self.backend {
             Backend::Postgres => {
-                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&word).execute(&self.pool).await?;
+                sqlx::query(NOTIFY).bind(CHANNEL).bind(&word).execute(&self.pool).await?;
             }
             Backend::Sqlite => {
                 let _ = self.live.sender.send(word);

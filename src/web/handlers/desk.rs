@@ -119,6 +119,19 @@ fn count_text(count: i64) -> String {
     if count > queue::COUNT_CAP { format!("{}+", queue::COUNT_CAP) } else { count.to_string() }
 }
 
+/// The queue `params` shape, at `page`: where a ticket opened from it goes back to.
+pub fn queue_page_href(params: &QueueParams, page: i64) -> String {
+    let page = page.to_string();
+    let mut pairs = list_shaping(params);
+    if page != "1" {
+        pairs.push(("page", &page));
+    }
+    match query_string(&pairs) {
+        none if none.is_empty() => "/desk".to_owned(),
+        given => format!("/desk?{given}"),
+    }
+}
+
 /// The parameters that shape the list (all but the page), for links that keep them.
 fn list_shaping(params: &QueueParams) -> Vec<(&str, &str)> {
     let mut pairs = vec![
@@ -269,17 +282,7 @@ pub async fn queue(
             .filter(|sort| !(query.text.is_empty() && *sort == queue::default_sort(query.view)))
             .collect(),
         return_to: format!("/desk?{}", query_string(&pairs)),
-        back: {
-            let page = paged.page.to_string();
-            let mut this_page = pairs.clone();
-            if paged.page > 1 {
-                this_page.push(("page", &page));
-            }
-            match query_string(&this_page) {
-                none if none.is_empty() => "/desk".to_owned(),
-                given => format!("/desk?{given}"),
-            }
-        },
+        back: queue_page_href(&raw, paged.page),
         field_choices: field_choices(&definitions, &raw),
         tag_filters,
         tag_links,

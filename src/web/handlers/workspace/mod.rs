@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 pub use changes::{merge, reply, set_cc, set_tags, update};
 pub use trail::FlowQuery;
-use trail::Trail;
+use trail::{Trail, carried};
 
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
@@ -128,19 +128,16 @@ impl WorkspacePage {
     }
 
     fn action_with(&self, form: &str, then_next: bool) -> String {
-        let path = format!("/desk/tickets/{}{form}", self.ticket.number);
-        let Some(trail) = &self.forms.trail else { return path };
         let mut extra: Vec<(&str, String)> = self.next.iter().map(|number| ("next", number.to_string())).collect();
         if then_next {
             extra.push(("then", "next".to_owned()));
         }
-        trail.carried_by(&path, &extra)
+        carried(self.forms.trail.as_ref(), format!("/desk/tickets/{}{form}", self.ticket.number), &extra)
     }
 
     /// Where merging `other` into this ticket posts (it is `other`'s merge).
     fn merge_action(&self, other: &TicketNumber) -> String {
-        let path = format!("/desk/tickets/{other}/merge");
-        self.forms.trail.as_ref().map(|trail| trail.carried_by(&path, &[])).unwrap_or(path)
+        carried(self.forms.trail.as_ref(), format!("/desk/tickets/{other}/merge"), &[])
     }
 
     /// Another ticket's page, in the same queue.
@@ -150,8 +147,7 @@ impl WorkspacePage {
 }
 
 fn ticket_href(trail: Option<&Trail>, number: TicketNumber) -> String {
-    let path = format!("/desk/tickets/{number}");
-    trail.map(|trail| trail.carried_by(&path, &[])).unwrap_or(path)
+    carried(trail, format!("/desk/tickets/{number}"), &[])
 }
 
 async fn workspace(

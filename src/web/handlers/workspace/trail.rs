@@ -12,8 +12,8 @@ use crate::domain::fields::{self, FieldDefinition};
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::{self, QueueParams, QueueQuery};
 use crate::web::error::encode_query_value;
+use crate::web::handlers::desk::queue_page_href;
 use crate::web::state::AppState;
-use crate::web::views::query_string;
 
 /// What a workspace URL carries besides the ticket: the queue (`back`), the ticket that
 /// followed this one there when the page was shown (`next`), and, on a form's "… & next"
@@ -49,9 +49,20 @@ impl FlowQuery {
     }
 }
 
+/// `path` (a ticket or one of its forms) carrying `trail` and `extra` parameters; without
+/// a trail, `path` as it is.
+pub fn carried(trail: Option<&Trail>, path: String, extra: &[(&str, String)]) -> String {
+    let Some(trail) = trail else { return path };
+    let mut url = format!("{path}?back={}", encode_query_value(&trail.href));
+    for (name, value) in extra {
+        url.push_str(&format!("&{name}={}", encode_query_value(value)));
+    }
+    url
+}
+
 /// A queue to return to.
 pub struct Trail {
-    /// `/desk?…`, rebuilt from what was read, so nothing else can ride along.
+    /// `/desk?…`, rebuilt from what was read.
     pub href: String,
     /// The view's name, for the breadcrumb.
     pub label: &'static str,
@@ -66,23 +77,12 @@ impl Trail {
             other => other.strip_prefix("/desk?")?,
         };
         let params: QueueParams = serde_html_form::from_str(given).ok()?;
-        let pairs: Vec<(String, String)> = serde_html_form::from_str(given).ok()?;
         let (mut query, _) = params.parse();
         // What the queue ignored (and said so), the trail ignores too.
         let _ = queue::check_field_filters(definitions, &mut query);
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
-        let rebuilt = query_string(&pairs);
-        let href = if rebuilt.is_empty() { "/desk".to_owned() } else { format!("/desk?{rebuilt}") };
+        // Rebuilt as the queue builds its own links, so nothing else rides along.
+        let href = queue_page_href(&params, query.page);
         Some(Self { href, label: query.view.label(), query })
-    }
-
-    /// `path` (a ticket or one of its forms) carrying this trail, and `extra` parameters.
-    pub fn carried_by(&self, path: &str, extra: &[(&str, String)]) -> String {
-        let mut url = format!("{path}?back={}", encode_query_value(&self.href));
-        for (name, value) in extra {
-            url.push_str(&format!("&{name}={}", encode_query_value(value)));
-        }
-        url
     }
 
     /// The ticket to open after `current`: `hint` while it is still in the queue, else the
