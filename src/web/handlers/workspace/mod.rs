@@ -167,7 +167,7 @@ async fn workspace(
     };
     let tags = tags::of_ticket(state.db.pool(), ticket.id).await?;
     let next = match &forms.trail {
-        Some(trail) => trail.next_after(state, agent, ticket.number, None).await?,
+        Some(trail) => trail.next_after(state, agent, ticket.number, None, &definitions).await?,
         None => None,
     };
     Ok(WorkspacePage {
@@ -210,7 +210,7 @@ pub async fn show(
     Query(query): Query<ShowQuery>,
     Query(flow): Query<FlowQuery>,
 ) -> Result<Response> {
-    let mut forms = WorkspaceForms { trail: flow.trail(&state.db).await?, ..WorkspaceForms::default() };
+    let mut forms = WorkspaceForms { trail: flow.trail(), ..WorkspaceForms::default() };
     // Without JavaScript, choosing a canned response reloads the page with it in the box.
     if let Some(id) = query.canned.as_deref().and_then(|id| id.parse().ok()) {
         forms.body = canned::find(&state.db, id).await?.body;
@@ -232,10 +232,11 @@ async fn after_change<T>(
     mut forms: WorkspaceForms,
     flow: &FlowQuery,
 ) -> Result<Response> {
-    forms.trail = flow.trail(&state.db).await?;
+    forms.trail = flow.trail();
     let destination = match &forms.trail {
         Some(trail) if outcome.is_ok() && flow.wants_next() => {
-            match trail.next_after(state, agent, number, flow.next_hint()).await? {
+            let definitions = fields::all(state.db.pool()).await?;
+            match trail.next_after(state, agent, number, flow.next_hint(), &definitions).await? {
                 Some(next) => Done { flash: success.to_owned(), to: ticket_href(Some(trail), next) },
                 None => Done { flash: format!("{success} That was the last ticket in {}.", trail.label), to: trail.href.clone() },
             }

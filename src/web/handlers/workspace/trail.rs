@@ -5,10 +5,9 @@
 
 use serde::Deserialize;
 
-use crate::db::Db;
 use crate::domain::Result;
 use crate::domain::accounts::users::User;
-use crate::domain::fields::{self, FieldDefinition};
+use crate::domain::fields::FieldDefinition;
 use crate::domain::tickets::TicketNumber;
 use crate::domain::tickets::queue::{self, QueueParams, QueueQuery};
 use crate::web::error::encode_query_value;
@@ -39,13 +38,9 @@ impl FlowQuery {
         TicketNumber::parse(&self.next)
     }
 
-    /// The queue to return to, if `back` names one (the field definitions are read only
-    /// then, to read its field filters as the queue did).
-    pub async fn trail(&self, db: &Db) -> Result<Option<Trail>> {
-        if self.back.trim().is_empty() {
-            return Ok(None);
-        }
-        Ok(Trail::parse(&self.back, &fields::all(db.pool()).await?))
+    /// The queue to return to, if `back` names one.
+    pub fn trail(&self) -> Option<Trail> {
+        Trail::parse(&self.back)
     }
 }
 
@@ -71,15 +66,13 @@ pub struct Trail {
 
 impl Trail {
     /// The queue `back` names (`/desk` or `/desk?…`); anything else is none.
-    fn parse(back: &str, definitions: &[FieldDefinition]) -> Option<Self> {
+    fn parse(back: &str) -> Option<Self> {
         let given = match back.trim() {
             "/desk" => "",
             other => other.strip_prefix("/desk?")?,
         };
         let params: QueueParams = serde_html_form::from_str(given).ok()?;
-        let (mut query, _) = params.parse();
-        // What the queue ignored (and said so), the trail ignores too.
-        let _ = queue::check_field_filters(definitions, &mut query);
+        let (query, _) = params.parse();
         // Rebuilt as the queue builds its own links, so nothing else rides along.
         let href = queue_page_href(&params, query.page);
         Some(Self { href, label: query.view.label(), query })
@@ -88,14 +81,19 @@ impl Trail {
     /// The ticket to open after `current`: `hint` while it is still in the queue, else the
     /// one after `current`, else (when `current` has left the queue, as a triaged ticket
     /// leaves Unassigned) the first other one of the page. `None` when nothing is left.
+    /// The fields' `definitions` read its field filters as the queue did.
     pub async fn next_after(
         &self,
         state: &AppState,
         agent: &User,
         current: TicketNumber,
         hint: Option<TicketNumber>,
+        definitions: &[FieldDefinition],
     ) -> Result<Option<TicketNumber>> {
-        let page = queue::list(&state.db, agent, &self.query, state.now()).await?;
+        let mut query = self.query.clone();
+        // What the queue ignored (and said so), this walk ignores too.
+        let _ = queue::check_field_filters(definitions, &mut query);
+        let page = queue::list(&state.db, agent, &query, state.now()).await?;
         let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();
         if let Some(hint) = hint.filter(|hint| *hint != current && numbers.contains(hint)) {
             return Ok(Some(hint));
@@ -107,9 +105,8 @@ impl Trail {
         if following.is_some() || !page.has_next {
             return Ok(following);
         }
-        let mut later = self.query.clone();
-        later.page = page.page + 1;
-        let page = queue::list(&state.db, agent, &later, state.now()).await?;
+        query.page = page.page + 1;
+        let page = queue::list(&state.db, agent, &query, state.now()).await?;
         Ok(page.items.iter().map(|row| row.number).find(|number| *number != current))
     }
 }
