@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Tx;
 use crate::domain::Result;
+use crate::domain::accounts::users;
 use crate::domain::tickets::{Status, TicketNumber};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -63,10 +64,7 @@ pub async fn ticket_changed(
     by: Option<i64>,
     what: Vec<String>,
 ) -> Result<String> {
-    let by_name = match by {
-        Some(id) => sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?,
-        None => None,
-    };
+    let by_name = users::name_of(tx, by).await?;
     let word = LiveWord::Ticket { number, version, by, by_name, what }.to_json();
     db.say_within(tx, &word).await?;
     Ok(word)

@@ -212,6 +212,13 @@ pub async fn create(db: &Db, new_user: &NewUser, actor_id: Option<i64>, now: Tim
     Ok(user)
 }
 
+/// The name of the account `id` (none for no account, or one that is gone), read within
+/// `tx`.
+pub async fn name_of(tx: &mut Tx, id: Option<i64>) -> Result<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?)
+}
+
 /// Ends every session of the account but `keep` (the one that made the change, if any), in
 /// the caller's transaction: its next request from anywhere else is anonymous.
 pub async fn sign_out_everywhere(tx: &mut Tx, user_id: i64, keep: Option<&str>) -> Result<()> {

@@ -9,7 +9,7 @@ pub use super::merge::merge;
 use super::properties;
 use crate::db::{Db, Flag, Tx};
 use crate::domain::accounts::role::Role;
-use crate::domain::accounts::users::User;
+use crate::domain::accounts::users::{self, User};
 use crate::domain::attachments::KeptFile;
 use crate::domain::clock::Timestamp;
 use crate::domain::fields::values::{self, FieldInput};
@@ -291,12 +291,8 @@ async fn apply(change: &mut Change<'_>, changes: &Changes) -> Result<()> {
             }
             None => None,
         };
-        let old_name: Option<String> = match change.ticket.assignee_id {
-            Some(id) => {
-                sqlx::query_scalar("SELECT name FROM users WHERE id = $1").bind(id).fetch_optional(&mut **change.tx()).await?
-            }
-            None => None,
-        };
+        let previous = change.ticket.assignee_id;
+        let old_name = users::name_of(change.tx(), previous).await?;
         sqlx::query("UPDATE tickets SET assignee_id = $1 WHERE id = $2")
             .bind(assignee)
             .bind(change.ticket.id)
