@@ -1,6 +1,6 @@
 //! What the customer is told: a new request names when we aim to answer, the status reads
 //! the same in their list and on the request, closing asks first, and there is nothing to
-//! rate before anyone from the team has answered.
+//! rate before anyone from the team has answered or resolved it.
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::staff::{self, Visibility};
@@ -64,7 +64,7 @@ async fn there_is_nothing_to_rate_before_an_answer(app: TestApp) {
     assert!(page.texts(".rating-box").is_empty(), "no “How did we do?”");
     let refused = browser.post(&format!("{path}/rating"), &[("rating", "1")]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert!(refused.text_of("[role=alert]").contains("nobody from our team has answered"), "{}", refused.text_of("main"));
+    assert!(refused.text_of("[role=alert]").contains("nobody from our team answered or resolved"), "{}", refused.text_of("main"));
     assert_eq!(app.ticket(number).await.rating, None);
 
     // Answered and resolved, it can be rated.
@@ -73,4 +73,13 @@ async fn there_is_nothing_to_rate_before_an_answer(app: TestApp) {
     staff::set_status(&app.db, &app.ticket(answered).await, &agent, Status::Resolved, app.now()).await.unwrap();
     let page = browser.get(&format!("/tickets/{answered}")).await;
     assert_eq!(page.texts(".rating-box legend"), ["How did we do?"]);
+
+    // Resolved by the team without a word is still theirs to rate.
+    let resolved = app.ticket_for(&customer).subject("Password reset").create().await;
+    staff::set_status(&app.db, &app.ticket(resolved).await, &agent, Status::Resolved, app.now()).await.unwrap();
+    browser.get(&format!("/tickets/{resolved}")).await;
+    browser
+        .post(&format!("/tickets/{resolved}/rating"), &[("rating", "5")])
+        .await
+        .assert_redirect(&format!("/tickets/{resolved}"));
 }

@@ -208,22 +208,28 @@ impl Rating {
     }
 }
 
-/// Whether the rating may still be given or changed, given since when the ticket is
-/// closed (see [`closed_since`]).
-pub fn rating_open(status: Status, answered: bool, closed_at: Option<Timestamp>, now: Timestamp) -> bool {
-    status.may_be_rated() && answered && closed_at.is_none_or(|closed_at| now <= closed_at + RATING_WINDOW_AFTER_CLOSE)
+/// Whether the team did something to rate: answered publicly, or resolved the ticket. A
+/// request its customer closed before either has nothing to rate.
+pub fn handled_by_team(first_response_at: Option<Timestamp>, resolved_at: Option<Timestamp>) -> bool {
+    first_response_at.is_some() || resolved_at.is_some()
+}
+
+/// Whether the rating may still be given or changed, given whether the team `handled` it
+/// ([`handled_by_team`]) and since when the ticket is closed (see [`closed_since`]).
+pub fn rating_open(status: Status, handled: bool, closed_at: Option<Timestamp>, now: Timestamp) -> bool {
+    status.may_be_rated() && handled && closed_at.is_none_or(|closed_at| now <= closed_at + RATING_WINDOW_AFTER_CLOSE)
 }
 
 /// The customer rates the resolution, once the ticket is resolved or closed; they may
 /// change it until a week after it closed.
 pub async fn rate(db: &Db, settings: &Settings, ticket: &Ticket, customer: &User, rating: &Rating, now: Timestamp) -> Result<()> {
     let mut change = begin_own(db, ticket, customer, Access::Decide, now).await?;
-    let answered = change.ticket.first_response_at.is_some();
-    if !rating_open(change.ticket.status, answered, change.closed_since(settings), now) {
+    let handled = handled_by_team(change.ticket.first_response_at, change.ticket.resolved_at);
+    if !rating_open(change.ticket.status, handled, change.closed_since(settings), now) {
         return Err(Error::Conflict(if !change.ticket.status.may_be_rated() {
             "You can rate a request once it is resolved.".into()
-        } else if !answered {
-            "There is nothing to rate yet: nobody from our team has answered this request.".into()
+        } else if !handled {
+            "There is nothing to rate: nobody from our team answered or resolved this request.".into()
         } else {
             "Ratings can be changed for a week after a request closes; that week has passed.".into()
         }));
@@ -258,10 +264,17 @@ mod tests {
     }
 
     #[test]
+    fn the_team_handled_it_by_answering_or_resolving() {
+        assert!(handled_by_team(Some(5), None));
+        assert!(handled_by_team(None, Some(5)));
+        assert!(!handled_by_team(None, None));
+    }
+
+    #[test]
     fn ratings_stay_open_for_a_week_after_closing() {
         assert!(!rating_open(Status::Open, true, None, 0));
         assert!(rating_open(Status::Resolved, true, None, 0));
-        assert!(!rating_open(Status::Resolved, false, None, 0), "nothing to rate before an answer");
+        assert!(!rating_open(Status::Closed, false, Some(100), 100), "closed by its customer before anyone answered");
         assert!(rating_open(Status::Closed, true, Some(100), 100 + RATING_WINDOW_AFTER_CLOSE));
         assert!(!rating_open(Status::Closed, true, Some(100), 101 + RATING_WINDOW_AFTER_CLOSE));
     }

@@ -128,6 +128,7 @@ async fn ticket_page(
     let may_decide = tickets::customer_may_manage(customer, ticket.requester_id, ticket.organisation_id);
     let closed_since =
         conversation::closing::closed_since(ticket.status, ticket.resolved_at, ticket.closed_at, settings.auto_close_hours, now);
+    let handled = customer::handled_by_team(ticket.first_response_at, ticket.resolved_at);
     let definitions = fields::all(state.db.pool()).await?;
     let visible: Vec<_> = definitions.iter().filter(|field| field.visible_to(customer.role)).collect();
     let fields = field_values(&visible, &values::of_ticket(state.db.pool(), ticket.id).await?);
@@ -147,7 +148,7 @@ async fn ticket_page(
         can_reply: ticket.status.accepts_customer_reply(),
         can_reopen: ticket.status.customer_may_reopen() && closed_since.is_none(),
         can_close: may_decide && ticket.status.customer_may_close(),
-        can_rate: may_decide && customer::rating_open(ticket.status, ticket.first_response_at.is_some(), closed_since, now),
+        can_rate: may_decide && customer::rating_open(ticket.status, handled, closed_since, now),
         is_closed: ticket.status == Status::Closed,
         cc_box: cc_box(&forms.cc, &copied),
         copied,
