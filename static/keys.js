@@ -109,8 +109,9 @@
     let handled = true;
     switch (event.key) {
       case "/": {
-        const search = document.getElementById("q");
-        if (search) search.focus(); else go("/desk");
+        // The view's own search where there is one, else the search of all tickets.
+        const search = document.getElementById("q") || document.getElementById("site-q");
+        if (search) search.focus();
         break;
       }
       case "j":

@@ -5,6 +5,10 @@
 //! keeps an address whole, so its documents also hold the address split at `@`: a search
 //! then finds a customer by the part before it or by their domain, as FTS5 does. This is
 //! the one place the two dialects differ for search.
+//!
+//! A search matches tickets holding every word typed. A plain word of three characters or
+//! more also matches as the start of a word ("priya silv" finds Priya Silva); anything
+//! else (an address, a domain, a short word) matches as it is.
 
 use super::{Backend, Tx};
 
@@ -119,6 +123,11 @@ pub async fn reindex_all(tx: &mut Tx, backend: Backend) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL's reading of a search bound at `$parameter`, as [`prepare`] writes it.
+fn pg_query(parameter: &str) -> String {
+    format!("to_tsquery('english', {parameter})")
+}
+
 /// A subquery of `(ticket_id, rank)` for the tickets that match the query bound at
 /// `$parameter`; a lower rank is a better match.
 pub fn matches(backend: Backend, parameter: usize) -> String {
@@ -127,24 +136,24 @@ pub fn matches(backend: Backend, parameter: usize) -> String {
             "SELECT rowid AS ticket_id, bm25(ticket_search, 4.0, 1.0) AS rank FROM ticket_search \
              WHERE ticket_search MATCH ${parameter}"
         ),
-        Backend::Postgres => format!(
-            "SELECT ticket_id, -ts_rank(document, websearch_to_tsquery('english', ${parameter}))::float8 AS rank \
-             FROM ticket_search WHERE document @@ websearch_to_tsquery('english', ${parameter})"
-        ),
+        Backend::Postgres => {
+            let query = pg_query(&format!("${parameter}"));
+            format!("SELECT ticket_id, -ts_rank(document, {query})::float8 AS rank FROM ticket_search WHERE document @@ {query}")
+        }
+    }
+}
+
+/// The ids of the tickets that match the query bound at `placeholder`, as `ticket_id`.
+pub fn matching_ids(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT rowid AS ticket_id FROM ticket_search WHERE ticket_search MATCH {placeholder}"),
+        Backend::Postgres => format!("SELECT ticket_id FROM ticket_search WHERE document @@ {}", pg_query(placeholder)),
     }
 }
 
 /// How many tickets match, counting no further than `cap`: cheap on both indexes.
 pub fn count_capped(backend: Backend, cap: i64) -> String {
-    match backend {
-        Backend::Sqlite => {
-            format!("SELECT COUNT(*) FROM (SELECT rowid FROM ticket_search WHERE ticket_search MATCH $1 LIMIT {cap}) capped")
-        }
-        Backend::Postgres => format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search WHERE document @@ websearch_to_tsquery('english', $1) \
-             LIMIT {cap}) capped"
-        ),
-    }
+    format!("SELECT COUNT(*) FROM ({} LIMIT {cap}) capped", matching_ids(backend, "$1"))
 }
 
 /// A condition on `t` (tickets) that holds when the ticket matches the query bound at
@@ -152,15 +161,10 @@ pub fn count_capped(backend: Backend, cap: i64) -> String {
 /// matching ids are gathered once and each ticket is looked up among them. (On SQLite the
 /// `+` keeps the planner from driving the walk from that set instead of from the view.)
 pub fn is_match(backend: Backend, placeholder: &str) -> String {
+    let ids = matching_ids(backend, placeholder);
     match backend {
-        Backend::Sqlite => {
-            format!("+t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH {placeholder})")
-        }
-        Backend::Postgres => {
-            format!(
-                "t.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ websearch_to_tsquery('english', {placeholder}))"
-            )
-        }
+        Backend::Sqlite => format!("+t.id IN ({ids})"),
+        Backend::Postgres => format!("t.id IN ({ids})"),
     }
 }
 
@@ -199,29 +203,48 @@ pub fn index_order(backend: Backend) -> Option<IndexOrder> {
     }
 }
 
-/// What to bind for the functions above: FTS5 reads operators and column names in raw input, so
-/// every word becomes a quoted term (all must match); Postgres' websearch syntax takes
-/// user input as it is. `None` when nothing searchable is left.
+/// What to bind for the functions above: every word typed, all of which must match. FTS5
+/// reads operators and column names in raw input and PostgreSQL's `to_tsquery` its own
+/// syntax, so each word is quoted as a term (`"silv"*` and `'silv':*` when it may start a
+/// word). `None` when nothing searchable is left.
 pub fn prepare(backend: Backend, input: &str) -> Option<String> {
-    let words: Vec<&str> = input.split_whitespace().collect();
-    if words.is_empty() {
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .map(|word| {
+            let prefix = word.chars().count() >= PREFIX_MIN_CHARS && word.chars().all(char::is_alphanumeric);
+            match backend {
+                Backend::Sqlite => format!("\"{}\"{}", word.replace('"', "\"\""), if prefix { "*" } else { "" }),
+                Backend::Postgres => {
+                    format!("'{}'{}", word.replace('\\', "\\\\").replace('\'', "''"), if prefix { ":*" } else { "" })
+                }
+            }
+        })
+        .collect();
+    if terms.is_empty() {
         return None;
     }
-    Some(match backend {
-        Backend::Sqlite => words.iter().map(|word| format!("\"{}\"", word.replace('"', "\"\""))).collect::<Vec<_>>().join(" "),
-        Backend::Postgres => words.join(" "),
-    })
+    Some(terms.join(match backend {
+        Backend::Sqlite => " ",
+        Backend::Postgres => " & ",
+    }))
 }
+
+/// A plain word this long or longer also matches the start of a longer one: shorter
+/// prefixes would each match a large share of all words.
+const PREFIX_MIN_CHARS: usize = 3;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn fts5_input_is_quoted_word_by_word() {
-        assert_eq!(prepare(Backend::Sqlite, "search -engines").unwrap(), "\"search\" \"-engines\"");
-        assert_eq!(prepare(Backend::Sqlite, "unbalanced \"quote").unwrap(), "\"unbalanced\" \"\"\"quote\"");
-        assert_eq!(prepare(Backend::Postgres, "  printer   jam ").unwrap(), "printer jam");
+    fn input_is_quoted_word_by_word_and_plain_words_match_their_start() {
+        assert_eq!(prepare(Backend::Sqlite, "search -engines").unwrap(), "\"search\"* \"-engines\"");
+        assert_eq!(prepare(Backend::Sqlite, "unbalanced \"quote").unwrap(), "\"unbalanced\"* \"\"\"quote\"");
+        assert_eq!(prepare(Backend::Sqlite, "priya silv ab").unwrap(), "\"priya\"* \"silv\"* \"ab\"");
+        assert_eq!(prepare(Backend::Postgres, "  printer   jam ").unwrap(), "'printer':* & 'jam':*");
+        assert_eq!(prepare(Backend::Postgres, "it's a:b C:\\dir").unwrap(), "'it''s' & 'a:b' & 'C:\\\\dir'");
+        assert_eq!(prepare(Backend::Postgres, "ann@example.com").unwrap(), "'ann@example.com'");
         assert_eq!(prepare(Backend::Sqlite, "   "), None);
     }
 }

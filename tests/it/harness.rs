@@ -461,6 +461,12 @@ impl Page {
         self.html().select(&selector).next().and_then(|element| element.value().attr(attribute).map(str::to_owned))
     }
 
+    /// The attribute of every element that matches `selector` and has it.
+    pub fn attributes(&self, selector: &str, attribute: &str) -> Vec<String> {
+        let selector = Selector::parse(selector).expect("valid selector");
+        self.html().select(&selector).filter_map(|element| element.value().attr(attribute).map(str::to_owned)).collect()
+    }
+
     pub fn csrf_token(&self) -> Option<String> {
         if !self.body.contains("csrf_token") {
             return None;

@@ -13,6 +13,7 @@ mod desk;
 mod desk_flow;
 mod fields;
 mod fields_admin;
+mod finding;
 mod identity;
 mod lifecycle;
 mod live;

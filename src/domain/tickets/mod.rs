@@ -13,7 +13,7 @@ mod ticket;
 pub use create::{ALREADY_RECEIVED, NewTicket, SUBJECT_MAX, create, create_on_behalf, parse_body, parse_subject};
 pub use number::TicketNumber;
 pub use queue::parse_date;
-pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerScope, CustomerTab, list_for_requester};
+pub use requester_list::{CUSTOMER_PAGE_SIZE, CustomerScope, CustomerTab, list_for_requester, matches_by_tab};
 pub use status::{Priority, Status};
 pub use ticket::{
     Ticket, TicketSummary, customer_may_manage, customer_sees, customer_sees_ticket, find_for_viewer, id_of,

@@ -1,6 +1,7 @@
 //! A customer's own tickets, as the portal and the API list them.
 
 use super::number::TicketNumber;
+use super::status::Status;
 use super::ticket::{SUMMARY_FROM, TicketSummary, summary_columns};
 use crate::db::{Db, stored_enum};
 use crate::domain::Result;
@@ -79,9 +80,53 @@ impl CustomerScope {
 pub const CUSTOMER_PAGE_SIZE: i64 = 25;
 /// What a customer's search reads of what was typed.
 pub const SEARCH_MAX_CHARS: usize = 200;
+/// Words of a customer's search that must each match; those after are ignored.
+const SEARCH_MAX_WORDS: usize = 8;
+
+/// A customer's search, read once: the ticket number it may be, and its words as LIKE
+/// patterns, each of which must match the subject or a public message.
+struct Search {
+    number: i64,
+    patterns: Vec<String>,
+}
+
+impl Search {
+    fn read(typed: &str) -> Option<Self> {
+        // Control characters cannot be in any stored text, and Postgres refuses NUL
+        // outright. A search is a few words: SQLite refuses longer LIKE patterns as too complex.
+        let typed: String = typed.trim().chars().filter(|c| !c.is_control()).take(SEARCH_MAX_CHARS).collect();
+        let patterns: Vec<String> = typed.split_whitespace().take(SEARCH_MAX_WORDS).map(like_pattern).collect();
+        (!patterns.is_empty()).then(|| Self { number: TicketNumber::parse(&typed).map_or(0, TicketNumber::get), patterns })
+    }
+
+    /// The condition, its binds numbered from `$2` (`$1` is the scope's).
+    fn condition(&self) -> String {
+        let words: Vec<String> = (0..self.patterns.len())
+            .map(|index| {
+                let parameter = index + 3;
+                format!(
+                    "(lower(t.subject) LIKE ${parameter} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id \
+                     AND m.public AND m.kind = 'message' AND lower(m.body) LIKE ${parameter} ESCAPE '\\'))"
+                )
+            })
+            .collect();
+        format!(" AND (t.number = $2 OR ({}))", words.join(" AND "))
+    }
+
+    /// `query` with the binds of `search`'s condition, if any.
+    fn bind<'q, O>(
+        search: Option<&'q Self>,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        match search {
+            Some(search) => search.patterns.iter().fold(query.bind(search.number), |query, pattern| query.bind(pattern.as_str())),
+            None => query,
+        }
+    }
+}
 
 /// A customer's tickets (their own, or their organisation's), newest visible activity first.
-/// `q` matches the number, words of the subject, and the public messages.
+/// `q` matches the number, or words of the subject and the public messages (all of them).
 pub async fn list_for_requester(
     db: &Db,
     scope: CustomerScope,
@@ -89,40 +134,44 @@ pub async fn list_for_requester(
     query: &str,
     page: i64,
 ) -> Result<Paged<TicketSummary>> {
-    // Control characters cannot be in any stored text, and Postgres refuses NUL outright. A
-    // search is a few words: beyond that SQLite refuses the LIKE pattern as too complex.
-    let query: String = query.trim().chars().filter(|c| !c.is_control()).take(SEARCH_MAX_CHARS).collect();
-    let query = query.as_str();
+    let search = Search::read(query);
     let (scope_condition, scope_id) = scope.condition();
     let mut condition = String::from(scope_condition);
     condition.push_str(tab.condition());
-    if !query.is_empty() {
-        condition.push_str(
-            " AND (t.number = $2 OR lower(t.subject) LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
-             WHERE m.ticket_id = t.id AND m.public AND m.kind = 'message' AND lower(m.body) LIKE $3 ESCAPE '\\'))",
-        );
+    if let Some(search) = &search {
+        condition.push_str(&search.condition());
     }
-    let number = TicketNumber::parse(query).map_or(0, TicketNumber::get);
-    let pattern = like_pattern(query);
     let page = page.max(1);
-
+    let search = search.as_ref();
     let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {condition}");
-    let mut count = sqlx::query_scalar(&count_sql).bind(scope_id);
-    if !query.is_empty() {
-        count = count.bind(number).bind(&pattern);
-    }
-    let total_items: i64 = count.fetch_one(db.pool()).await?;
-
+    let (total_items,): (i64,) = Search::bind(search, sqlx::query_as(&count_sql).bind(scope_id)).fetch_one(db.pool()).await?;
     let list_sql = format!(
         "SELECT {} FROM {SUMMARY_FROM} WHERE {condition} \
          ORDER BY t.public_updated_at DESC, t.id DESC LIMIT {CUSTOMER_PAGE_SIZE} OFFSET {}",
         summary_columns("t.public_updated_at"),
         (page - 1) * CUSTOMER_PAGE_SIZE
     );
-    let mut list = sqlx::query_as::<_, TicketSummary>(&list_sql).bind(scope_id);
-    if !query.is_empty() {
-        list = list.bind(number).bind(&pattern);
-    }
-    let items = list.fetch_all(db.pool()).await?;
+    let items = Search::bind(search, sqlx::query_as(&list_sql).bind(scope_id)).fetch_all(db.pool()).await?;
     Ok(Paged::counted(items, page, total_items, CUSTOMER_PAGE_SIZE))
+}
+
+/// How many of a customer's tickets match `query` in each tab that parts them by status
+/// (Open, Resolved, Closed), those with none left out: where else a search finds them.
+pub async fn matches_by_tab(db: &Db, scope: CustomerScope, query: &str) -> Result<Vec<(CustomerTab, i64)>> {
+    let Some(search) = Search::read(query) else {
+        return Ok(Vec::new());
+    };
+    let (scope_condition, scope_id) = scope.condition();
+    let sql = format!("SELECT t.status, COUNT(*) FROM tickets t WHERE {scope_condition}{} GROUP BY t.status", search.condition());
+    let rows: Vec<(Status, i64)> = Search::bind(Some(&search), sqlx::query_as(&sql).bind(scope_id)).fetch_all(db.pool()).await?;
+    let tab_of = |status: Status| match status {
+        Status::Resolved => CustomerTab::Resolved,
+        Status::Closed => CustomerTab::Closed,
+        _ => CustomerTab::Active,
+    };
+    Ok([CustomerTab::Active, CustomerTab::Resolved, CustomerTab::Closed]
+        .into_iter()
+        .map(|tab| (tab, rows.iter().filter(|(status, _)| tab_of(*status) == tab).map(|(_, count)| count).sum()))
+        .filter(|(_, count)| *count > 0)
+        .collect())
 }

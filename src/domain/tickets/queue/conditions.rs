@@ -118,5 +118,6 @@ pub(super) fn view_conditions(conditions: &mut Conditions, view: View, viewer: &
         View::Pending => conditions.raw("t.status = 'pending'"),
         View::Resolved => conditions.raw("t.status = 'resolved'"),
         View::Closed => conditions.raw("t.status = 'closed'"),
+        View::Everything => {}
     }
 }

@@ -34,6 +34,7 @@ stored_enum!(
         Pending => "pending", "Pending";
         Resolved => "resolved", "Resolved";
         Closed => "closed", "Closed";
+        Everything => "everything", "All tickets";
     } else "Choose one of the desk's views."
 );
 

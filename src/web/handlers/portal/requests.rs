@@ -26,7 +26,7 @@ use crate::web::page::{PageContext, after_post, done, ok};
 use crate::web::session::AppSession;
 use crate::web::state::AppState;
 use crate::web::upload::UploadForm;
-use crate::web::views::{Pager, PriorityView, StatusView, page_number};
+use crate::web::views::{Pager, PriorityView, StatusView, page_number, query_string};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -68,6 +68,8 @@ pub struct MyTicketsPage {
     tab_label: &'static str,
     status: &'static str,
     q: String,
+    /// `("2 in Closed", href)`: where else the search finds requests.
+    elsewhere: Vec<(String, String)>,
     rows: Vec<TicketRow>,
     pager: Pager,
 }
@@ -114,14 +116,25 @@ pub async fn my_tickets(
     };
     let paged = tickets::list_for_requester(&state.db, scope, tab, &query.q, page_number(query.page.as_deref())).await?;
     let now = state.now();
+    // The tabs keep a search: it goes on in the tab chosen.
+    let q = query.q.trim().to_owned();
+    let searched = |each: CustomerTab| match q.as_str() {
+        "" => scoped(format!("status={}", each.as_str())),
+        q => scoped(query_string(&[("status", each.as_str()), ("q", q)])),
+    };
     let tabs = CustomerTab::ALL
         .iter()
-        .map(|&each| TabView {
-            label: each.label().to_owned(),
-            href: scoped(format!("status={}", each.as_str())),
-            current: each == tab,
-        })
+        .map(|&each| TabView { label: each.label().to_owned(), href: searched(each), current: each == tab })
         .collect();
+    let elsewhere = match tab {
+        CustomerTab::All => Vec::new(),
+        _ => tickets::matches_by_tab(&state.db, scope, &q)
+            .await?
+            .into_iter()
+            .filter(|(each, _)| *each != tab)
+            .map(|(each, count)| (format!("{count} in {}", each.label()), searched(each)))
+            .collect(),
+    };
     let pager = Pager::new(&paged, "/tickets", &[("scope", scope_param), ("status", tab.as_str()), ("q", query.q.trim())]);
     let rows = paged
         .items
@@ -138,8 +151,19 @@ pub async fn my_tickets(
             updated: Moment::new(summary.updated_at, now),
         })
         .collect();
-    let q = query.q.trim().to_owned();
-    ok(&MyTicketsPage { ctx, tabs, scopes, scope: scope_param, tab_label: tab.label(), status: tab.as_str(), q, rows, pager })
+    let page = MyTicketsPage {
+        ctx,
+        tabs,
+        scopes,
+        scope: scope_param,
+        tab_label: tab.label(),
+        status: tab.as_str(),
+        q,
+        elsewhere,
+        rows,
+        pager,
+    };
+    ok(&page)
 }
 
 #[derive(Deserialize, Default)]

@@ -1,26 +1,26 @@
 //! The staff desk: the queue with its views, filters and search, and bulk changes.
 
+mod bulk;
+
+pub use bulk::bulk;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
+use crate::domain;
 use crate::domain::accounts::users::{self, User};
 use crate::domain::admin::groups::{self, Group};
-use crate::domain::conversation::staff::{self, Changes};
 use crate::domain::fields::{self, FieldDefinition, FieldKind};
-use crate::domain::input::WholeNumber;
 use crate::domain::organisations;
-use crate::domain::tags::{self, Tag, TagChange};
+use crate::domain::tags::{self, Tag};
 use crate::domain::tickets;
 use crate::domain::tickets::queue::{self, QueueParams, Sort};
 use crate::domain::tickets::{Priority, Status, TicketNumber};
-use crate::domain::{self, FieldErrors};
 use crate::web::error::Result;
-use crate::web::extract::{Agent, CsrfForm, HtmlQuery};
+use crate::web::extract::{Agent, HtmlQuery};
 use crate::web::format::Moment;
 use crate::web::page::{PageContext, ok};
-use crate::web::session::{AppSession, FlashKind};
 use crate::web::state::AppState;
 use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, query_string};
 
@@ -57,6 +57,37 @@ pub struct FieldChoice {
     selected: String,
 }
 
+/// Where else a search finds tickets, shown above its results.
+pub struct ElsewhereHint {
+    /// `("2 in Closed", href)`: the same words searched in that view.
+    links: Vec<(String, String)>,
+    /// The words searched in every ticket.
+    everything_href: String,
+    /// Too many tickets match to count them by view.
+    uncounted: bool,
+}
+
+/// The hint for a search in `params`' view: its words' matches in the views by status
+/// other than this one. `None` without words, in "All tickets", or when nothing else matches.
+async fn elsewhere(state: &AppState, params: &QueueParams, query: &queue::QueueQuery) -> Result<Option<ElsewhereHint>> {
+    if query.text.is_empty() || query.view == queue::View::Everything {
+        return Ok(None);
+    }
+    let searched = |view: queue::View| format!("/desk?{}", query_string(&[("view", view.as_str()), ("q", params.q.trim())]));
+    let everything_href = searched(queue::View::Everything);
+    Ok(match queue::matches_by_status(&state.db, &query.text).await? {
+        None => Some(ElsewhereHint { links: Vec::new(), everything_href, uncounted: true }),
+        Some(counts) => {
+            let links: Vec<_> = counts
+                .into_iter()
+                .filter(|(view, _)| *view != query.view)
+                .map(|(view, count)| (format!("{count} in {}", view.label()), searched(view)))
+                .collect();
+            (!links.is_empty()).then_some(ElsewhereHint { links, everything_href, uncounted: false })
+        }
+    })
+}
+
 /// A tag in the desk's list, with the queue narrowed to it.
 pub struct TagLink {
     tag: String,
@@ -82,6 +113,7 @@ pub struct QueuePage {
     problems: Vec<String>,
     /// A search too common to rank lists newest first; the page says so.
     unranked: bool,
+    elsewhere: Option<ElsewhereHint>,
     rows: Vec<QueueRowView>,
     pager: Pager,
     total: String,
@@ -268,6 +300,7 @@ pub async fn queue(
         views,
         problems,
         unranked: !paged.counted && unfiltered && !query.text.is_empty() && raw.sort.trim().is_empty(),
+        elsewhere: elsewhere(&state, &raw, &query).await?,
         rows,
         pager,
         total,
@@ -289,92 +322,4 @@ pub async fn queue(
         query: raw,
     };
     ok(&page)
-}
-
-#[derive(Deserialize)]
-pub struct BulkForm {
-    #[serde(default)]
-    tickets: Vec<String>,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    group: String,
-    assignee: Option<String>,
-    #[serde(default)]
-    add_tag: String,
-    #[serde(default)]
-    remove_tag: String,
-    #[serde(default)]
-    return_to: String,
-}
-
-impl TryFrom<&BulkForm> for Changes {
-    type Error = domain::Error;
-
-    /// The bulk bar's "(no change)" is `keep`; an empty assignee unassigns, as everywhere.
-    fn try_from(form: &BulkForm) -> domain::Result<Self> {
-        let assignee = form.assignee.as_deref().filter(|value| *value != "keep").map(WholeNumber::Typed);
-        let changes = Changes::parse(&form.status, &form.priority, WholeNumber::Typed(&form.group), assignee);
-        let tag = |field: &'static str, given: &str| match given.trim() {
-            "" => Ok(None),
-            given => Tag::parse(given).map(Some).map_err(|message| FieldErrors::single(field, message)),
-        };
-        let (add, remove) = (tag("add_tag", &form.add_tag), tag("remove_tag", &form.remove_tag));
-        match (changes, add, remove) {
-            (Ok(mut changes), Ok(add), Ok(remove)) => {
-                if add.is_some() || remove.is_some() {
-                    changes.tags =
-                        Some(TagChange::Adjust { add: add.into_iter().collect(), remove: remove.into_iter().collect() });
-                }
-                Ok(changes)
-            }
-            (changes, add, remove) => {
-                let mut errors = match changes {
-                    Err(domain::Error::Invalid(errors)) => errors,
-                    Err(other) => return Err(other),
-                    Ok(_) => FieldErrors::new(),
-                };
-                for refused in [add.err(), remove.err()].into_iter().flatten() {
-                    errors.extend(refused);
-                }
-                Err(domain::Error::Invalid(errors))
-            }
-        }
-    }
-}
-
-pub async fn bulk(
-    State(state): State<AppState>,
-    Agent(agent): Agent,
-    session: AppSession,
-    CsrfForm(form): CsrfForm<BulkForm>,
-) -> Result<Response> {
-    // The queue, or an account page listing a deactivated agent's tickets for reassignment.
-    let back = super::auth::local_path(&form.return_to)
-        .filter(|path| path.starts_with("/desk") || path.starts_with("/admin/users/"))
-        .unwrap_or_else(|| "/desk".into());
-    let numbers: Vec<TicketNumber> = form.tickets.iter().filter_map(|raw| TicketNumber::parse(raw)).collect();
-    let message = match Changes::try_from(&form) {
-        Ok(changes) if changes.is_empty() => (FlashKind::Error, "Choose a change to apply to the selected tickets.".to_string()),
-        Ok(_) if numbers.is_empty() => (FlashKind::Error, "Select at least one ticket.".to_string()),
-        Ok(changes) => match staff::bulk_update(&state.db, &numbers, &agent, &changes, state.now()).await {
-            Ok(outcome) if outcome.refused.is_empty() => {
-                (FlashKind::Success, format!("Updated {} of {} selected tickets.", outcome.changed, numbers.len()))
-            }
-            Ok(outcome) => {
-                let refused: Vec<String> = outcome.refused.iter().map(|(reference, why)| format!("{reference}: {why}")).collect();
-                let message =
-                    format!("Updated {} of {} selected tickets. Skipped {}", outcome.changed, numbers.len(), refused.join(" "));
-                (FlashKind::Error, message)
-            }
-            Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.summary()),
-            Err(error) => return Err(error.into()),
-        },
-        Err(domain::Error::Invalid(errors)) => (FlashKind::Error, errors.iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
-        Err(error) => return Err(error.into()),
-    };
-    session.flash(message.0, message.1).await?;
-    Ok(Redirect::to(&back).into_response())
 }
