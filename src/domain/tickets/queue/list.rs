@@ -51,7 +51,8 @@ fn order_by(sort: Option<Sort>, view: View) -> &'static str {
             "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
              t.updated_at DESC, t.id DESC"
         }
-        Sort::Due => "t.due_at ASC NULLS LAST, t.id",
+        // The expression Unassigned's index keeps (those without a due date last).
+        Sort::Due => "COALESCE(t.due_at, 9223372036854775807), t.id",
     }
 }
 

@@ -44,7 +44,8 @@ pub(super) async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditi
     if let Some(sort) = query.sort {
         // Checking ticket by ticket pays only where the order walks an index and stops
         // once the page is full; any other order reads the whole view, so gather instead.
-        let walks_an_index = sort == Sort::Updated || (sort == Sort::Due && matches!(query.view, View::Overdue | View::DueToday));
+        let walks_an_index = sort == Sort::Updated
+            || (sort == Sort::Due && matches!(query.view, View::Overdue | View::DueToday | View::Unassigned));
         let dense = walks_an_index && count_matches(dense_cap).await? >= dense_cap;
         return Ok(SearchPlan::ViewOrder { dense });
     }

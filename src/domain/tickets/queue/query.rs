@@ -230,11 +230,11 @@ pub fn end_of_day(now: Timestamp) -> Timestamp {
     now - now.rem_euclid(86_400) + 86_400
 }
 
-/// The order of a view when the agent has not chosen one: the due views put the most
-/// overdue first (their index gives that order), the others the latest change.
+/// The order of a view when the agent has not chosen one: the due views and Unassigned
+/// put the most overdue first (their indexes give that order), the others the latest change.
 pub fn default_sort(view: View) -> Sort {
     match view {
-        View::Overdue | View::DueToday => Sort::Due,
+        View::Overdue | View::DueToday | View::Unassigned => Sort::Due,
         _ => Sort::Updated,
     }
 }
