@@ -16,8 +16,9 @@ pub enum LiveWord {
     /// the system), who did `what` ("replied", "set Resolved").
     Ticket { number: TicketNumber, version: i64, by: Option<i64>, by_name: Option<String>, what: Vec<String> },
     /// Someone opened a ticket's page (`Arrived`: asking who else is there), is still on
-    /// it (`Present`: the answer), or left it.
-    Viewer { number: TicketNumber, user: i64, name: String, state: ViewerState },
+    /// it (`Present`: the answer), is writing in its reply box, or left it. `page` tells
+    /// one open page from another (the same person may have the ticket open twice).
+    Viewer { number: TicketNumber, user: i64, name: String, page: String, state: ViewerState },
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,7 @@ pub enum LiveWord {
 pub enum ViewerState {
     Arrived,
     Present,
+    Replying,
     Left,
 }
 

@@ -91,7 +91,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{number}/cc", post(portal::set_cc))
         // staff desk
         .route("/desk", get(desk::queue))
+        .route("/desk/counts", get(desk::counts))
         .route("/desk/live", get(live::events))
+        .route("/desk/live/replying", post(live::replying))
         .route("/desk/tickets/new", get(on_behalf::new_ticket_form))
         .route("/desk/tickets/bulk", post(desk::bulk))
         .route("/desk/tickets/{number}", get(workspace::show).post(workspace::update))

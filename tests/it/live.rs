@@ -5,13 +5,19 @@
 use std::time::Duration;
 
 use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::conversation::staff::{self, Changes};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::harness::{Browser, TestApp};
 use crate::on_both_databases;
 
-on_both_databases!(another_sessions_reply_reaches_an_open_page, the_viewers_of_a_ticket_see_each_other);
+on_both_databases!(
+    another_sessions_reply_reaches_an_open_page,
+    the_viewers_of_a_ticket_see_each_other,
+    a_second_page_and_a_reply_in_progress_are_told,
+    changes_inside_larger_ones_and_merges_are_told,
+);
 
 /// The events of one `text/event-stream` answer, read as they come.
 struct EventStream {
@@ -88,6 +94,12 @@ async fn another_sessions_reply_reaches_an_open_page(app: TestApp) {
     let told = stream.next_of("ticket").await;
     assert_eq!((told["number"].as_i64(), told["version"].as_i64()), (Some(other.get()), Some(1)));
     assert_eq!(told["what"], serde_json::json!(["opened it"]));
+
+    // The sidebar's counts, read again by a queue page that heard of a change.
+    let counts: Value = serde_json::from_str(&ann.get("/desk/counts").await.body).unwrap();
+    assert_eq!((counts["unassigned"].as_str(), counts["resolved"].as_str()), (Some("1"), Some("1")));
+    assert_eq!(counts["everything"], "2");
+    assert_eq!(customer_browser.get("/desk/counts").await.status, StatusCode::NOT_FOUND);
 }
 
 async fn the_viewers_of_a_ticket_see_each_other(app: TestApp) {
@@ -117,4 +129,79 @@ async fn the_viewers_of_a_ticket_see_each_other(app: TestApp) {
         left = anns.next_of("viewer").await;
     }
     assert_eq!((left["user"].as_i64(), left["number"].as_i64()), (Some(q.id), Some(number.get())));
+}
+
+/// The next viewer word in `stream` in `state`, skipping others.
+async fn next_viewer_in(stream: &mut EventStream, state: &str) -> Value {
+    loop {
+        let word = stream.next_of("viewer").await;
+        if word["state"] == state {
+            return word;
+        }
+    }
+}
+
+async fn a_second_page_and_a_reply_in_progress_are_told(app: TestApp) {
+    let (ann, a) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
+    let (quentin, q) = app.user(Role::Agent).email("quentin@example.com").name("Quentin").signed_in().await;
+    let (customer_browser, customer) = app.user(Role::Customer).email("cleo@example.com").signed_in().await;
+    let number = app.ticket_for(&customer).subject("Shared").create().await;
+    let watching = format!("/desk/live?ticket={number}");
+    let mut anns = EventStream::open(&ann, &watching).await;
+    // Quentin has the ticket open in two tabs and closes one: he is still there.
+    let first_tab = EventStream::open(&quentin, &format!("{watching}&page=tabone")).await;
+    let mut second_tab = EventStream::open(&quentin, &format!("{watching}&page=tabtwo")).await;
+    next_viewer_in(&mut second_tab, "present").await;
+    drop(first_tab);
+    let left = next_viewer_in(&mut anns, "left").await;
+    assert_eq!((left["user"].as_i64(), left["page"].as_str()), (Some(q.id), Some("tabone")));
+    let still = next_viewer_in(&mut anns, "present").await;
+    assert_eq!((still["user"].as_i64(), still["page"].as_str()), (Some(q.id), Some("tabtwo")), "the other tab answers");
+
+    // Quentin types in the reply box of his remaining tab: Ann is told he is replying.
+    quentin.get(&format!("/desk/tickets/{number}")).await;
+    let replying = [("ticket", &*number.to_string()), ("page", "tabtwo")];
+    assert_eq!(quentin.post("/desk/live/replying", &replying).await.status, StatusCode::NO_CONTENT);
+    let word = next_viewer_in(&mut anns, "replying").await;
+    assert_eq!((word["user"].as_i64(), word["name"].as_str()), (Some(q.id), Some("Quentin")));
+    assert_ne!(word["user"].as_i64(), Some(a.id));
+    // It needs the session's token, a ticket that exists, and staff.
+    let forged = [("csrf_token", "wrong"), ("ticket", &*number.to_string())];
+    assert_eq!(quentin.post_raw("/desk/live/replying", &forged).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(quentin.post("/desk/live/replying", &[("ticket", "999999")]).await.status, StatusCode::NOT_FOUND);
+    customer_browser.get(&format!("/tickets/{number}")).await;
+    let customers = [("ticket", &*number.to_string())];
+    assert_eq!(customer_browser.post("/desk/live/replying", &customers).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn changes_inside_larger_ones_and_merges_are_told(app: TestApp) {
+    let (ann, _) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
+    let (admin, _) = app.user(Role::Admin).email("admin@example.com").name("Ada").signed_in().await;
+    let quentin = app.user(Role::Agent).email("quentin@example.com").name("Quentin").create().await;
+    let customer = app.user(Role::Customer).email("cleo@example.com").create().await;
+    let taken = app.ticket_for(&customer).subject("Taken").create().await;
+    let changes = Changes { assignee: Some(Some(quentin.id)), ..Changes::default() };
+    staff::update(&app.db, &app.ticket(taken).await, &quentin, &changes, None, app.now()).await.unwrap();
+    let mut stream = EventStream::open(&ann, "/desk/live").await;
+
+    // Quentin stops being staff: his ticket is unassigned inside that change, and told.
+    let path = format!("/admin/users/{}", quentin.id);
+    admin.get(&path).await;
+    let demoted = [("name", "Quentin"), ("email", "quentin@example.com"), ("role", "customer"), ("password", "")];
+    admin.post(&path, &demoted).await.assert_redirect(&path);
+    let told = stream.next_of("ticket").await;
+    assert_eq!((told["number"].as_i64(), told["version"].as_i64()), (Some(taken.get()), Some(3)));
+    assert_eq!(told["what"], serde_json::json!(["changed the assignee"]));
+
+    // A merge is told for the survivor too, whose timeline now holds the duplicate.
+    let duplicate = app.ticket_for(&customer).subject("Again").create().await;
+    assert_eq!(stream.next_of("ticket").await["number"].as_i64(), Some(duplicate.get()));
+    let duplicate_path = format!("/desk/tickets/{duplicate}");
+    ann.get(&duplicate_path).await;
+    ann.post(&format!("{duplicate_path}/merge"), &[("into", &taken.to_string())]).await;
+    let mut told = [stream.next_of("ticket").await, stream.next_of("ticket").await];
+    told.sort_by_key(|word| word["number"].as_i64());
+    assert_eq!(told[0]["number"].as_i64(), Some(taken.get()));
+    assert_eq!(told[0]["what"], serde_json::json!([format!("merged TCK-{duplicate} into it")]));
+    assert_eq!((told[1]["number"].as_i64(), told[1]["version"].as_i64()), (Some(duplicate.get()), Some(2)));
 }

@@ -123,9 +123,10 @@ pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: T
         // Links already mailed must not reset the new password, nor reach the old address.
         account_tokens::revoke_open(&mut tx, id, now).await?;
     }
+    let mut unassigned = Vec::new();
     if user.role.is_staff() && !role.is_staff() {
         // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.
-        tx = staff::unassign_all(db, tx, id, actor.id, now).await?;
+        (tx, unassigned) = staff::unassign_all(db, tx, id, actor.id, now).await?;
         sqlx::query("DELETE FROM outbox WHERE recipient_id = $1 AND status = 'pending' AND kind IN ($2, $3)")
             .bind(id)
             .bind(Notification::Assigned)
@@ -155,6 +156,7 @@ pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: T
         audit::record(&mut tx, user_entry("user.update", id, actor.id, Value::Object(old), Value::Object(new)), now).await?;
     }
     tx.commit().await?;
+    unassigned.into_iter().for_each(|word| db.said_after_commit(word));
     Ok(())
 }
 

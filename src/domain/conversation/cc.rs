@@ -253,7 +253,8 @@ pub(super) async fn copy_from_mail(change: &mut Change<'_>, sender: &User, mail:
 }
 
 /// For a ticket just opened by mail, inside the transaction that opens it: copies the
-/// known customers in the mail's `Cc:`, a change of its own that commits with the ticket.
+/// known customers in the mail's `Cc:`, a change of its own that commits with the ticket
+/// (its word for live pages is handed back with the transaction, as `Change::finish` does).
 pub async fn copy_on_new_ticket(
     db: &Db,
     tx: Tx,
@@ -261,7 +262,7 @@ pub async fn copy_on_new_ticket(
     sender: &User,
     mail: &ReceivedMail,
     now: Timestamp,
-) -> Result<Tx> {
+) -> Result<(Tx, String)> {
     let mut change = Change::within(db, tx, ticket_id, Some(sender.id), now).await?;
     copy_from_mail(&mut change, sender, Some(mail)).await?;
     change.finish(None).await

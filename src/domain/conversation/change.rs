@@ -300,19 +300,16 @@ impl<'a> Change<'a> {
     /// all commits. Returns the new version.
     pub async fn commit(self, customer_wrote_last: Option<bool>) -> Result<i64> {
         let (version, db) = (self.ticket.version + 1, self.db);
-        let (tx, word) = self.finish_saying(customer_wrote_last).await?;
+        let (tx, word) = self.finish(customer_wrote_last).await?;
         tx.commit().await?;
         db.said_after_commit(word);
         Ok(version)
     }
 
-    /// Like [`Change::commit`], but hands the transaction back uncommitted. (Live pages
-    /// hear of it on PostgreSQL only: on SQLite nothing is told after that commit.)
-    pub async fn finish(self, customer_wrote_last: Option<bool>) -> Result<Tx> {
-        Ok(self.finish_saying(customer_wrote_last).await?.0)
-    }
-
-    async fn finish_saying(mut self, customer_wrote_last: Option<bool>) -> Result<(Tx, String)> {
+    /// Like [`Change::commit`], but hands the transaction back uncommitted, with the word
+    /// of the change for live pages: the caller passes it to `Db::said_after_commit` once
+    /// it has committed.
+    pub async fn finish(mut self, customer_wrote_last: Option<bool>) -> Result<(Tx, String)> {
         sqlx::query(
             "UPDATE tickets SET updated_at = $1, version = version + 1, \
              public_updated_at = CASE WHEN $2 THEN $1 ELSE public_updated_at END, \

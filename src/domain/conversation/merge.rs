@@ -6,6 +6,7 @@ use super::change::{Change, StatusEvent};
 use crate::db::Db;
 use crate::domain::accounts::users::User;
 use crate::domain::clock::Timestamp;
+use crate::domain::live;
 use crate::domain::tickets::{Status, Ticket};
 use crate::domain::{Error, FieldErrors, Result};
 
@@ -64,11 +65,17 @@ pub async fn merge(db: &Db, source: &Ticket, target: &Ticket, agent: &User, now:
     .bind(target.id)
     .execute(&mut **change.tx())
     .await?;
-    sqlx::query("UPDATE tickets SET version = version + 1, updated_at = $1, public_updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(target.id)
-        .execute(&mut **change.tx())
-        .await?;
+    let survivor_version: i64 = sqlx::query_scalar(
+        "UPDATE tickets SET version = version + 1, updated_at = $1, public_updated_at = $1 WHERE id = $2 RETURNING version",
+    )
+    .bind(now)
+    .bind(target.id)
+    .fetch_one(&mut **change.tx())
+    .await?;
+    // Those looking at the survivor hear of it too, not only those on the duplicate.
+    let what = vec![format!("merged {} into it", source.reference())];
+    let word = live::ticket_changed(db, change.tx(), target.number, survivor_version, Some(agent.id), what).await?;
     change.commit(None).await?;
+    db.said_after_commit(word);
     Ok(())
 }

@@ -374,19 +374,23 @@ pub async fn bulk_update(
 }
 
 /// Takes every ticket away from `agent_id` (no longer staff), each an ordinary change —
-/// timeline event, audit row, new version — inside the caller's transaction.
-pub async fn unassign_all(db: &Db, mut tx: Tx, agent_id: i64, actor_id: i64, now: Timestamp) -> Result<Tx> {
+/// timeline event, audit row, new version — inside the caller's transaction. Hands it back
+/// with each change's word for live pages, to pass on once it has committed.
+pub async fn unassign_all(db: &Db, mut tx: Tx, agent_id: i64, actor_id: i64, now: Timestamp) -> Result<(Tx, Vec<String>)> {
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE assignee_id = $1 ORDER BY id")
         .bind(agent_id)
         .fetch_all(&mut *tx)
         .await?;
     let nobody = Changes { assignee: Some(None), ..Changes::default() };
+    let mut words = Vec::with_capacity(ids.len());
     for id in ids {
         let mut change = Change::within(db, tx, id, Some(actor_id), now).await?;
         apply(&mut change, &nobody).await?;
-        tx = change.finish(None).await?;
+        let word;
+        (tx, word) = change.finish(None).await?;
+        words.push(word);
     }
-    Ok(tx)
+    Ok((tx, words))
 }
 
 #[cfg(test)]

@@ -214,12 +214,14 @@ pub async fn create(
     )
     .await?;
     search::reindex(&mut tx, db.backend(), search::Documents::Ticket(ticket_id)).await?;
+    let mut words = vec![live::ticket_changed(db, &mut tx, number, 1, Some(actor.id), vec!["opened it".to_owned()]).await?];
     if let Some(mail) = new_ticket.mail.as_ref().filter(|mail| !mail.copied.is_empty()) {
-        tx = cc::copy_on_new_ticket(db, tx, ticket_id, requester, mail, now).await?;
+        let word;
+        (tx, word) = cc::copy_on_new_ticket(db, tx, ticket_id, requester, mail, now).await?;
+        words.push(word);
     }
-    let word = live::ticket_changed(db, &mut tx, number, 1, Some(actor.id), vec!["opened it".to_owned()]).await?;
     tx.commit().await?;
-    db.said_after_commit(word);
+    words.into_iter().for_each(|word| db.said_after_commit(word));
     Ok(number)
 }
 

@@ -4,27 +4,42 @@
 //! told of the others as `viewer` events. A viewer says it arrived, answers each later
 //! arrival with "present", and says it left when the connection ends, so no list of
 //! viewers is kept anywhere and several instances need nothing but the word between them.
+//! A page of the same person still open says "present" again when another of theirs
+//! leaves, and `POST /desk/live/replying` says someone is writing an answer.
 
 use std::convert::Infallible;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::Db;
+use crate::domain::accounts::tokens;
 use crate::domain::live::{LiveWord, ViewerState};
 use crate::domain::tickets::{self, TicketNumber};
 use crate::domain::{self};
 use crate::web::error::Result;
-use crate::web::extract::Agent;
+use crate::web::extract::{Agent, CsrfForm};
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LiveQuery {
     #[serde(default)]
     ticket: String,
+    /// The page's own name for itself (a few letters and digits), so that what it says
+    /// through `POST /desk/live/replying` is known as its own.
+    #[serde(default)]
+    page: String,
+}
+
+/// A page's name as given, or a new one when it gave none that reads.
+fn page_name(given: &str) -> String {
+    let given = given.trim();
+    let reads = !given.is_empty() && given.len() <= 32 && given.chars().all(|c| c.is_ascii_alphanumeric());
+    if reads { given.to_owned() } else { tokens::random_text(12) }
 }
 
 /// One open page looking at a ticket; says it left when dropped (the connection ended).
@@ -33,11 +48,13 @@ struct Viewer {
     number: TicketNumber,
     user: i64,
     name: String,
+    page: String,
 }
 
 impl Viewer {
     fn word(&self, state: ViewerState) -> String {
-        LiveWord::Viewer { number: self.number, user: self.user, name: self.name.clone(), state }.to_json()
+        let (name, page) = (self.name.clone(), self.page.clone());
+        LiveWord::Viewer { number: self.number, user: self.user, name, page, state }.to_json()
     }
 
     async fn say(&self, state: ViewerState) {
@@ -65,6 +82,17 @@ fn told(word: &LiveWord, viewer: Option<&Viewer>) -> Option<&'static str> {
     }
 }
 
+/// Whether this page answers `word` with "present": someone arrived on its ticket (from
+/// another page), or another page of the same person left it, which others were told.
+fn answers(word: &LiveWord, me: &Viewer) -> bool {
+    match word {
+        LiveWord::Viewer { number, user, page, state, .. } if *number == me.number && *page != me.page => {
+            *state == ViewerState::Arrived || (*user == me.user && *state == ViewerState::Left)
+        }
+        _ => false,
+    }
+}
+
 pub async fn events(
     State(state): State<AppState>,
     Agent(agent): Agent,
@@ -76,7 +104,8 @@ pub async fn events(
         given => {
             let number = TicketNumber::parse(given).ok_or(domain::Error::NotFound)?;
             tickets::id_of(&state.db, number).await?.ok_or(domain::Error::NotFound)?;
-            let viewer = Viewer { db: state.db.clone(), number, user: agent.id, name: agent.name.clone() };
+            let page = page_name(&query.page);
+            let viewer = Viewer { db: state.db.clone(), number, user: agent.id, name: agent.name.clone(), page };
             viewer.say(ViewerState::Arrived).await;
             Some(viewer)
         }
@@ -94,13 +123,37 @@ pub async fn events(
                     },
                 };
                 let Some(word) = LiveWord::parse(&text) else { continue };
-                let Some(kind) = told(&word, viewer.as_ref()) else { continue };
-                if let (Some(me), LiveWord::Viewer { state: ViewerState::Arrived, .. }) = (&viewer, &word) {
+                if let Some(me) = viewer.as_ref().filter(|me| answers(&word, me)) {
                     me.say(ViewerState::Present).await;
                 }
+                let Some(kind) = told(&word, viewer.as_ref()) else { continue };
                 let event = Event::default().event(kind).data(text);
                 return Some((Ok(event), (words, viewer, stopping)));
             }
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyingForm {
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// `POST /desk/live/replying`: the page (`page`) of the signed-in agent on `ticket` says
+/// they are writing an answer. Pages say it again while the writing goes on; others show
+/// it for a while after the last word.
+pub async fn replying(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    CsrfForm(form): CsrfForm<ReplyingForm>,
+) -> Result<StatusCode> {
+    let number = TicketNumber::parse(&form.ticket).ok_or(domain::Error::NotFound)?;
+    tickets::id_of(&state.db, number).await?.ok_or(domain::Error::NotFound)?;
+    let page = page_name(&form.page);
+    let word = LiveWord::Viewer { number, user: agent.id, name: agent.name, page, state: ViewerState::Replying };
+    state.db.say(word.to_json()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

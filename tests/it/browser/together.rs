@@ -1,5 +1,6 @@
-//! Two agents on one ticket in two browsers: each sees the other is there, and the one
-//! who did not answer is told of the answer, and asked before sending on top of it.
+//! Two agents on one ticket in two browsers: each sees the other is there and is writing,
+//! and the one who did not answer is told of the answer, and asked before sending on top
+//! of it. A queue kept open counts the new ticket in its sidebar.
 
 use std::time::Duration;
 
@@ -34,6 +35,17 @@ async fn shows(browser: &Chromium, css: &str, wanted: &str) {
     panic!("{css} never showed {wanted:?} on {}", browser.path().await);
 }
 
+/// Waits (up to ten seconds) until the page's live updates are connected.
+async fn listening(browser: &Chromium) {
+    for _ in 0..200 {
+        if browser.count("#live-notice[data-listening=yes]").await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never connected for live updates", browser.path().await);
+}
+
 async fn two_agents_on_one_ticket_see_each_other(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(Role::Agent).email("ann@example.com").name("Ann").create().await;
@@ -45,14 +57,17 @@ async fn two_agents_on_one_ticket_see_each_other(backend: Backend) {
 
     // Ann has the Unassigned queue open when Cleo writes in.
     ann.goto("/desk?view=unassigned").await;
+    listening(&ann).await;
     let number = app.ticket_for(&customer).subject("Cannot sign in").create().await;
     shows(&ann, "#live-notice", "1 new ticket: show it").await;
     assert!(ann.client.title().await.unwrap().starts_with("(1) "), "the count in the title");
+    shows(&ann, ".views .count[data-view=unassigned]", "1").await;
     ann.look("new-ticket-told").await;
     ann.follow("1 new ticket").await;
     ann.follow("Cannot sign in").await;
 
     // Quentin opens the same ticket: each sees the other.
+    listening(&ann).await;
     quentin.goto(&format!("/desk/tickets/{number}")).await;
     shows(&ann, "#live-viewers", "Quentin is also looking at this ticket.").await;
     shows(&quentin, "#live-viewers", "Ann is also looking at this ticket.").await;
@@ -60,6 +75,7 @@ async fn two_agents_on_one_ticket_see_each_other(backend: Backend) {
 
     // Quentin answers and resolves; Ann is told, with a way to see it.
     quentin.fill("Message", "Reset your password from the sign-in page.").await;
+    shows(&ann, "#live-viewers", "Quentin is replying.").await;
     quentin.select("Then set status", "Resolved").await;
     quentin.press("Send").await;
     shows(&ann, "#live-notice", "Quentin replied and set Resolved.").await;

@@ -4,7 +4,10 @@ mod bulk;
 
 pub use bulk::bulk;
 
+use std::collections::BTreeMap;
+
 use askama::Template;
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -25,6 +28,7 @@ use crate::web::state::AppState;
 use crate::web::views::{DueView, Pager, PriorityView, StatusView, initials, query_string};
 
 pub struct ViewLink {
+    name: &'static str,
     label: &'static str,
     href: String,
     count: String,
@@ -151,6 +155,13 @@ fn count_text(count: i64) -> String {
     if count > queue::COUNT_CAP { format!("{}+", queue::COUNT_CAP) } else { count.to_string() }
 }
 
+/// `GET /desk/counts`: the sidebar's counts as the queue shows them (`{"unassigned":
+/// "12", …, "closed": "1000+"}`), for a queue page kept open to follow changes.
+pub async fn counts(State(state): State<AppState>, Agent(agent): Agent) -> Result<Json<BTreeMap<&'static str, String>>> {
+    let counts = queue::view_counts(&state.db, &agent, state.now()).await?;
+    Ok(Json(counts.into_iter().map(|(view, count)| (view.as_str(), count_text(count))).collect()))
+}
+
 /// The queue `params` shape, at `page`: where a ticket opened from it goes back to.
 pub fn queue_page_href(params: &QueueParams, page: i64) -> String {
     let page = page.to_string();
@@ -225,6 +236,7 @@ pub async fn queue(
     let views = counts
         .into_iter()
         .map(|(view, count)| ViewLink {
+            name: view.as_str(),
             label: view.label(),
             href: format!("/desk?view={}", view.as_str()),
             count: count_text(count),
