@@ -12,7 +12,10 @@ use crate::harness::{Backend, PASSWORD, TestApp};
 
 for_both_backends!(an_agent_triages_unassigned_with_the_keyboard, a_start_of_shift_without_the_mouse);
 
-const TICKETS: usize = 5;
+/// Ten tickets worked from the keyboard alone (the issue's "work ten tickets").
+const TICKETS: usize = 10;
+/// The start of shift triages five.
+const SHIFT_TICKETS: usize = 5;
 
 fn chord(keys: &[Key]) -> String {
     keys.iter().map(|key| char::from(*key)).collect()
@@ -28,10 +31,10 @@ async fn signed_in(app: &TestApp, journey: &str, email: &str) -> Chromium {
     browser
 }
 
-/// From the first of [`TICKETS`] tickets of a queue, for each: a assigns it to me, r starts
-/// a public reply, Ctrl+Shift+Enter sends `answer` and opens the next ticket.
-async fn triage(kim: &Chromium, answer: &str) {
-    for _ in 0..TICKETS {
+/// From the first of `count` tickets of a queue, for each: a assigns it to me, r starts a
+/// public reply, Ctrl+Shift+Enter sends `answer` and opens the next ticket.
+async fn triage(kim: &Chromium, count: usize, answer: &str) {
+    for _ in 0..count {
         kim.keys_to_leave("a").await;
         kim.keys("r").await;
         kim.keys(answer).await;
@@ -66,7 +69,7 @@ async fn an_agent_triages_unassigned_with_the_keyboard(backend: Backend) {
     kim.keys_to_leave(&chord(&[Key::Enter])).await;
     assert!(kim.path().await.starts_with("/desk/tickets/"), "Enter opened the ticket");
     kim.look("ticket").await;
-    triage(&kim, "Thanks, Cleo: I am looking into it now.").await;
+    triage(&kim, TICKETS, "Thanks, Cleo: I am looking into it now.").await;
     // The queue is empty: the last "Send & next" came back to it.
     assert_eq!(kim.path().await, "/desk?view=unassigned");
     assert!(kim.text_of(".flashes").await.contains("That was the last ticket in Unassigned."));
@@ -123,7 +126,7 @@ async fn a_start_of_shift_without_the_mouse(backend: Backend) {
     kim.keys_to_leave("gu").await;
     kim.keys("j").await;
     kim.keys_to_leave(&chord(&[Key::Enter])).await;
-    triage(&kim, "Thanks: I am on it.").await;
+    triage(&kim, SHIFT_TICKETS, "Thanks: I am on it.").await;
     assert_eq!(kim.path().await, "/desk?view=unassigned");
 
     // Cleo's tickets: all open ones, searched by her name.
