@@ -41,6 +41,14 @@ impl QueueRow {
     }
 }
 
+/// Due first, those without a due date (pending) last: the expression Unassigned's index
+/// (`tickets_unassigned_due`) keeps, as SQLite's indexes keep NULLs first.
+macro_rules! due_order {
+    () => {
+        "COALESCE(t.due_at, 9223372036854775807)"
+    };
+}
+
 fn order_by(sort: Option<Sort>, view: View) -> &'static str {
     match sort.unwrap_or(default_sort(view)) {
         // These views hold only tickets with a due date: the open-due index gives the order.
@@ -51,8 +59,7 @@ fn order_by(sort: Option<Sort>, view: View) -> &'static str {
             "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END DESC, \
              t.updated_at DESC, t.id DESC"
         }
-        // The expression Unassigned's index keeps (those without a due date last).
-        Sort::Due => "COALESCE(t.due_at, 9223372036854775807), t.id",
+        Sort::Due => concat!(due_order!(), ", t.id"),
     }
 }
 
@@ -88,6 +95,12 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         conditions.with("t.number = ?", Bind::Int(number.get()));
     }
     let shaping = shaping_conditions(db, &mut conditions, query).await?;
+    if query.view == View::Unassigned && query.sort.unwrap_or(default_sort(query.view)) == Sort::Due {
+        // Always true, but a range on the index's order: without it SQLite's planner, not
+        // weighing the LIMIT, reads every unassigned ticket through another index and
+        // sorts them all (360 ms at a million tickets, against 0.3 ms).
+        conditions.raw(concat!(due_order!(), " > -9223372036854775807"));
+    }
 
     let search = match search::prepare(db.backend(), &query.text) {
         Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
