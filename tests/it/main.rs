@@ -30,6 +30,7 @@ mod promises;
 mod routes;
 mod s3;
 mod security;
+mod shaping_order;
 mod smtp;
 mod statements;
 mod two_factor;

@@ -94,7 +94,15 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     if let Some(number) = query.number {
         conditions.with("t.number = ?", Bind::Int(number.get()));
     }
-    let shaping = shaping_conditions(db, &mut conditions, query).await?;
+    // A view of one place (open, resolved, closed), newest first: its filters' indexes
+    // hold that order (see `shaping`). A search orders by its own.
+    let place = match (query.view, query.sort.unwrap_or(default_sort(query.view)), query.text.is_empty()) {
+        (View::All, Sort::Updated, true) => Some("open"),
+        (View::Resolved, Sort::Updated, true) => Some("resolved"),
+        (View::Closed, Sort::Updated, true) => Some("closed"),
+        _ => None,
+    };
+    let (shaping, walk) = shaping_conditions(db, &mut conditions, query, place).await?;
     if query.view == View::Unassigned && query.sort.unwrap_or(default_sort(query.view)) == Sort::Due {
         // Always true, but a range on the index's order: without it SQLite's planner, not
         // weighing the LIMIT, reads every unassigned ticket through another index and
@@ -106,8 +114,10 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
         None => None,
     };
-    let mut from = "tickets t".to_owned();
-    let mut order = order_by(query.sort, query.view);
+    let (mut from, mut order) = match walk {
+        Some(walk) => (walk.from, walk.order_by),
+        None => ("tickets t".to_owned(), order_by(query.sort, query.view)),
+    };
     if let Some((plan, text)) = search.clone() {
         match plan {
             SearchPlan::Ranked => {

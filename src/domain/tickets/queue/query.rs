@@ -260,6 +260,6 @@ mod tests {
         for sort in Sort::ALL {
             assert_eq!(sort.as_str().parse::<Sort>(), Ok(*sort));
         }
-        assert!("everything".parse::<View>().is_err());
+        assert!("nowhere".parse::<View>().is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Filters on tags and field values: each an index range (`ticket_tags_filter`,
-//! `ticket_field_values_filter`), either read first (a rare tag) or checked ticket by
-//! ticket as the view is walked in its own order (a common one), so that a page reads
+//! `ticket_field_values_filter`, keyed by tag or value, then the ticket's place and latest
+//! change). In a view by status listed newest first, the rarest is walked in that index's
+//! order, which is the page's; elsewhere it is read first (a rare tag) or checked ticket
+//! by ticket as the view is walked in its own order (a common one), so that a page reads
 //! about what it shows either way.
 
 use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
@@ -39,11 +41,31 @@ pub fn check_field_filters(definitions: &[FieldDefinition], query: &mut QueueQue
 struct TicketSet {
     select: &'static str,
     binds: Vec<Bind>,
+    /// Its table, and the condition on it (`member.` columns, the same binds).
+    table: &'static str,
+    condition: &'static str,
 }
 
-const TAGGED: &str = "SELECT member.ticket_id FROM ticket_tags member WHERE member.tag = ?";
-const WITH_VALUE: &str = "SELECT member.ticket_id FROM ticket_field_values member \
-     WHERE member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?";
+const TAGGED: TicketSet = TicketSet {
+    select: "SELECT member.ticket_id FROM ticket_tags member WHERE member.tag = ?",
+    binds: Vec::new(),
+    table: "ticket_tags",
+    condition: "member.tag = ?",
+};
+const WITH_VALUE: TicketSet = TicketSet {
+    select: "SELECT member.ticket_id FROM ticket_field_values member \
+         WHERE member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?",
+    binds: Vec::new(),
+    table: "ticket_field_values",
+    condition: "member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?",
+};
+
+/// A page walked in the order of a filter's index: what replaces `tickets t` in its FROM
+/// clause, and its order (the view's own: the latest change first).
+pub(super) struct IndexWalk {
+    pub(super) from: String,
+    pub(super) order_by: &'static str,
+}
 
 /// Below this many tickets, a filter's set is read first and the view's order is made
 /// from it; above, the view is walked in its order and each ticket checked against it.
@@ -61,19 +83,27 @@ pub(super) enum ShapingPlan {
     Checked,
 }
 
-/// Adds the query's tags and field values to `conditions`. On SQLite the smallest set
-/// under [`GATHER_BELOW`] drives the walk (its tickets looked up one by one and sorted);
-/// every other filter is checked ticket by ticket: a rare tag costs what it holds, a
+/// Adds the query's tags and field values to `conditions`. The smallest set drives: in a
+/// view of one `place` (open, resolved, closed) listed newest first, its index is walked
+/// in that order (the page reads about what it shows, and the count stops at the cap);
+/// elsewhere, under [`GATHER_BELOW`], its tickets are looked up one by one and sorted.
+/// Every other filter is checked ticket by ticket: a rare tag costs what it holds, a
 /// common one a few rows more than the page. One capped count per filter decides.
-pub(super) async fn shaping_conditions(db: &Db, conditions: &mut Conditions, query: &QueueQuery) -> Result<ShapingPlan> {
+pub(super) async fn shaping_conditions(
+    db: &Db,
+    conditions: &mut Conditions,
+    query: &QueueQuery,
+    place: Option<&'static str>,
+) -> Result<(ShapingPlan, Option<IndexWalk>)> {
     let mut sets: Vec<TicketSet> = Vec::new();
     for tag in &query.tags {
-        sets.push(TicketSet { select: TAGGED, binds: vec![Bind::Text(tag.as_str().to_owned())] });
+        sets.push(TicketSet { binds: vec![Bind::Text(tag.as_str().to_owned())], ..TAGGED });
     }
     for filter in &query.fields {
         match &filter.value {
-            Some(value) => sets
-                .push(TicketSet { select: WITH_VALUE, binds: vec![Bind::Text(filter.key.clone()), Bind::Text(value.clone())] }),
+            Some(value) => {
+                sets.push(TicketSet { binds: vec![Bind::Text(filter.key.clone()), Bind::Text(value.clone())], ..WITH_VALUE })
+            }
             // "No value" is never a small set to start from.
             None => conditions.with(
                 "NOT EXISTS (SELECT 1 FROM ticket_field_values v WHERE v.ticket_id = t.id \
@@ -84,12 +114,29 @@ pub(super) async fn shaping_conditions(db: &Db, conditions: &mut Conditions, que
     }
     let mut driver = None;
     let mut smallest = GATHER_BELOW;
+    let mut rarest = (0, i64::MAX);
     for (index, set) in sets.iter().enumerate() {
         let counted = count_capped(db, &capped_count(set.select), &set.binds).await?;
         if counted < smallest {
             smallest = counted;
             driver = Some(index);
         }
+        if counted < rarest.1 {
+            rarest = (index, counted);
+        }
+    }
+    let mut walk = None;
+    if let Some(place) = place.filter(|_| !sets.is_empty()) {
+        let set = sets.remove(rarest.0);
+        // SQLite joins in the order written after CROSS JOIN: the index outside.
+        let join = if db.backend() == Backend::Sqlite { "CROSS JOIN" } else { "JOIN" };
+        walk = Some(IndexWalk {
+            from: format!("{} walked {join} tickets t ON t.id = walked.ticket_id", set.table),
+            order_by: "walked.updated_at DESC, walked.ticket_id DESC",
+        });
+        let condition = set.condition.replace("member.", "walked.");
+        conditions.with_all(&format!("{condition} AND walked.place = '{place}'"), set.binds);
+        driver = None;
     }
     for (index, set) in sets.into_iter().enumerate() {
         let clause = if Some(index) == driver {
@@ -108,11 +155,12 @@ pub(super) async fn shaping_conditions(db: &Db, conditions: &mut Conditions, que
         };
         conditions.with_all(&clause, set.binds);
     }
-    Ok(if driver.is_some() || query.tags.is_empty() && query.fields.is_empty() {
+    let plan = if driver.is_some() || walk.is_some() || query.tags.is_empty() && query.fields.is_empty() {
         ShapingPlan::Gathered
     } else {
         ShapingPlan::Checked
-    })
+    };
+    Ok((plan, walk))
 }
 
 /// How many tickets are in a set, counting no further than [`GATHER_BELOW`].

@@ -1,0 +1,72 @@
+//! A tag or a field's value filtered in a view by status is read in its index's own order
+//! (each row keeps its ticket's place and latest change): the page lists newest first and
+//! follows every change, on both databases.
+
+use helpdesk::domain::accounts::role::Role;
+use helpdesk::domain::conversation::staff::{self, Changes, Visibility};
+use helpdesk::domain::tags::{TagChange, TagSet};
+use helpdesk::domain::tickets::{Status, TicketNumber};
+
+use crate::fields::define;
+use crate::harness::{Page, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(a_filtered_view_by_status_follows_each_change);
+
+/// The subjects of the queue's rows, in the page's order.
+fn listed(page: &Page) -> Vec<String> {
+    page.texts(".desk-list td.subject > a")
+}
+
+async fn a_filtered_view_by_status_follows_each_change(app: TestApp) {
+    define(&app, "type", "select", "Question\nIncident", &["editable"]).await;
+    let (browser, ann) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
+    let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
+    let shape = |number: TicketNumber, tags: &'static str, kind: Option<&'static str>| {
+        let (app, ann) = (&app, &ann);
+        async move {
+            let mut changes = Changes { tags: Some(TagChange::Replace(TagSet::parse(tags).unwrap())), ..Default::default() };
+            if let Some(kind) = kind {
+                changes.fields.entries.insert("type".into(), vec![kind.into()]);
+            }
+            staff::update(&app.db, &app.ticket(number).await, ann, &changes, None, app.now()).await.unwrap();
+            app.clock.advance(60);
+        }
+    };
+    let first = app.ticket_for(&customer).subject("First").create().await;
+    let second = app.ticket_for(&customer).subject("Second").create().await;
+    let third = app.ticket_for(&customer).subject("Third").create().await;
+    shape(first, "vip", Some("Incident")).await;
+    shape(second, "vip", None).await;
+    shape(third, "vip, billing", Some("Incident")).await;
+
+    let open = browser.get("/desk?view=all&tag=vip").await;
+    assert_eq!(listed(&open), ["Third", "Second", "First"], "newest change first");
+    assert_eq!(open.text_of("#queue-title .muted"), "(3)");
+    // A reply moves a ticket up, as in the unfiltered view.
+    app.agent_writes(&app.ticket(first).await, &ann, "On it", Visibility::Public).await;
+    app.clock.advance(60);
+    assert_eq!(listed(&browser.get("/desk?view=all&tag=vip").await), ["First", "Third", "Second"]);
+    // Resolving moves it to the resolved view's list, with its tags and values.
+    staff::set_status(&app.db, &app.ticket(third).await, &ann, Status::Resolved, app.now()).await.unwrap();
+    app.clock.advance(60);
+    assert_eq!(listed(&browser.get("/desk?view=all&tag=vip").await), ["First", "Second"]);
+    assert_eq!(listed(&browser.get("/desk?view=resolved&tag=vip").await), ["Third"]);
+    assert_eq!(listed(&browser.get("/desk?view=all&field_type=Incident").await), ["First"]);
+    assert_eq!(listed(&browser.get("/desk?view=resolved&field_type=Incident").await), ["Third"]);
+    assert_eq!(listed(&browser.get("/desk?view=resolved&tag=vip&tag=billing&field_type=Incident").await), ["Third"]);
+    assert!(listed(&browser.get("/desk?view=all&tag=vip&tag=billing").await).is_empty());
+    // A tag given to a closed ticket starts in the closed view.
+    staff::set_status(&app.db, &app.ticket(second).await, &ann, Status::Closed, app.now()).await.unwrap();
+    shape(second, "vip, late", None).await;
+    assert_eq!(listed(&browser.get("/desk?view=closed&tag=late").await), ["Second"]);
+    // Other orders and views read the tickets themselves, with the same answer.
+    assert_eq!(listed(&browser.get("/desk?view=all&tag=vip&sort=created").await), ["First"]);
+    assert_eq!(listed(&browser.get("/desk?view=everything&tag=vip&sort=updated").await), ["Second", "Third", "First"]);
+
+    let out_of_step = "SELECT COUNT(*) FROM ticket_tags g JOIN tickets t ON t.id = g.ticket_id \
+         WHERE g.updated_at <> t.updated_at OR g.place <> CASE t.status WHEN 'resolved' THEN 'resolved' \
+         WHEN 'closed' THEN 'closed' ELSE 'open' END";
+    assert_eq!(app.count(out_of_step).await, 0);
+    assert_eq!(app.count(&out_of_step.replace("ticket_tags", "ticket_field_values")).await, 0);
+}
