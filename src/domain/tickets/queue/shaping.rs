@@ -84,7 +84,7 @@ pub(super) enum ShapingPlan {
 }
 
 /// Adds the query's tags and field values to `conditions`. The smallest set drives: in a
-/// view of one `place` (open, resolved, closed) listed newest first, its index is walked
+/// view of one `place` (open, resolved, closed) listed newest first, on SQLite, its index is walked
 /// in that order (the page reads about what it shows, and the count stops at the cap);
 /// elsewhere, under [`GATHER_BELOW`], its tickets are looked up one by one and sorted.
 /// Every other filter is checked ticket by ticket: a rare tag costs what it holds, a
@@ -126,12 +126,17 @@ pub(super) async fn shaping_conditions(
         }
     }
     let mut walk = None;
-    if let Some(place) = place.filter(|_| !sets.is_empty()) {
+    // Counting a large walked set against other filters would check thousands of rows
+    // (two common tags, rare together): such a page only says whether there is a next.
+    let mut walk_counted = true;
+    // SQLite only: PostgreSQL's planner, given the same walk, counted by merging the
+    // whole ticket table and came out slower than its own choices (see the README).
+    if let Some(place) = place.filter(|_| !sets.is_empty() && db.backend() == Backend::Sqlite) {
         let set = sets.remove(rarest.0);
+        walk_counted = rarest.1 < GATHER_BELOW || sets.is_empty();
         // SQLite joins in the order written after CROSS JOIN: the index outside.
-        let join = if db.backend() == Backend::Sqlite { "CROSS JOIN" } else { "JOIN" };
         walk = Some(IndexWalk {
-            from: format!("{} walked {join} tickets t ON t.id = walked.ticket_id", set.table),
+            from: format!("{} walked CROSS JOIN tickets t ON t.id = walked.ticket_id", set.table),
             order_by: "walked.updated_at DESC, walked.ticket_id DESC",
         });
         let condition = set.condition.replace("member.", "walked.");
@@ -155,7 +160,7 @@ pub(super) async fn shaping_conditions(
         };
         conditions.with_all(&clause, set.binds);
     }
-    let plan = if driver.is_some() || walk.is_some() || query.tags.is_empty() && query.fields.is_empty() {
+    let plan = if driver.is_some() || (walk.is_some() && walk_counted) || query.tags.is_empty() && query.fields.is_empty() {
         ShapingPlan::Gathered
     } else {
         ShapingPlan::Checked
