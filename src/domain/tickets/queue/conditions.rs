@@ -10,6 +10,7 @@ use crate::domain::clock::Timestamp;
 /// Open work: neither resolved nor closed (see the partial indexes in the migrations).
 const ACTIVE: &str = "t.status IN ('new', 'open', 'pending', 'on_hold')";
 
+#[derive(Clone)]
 pub(super) enum Bind {
     Int(i64),
     Text(String),

@@ -1,7 +1,7 @@
 //! One page of the queue and the sidebar's counts, in a fixed number of statements
 //! whatever the page holds.
 
-use super::conditions::{Bind, Conditions, bind_all, count_up_to, view_conditions};
+use super::conditions::{Bind, Conditions, bind_all, count_capped, count_up_to, view_conditions};
 use super::planner::{SearchPlan, plan_search};
 use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
 use super::shaping::{ShapingPlan, shaping_conditions};
@@ -102,7 +102,17 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         (View::Closed, Sort::Updated, true) => Some("closed"),
         _ => None,
     };
-    let (shaping, walk) = shaping_conditions(db, &mut conditions, query, place).await?;
+    let only_view = query.status.is_none()
+        && query.priority.is_none()
+        && query.group_id.is_none()
+        && query.organisation_id.is_none()
+        && query.assignee.is_none()
+        && query.created_from.is_none()
+        && query.created_before.is_none()
+        && query.number.is_none()
+        && query.fields.iter().all(|filter| filter.value.is_some());
+    let (shaping, walk) = shaping_conditions(db, &mut conditions, query, place, only_view).await?;
+    let walk_count = walk.as_ref().and_then(|walk| walk.count.clone());
     if query.view == View::Unassigned && query.sort.unwrap_or(default_sort(query.view)) == Sort::Due {
         // Always true, but a range on the index's order: without it SQLite's planner, not
         // weighing the LIMIT, reads every unassigned ticket through another index and
@@ -155,7 +165,11 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     // Counting the matches of a common word ticket by ticket would cost more than the
     // page itself: such a search reads one row past the page instead, to know of a next.
     let counted = matches!(search, None | Some((SearchPlan::Ranked, _))) && shaping == ShapingPlan::Gathered;
-    let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
+    let total_items = match (counted, walk_count) {
+        (false, _) => None,
+        (true, Some((sql, binds))) => Some(count_capped(db, &sql, &binds).await?),
+        (true, None) => Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?),
+    };
 
     let list_sql = format!(
         "SELECT t.id, t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \

@@ -6,7 +6,7 @@
 //! about what it shows either way.
 
 use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
-use super::query::QueueQuery;
+use super::query::{COUNT_CAP, QueueQuery};
 use crate::db::{Backend, Db};
 use crate::domain::fields::{FieldDefinition, values};
 use crate::domain::{FieldErrors, Result};
@@ -65,6 +65,9 @@ const WITH_VALUE: TicketSet = TicketSet {
 pub(super) struct IndexWalk {
     pub(super) from: String,
     pub(super) order_by: &'static str,
+    /// The page's count read from the walked index alone (and the other filters' own),
+    /// when nothing else narrows the view: `(sql, binds)`, counting to [`super::query::COUNT_CAP`] + 1.
+    pub(super) count: Option<(String, Vec<Bind>)>,
 }
 
 /// Below this many tickets, a filter's set is read first and the view's order is made
@@ -94,6 +97,7 @@ pub(super) async fn shaping_conditions(
     conditions: &mut Conditions,
     query: &QueueQuery,
     place: Option<&'static str>,
+    only_view: bool,
 ) -> Result<(ShapingPlan, Option<IndexWalk>)> {
     let mut sets: Vec<TicketSet> = Vec::new();
     for tag in &query.tags {
@@ -129,18 +133,30 @@ pub(super) async fn shaping_conditions(
     // Counting a large walked set against other filters would check thousands of rows
     // (two common tags, rare together): such a page only says whether there is a next.
     let mut walk_counted = true;
-    // SQLite only: PostgreSQL's planner, given the same walk, counted by merging the
-    // whole ticket table and came out slower than its own choices (see the README).
-    if let Some(place) = place.filter(|_| !sets.is_empty() && db.backend() == Backend::Sqlite) {
+    if let Some(place) = place.filter(|_| !sets.is_empty()) {
         let set = sets.remove(rarest.0);
         walk_counted = rarest.1 < GATHER_BELOW || sets.is_empty();
-        // SQLite joins in the order written after CROSS JOIN: the index outside.
-        walk = Some(IndexWalk {
-            from: format!("{} walked CROSS JOIN tickets t ON t.id = walked.ticket_id", set.table),
-            order_by: "walked.updated_at DESC, walked.ticket_id DESC",
+        let condition = format!("{} AND walked.place = '{place}'", set.condition.replace("member.", "walked."));
+        // Where only the view (the place) narrows the tickets, the count needs no ticket:
+        // it reads the walked index and checks the other filters by their keys.
+        let count = only_view.then(|| {
+            let mut binds = set.binds.clone();
+            let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} walked WHERE {condition}", set.table);
+            for other in &sets {
+                sql.push_str(&format!(" AND EXISTS ({} AND member.ticket_id = walked.ticket_id)", other.select));
+                binds.extend(other.binds.iter().cloned());
+            }
+            sql.push_str(&format!(" LIMIT {}) capped", COUNT_CAP + 1));
+            (number_placeholders(&sql, 1), binds)
         });
-        let condition = set.condition.replace("member.", "walked.");
-        conditions.with_all(&format!("{condition} AND walked.place = '{place}'"), set.binds);
+        // SQLite joins in the order written after CROSS JOIN: the index outside.
+        let join = if db.backend() == Backend::Sqlite { "CROSS JOIN" } else { "JOIN" };
+        walk = Some(IndexWalk {
+            from: format!("{} walked {join} tickets t ON t.id = walked.ticket_id", set.table),
+            order_by: "walked.updated_at DESC, walked.ticket_id DESC",
+            count,
+        });
+        conditions.with_all(&condition, set.binds);
         driver = None;
     }
     for (index, set) in sets.into_iter().enumerate() {
