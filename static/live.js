@@ -8,9 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const me = Number(notice.dataset.me);
   const ticket = notice.dataset.ticket ? Number(notice.dataset.ticket) : null;
   const shownVersion = Number(notice.dataset.version || 0);
-  // This page's name for itself, so that its own "replying" is known as its own.
-  const page = Math.random().toString(36).slice(2, 12);
-  const source = new EventSource(ticket ? `/desk/live?ticket=${ticket}&page=${page}` : "/desk/live");
+  const source = new EventSource(ticket ? `/desk/live?ticket=${ticket}` : "/desk/live");
   // Marked once listening (what a test waits for before making a change to be told of).
   source.addEventListener("open", () => { notice.dataset.listening = "yes"; });
   // The page leaves: say so at once rather than when the connection times out.
@@ -86,7 +84,7 @@ document.addEventListener("DOMContentLoaded", () => {
       body.addEventListener("input", () => {
         if (Date.now() - lastSaid < 10000) return;
         lastSaid = Date.now();
-        const form = new URLSearchParams({ csrf_token: token.value, ticket: String(ticket), page });
+        const form = new URLSearchParams({ csrf_token: token.value, ticket: String(ticket) });
         fetch("/desk/live/replying", { method: "POST", body: form, credentials: "same-origin" }).catch(() => {});
       });
     }

@@ -210,6 +210,7 @@ pub fn index_order(backend: Backend) -> Option<IndexOrder> {
 pub fn prepare(backend: Backend, input: &str) -> Option<String> {
     let terms: Vec<String> = input
         .split_whitespace()
+        .take(SEARCH_MAX_WORDS)
         .map(|word| {
             let prefix = word.chars().count() >= PREFIX_MIN_CHARS && word.chars().all(char::is_alphanumeric);
             match backend {
@@ -228,6 +229,9 @@ pub fn prepare(backend: Backend, input: &str) -> Option<String> {
         Backend::Postgres => " & ",
     }))
 }
+
+/// Words of a search read; those after are ignored (a deep query only costs the index).
+const SEARCH_MAX_WORDS: usize = 32;
 
 /// A plain word this long or longer also matches the start of a longer one: shorter
 /// prefixes would each match a large share of all words.

@@ -18,7 +18,17 @@ pub enum LiveWord {
     /// Someone opened a ticket's page (`Arrived`: asking who else is there), is still on
     /// it (`Present`: the answer), is writing in its reply box, or left it. `page` tells
     /// one open page from another (the same person may have the ticket open twice).
-    Viewer { number: TicketNumber, user: i64, name: String, page: String, state: ViewerState },
+    Viewer {
+        number: TicketNumber,
+        user: i64,
+        name: String,
+        #[serde(default)]
+        page: String,
+        state: ViewerState,
+    },
+    /// `user` is no longer staff (demoted or deactivated): their open streams end, so that
+    /// nothing more reaches them before their next request is refused.
+    Revoked { user: i64 },
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use crate::domain::accounts::users::{self, NewAccount, User};
 use crate::domain::admin::audit;
 use crate::domain::clock::Timestamp;
 use crate::domain::conversation::staff;
+use crate::domain::live::LiveWord;
 use crate::domain::mail::account_mail::{self, AccountMail};
 use crate::domain::mail::notification::Notification;
 use crate::domain::{Error, FieldErrors, Result};
@@ -127,6 +128,7 @@ pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: T
     if user.role.is_staff() && !role.is_staff() {
         // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.
         (tx, unassigned) = staff::unassign_all(db, tx, id, actor.id, now).await?;
+        unassigned.push(revoke(db, &mut tx, id).await?);
         sqlx::query("DELETE FROM outbox WHERE recipient_id = $1 AND status = 'pending' AND kind IN ($2, $3)")
             .bind(id)
             .bind(Notification::Assigned)
@@ -178,8 +180,10 @@ pub async fn set_active(db: &Db, id: i64, active: bool, actor_id: Option<i64>, n
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let mut revoked = None;
     if !active {
         users::sign_out_everywhere(&mut tx, id, None).await?;
+        revoked = Some(revoke(db, &mut tx, id).await?);
     }
     let entry = audit::Entry {
         actor_id,
@@ -191,7 +195,16 @@ pub async fn set_active(db: &Db, id: i64, active: bool, actor_id: Option<i64>, n
     };
     audit::record(&mut tx, entry, now).await?;
     tx.commit().await?;
+    revoked.into_iter().for_each(|word| db.said_after_commit(word));
     Ok(())
+}
+
+/// Ends the live streams of `user`, no longer staff, once `tx` commits: the word to pass
+/// to `Db::said_after_commit` then.
+async fn revoke(db: &Db, tx: &mut Tx, user: i64) -> Result<String> {
+    let word = LiveWord::Revoked { user }.to_json();
+    db.say_within(tx, &word).await?;
+    Ok(word)
 }
 
 struct Locked {

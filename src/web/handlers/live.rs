@@ -29,17 +29,6 @@ use crate::web::state::AppState;
 pub struct LiveQuery {
     #[serde(default)]
     ticket: String,
-    /// The page's own name for itself (a few letters and digits), so that what it says
-    /// through `POST /desk/live/replying` is known as its own.
-    #[serde(default)]
-    page: String,
-}
-
-/// A page's name as given, or a new one when it gave none that reads.
-fn page_name(given: &str) -> String {
-    let given = given.trim();
-    let reads = !given.is_empty() && given.len() <= 32 && given.chars().all(|c| c.is_ascii_alphanumeric());
-    if reads { given.to_owned() } else { tokens::random_text(12) }
 }
 
 /// One open page looking at a ticket; says it left when dropped (the connection ended).
@@ -48,6 +37,8 @@ struct Viewer {
     number: TicketNumber,
     user: i64,
     name: String,
+    /// This connection's own name, made here: a page that reconnects is a new one, so the
+    /// late "left" of its old connection is answered like any other.
     page: String,
 }
 
@@ -78,6 +69,7 @@ impl Drop for Viewer {
 fn told(word: &LiveWord, viewer: Option<&Viewer>) -> Option<&'static str> {
     match word {
         LiveWord::Ticket { .. } => Some("ticket"),
+        LiveWord::Revoked { .. } => None,
         LiveWord::Viewer { number, user, .. } => viewer.filter(|me| me.number == *number && me.user != *user).map(|_| "viewer"),
     }
 }
@@ -99,19 +91,21 @@ pub async fn events(
     Query(query): Query<LiveQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let words = state.db.live_words();
+    let agent_id = agent.id;
     let viewer = match query.ticket.trim() {
         "" => None,
         given => {
             let number = TicketNumber::parse(given).ok_or(domain::Error::NotFound)?;
             tickets::id_of(&state.db, number).await?.ok_or(domain::Error::NotFound)?;
-            let page = page_name(&query.page);
+            let page = tokens::random_text(12);
             let viewer = Viewer { db: state.db.clone(), number, user: agent.id, name: agent.name.clone(), page };
             viewer.say(ViewerState::Arrived).await;
             Some(viewer)
         }
     };
-    let stream =
-        futures_util::stream::unfold((words, viewer, state.stopping.clone()), |(mut words, viewer, mut stopping)| async move {
+    let stream = futures_util::stream::unfold(
+        (words, viewer, state.stopping.clone()),
+        move |(mut words, viewer, mut stopping)| async move {
             loop {
                 let text = tokio::select! {
                     _ = stopping.wait_for(|stopping| *stopping) => return None,
@@ -123,6 +117,9 @@ pub async fn events(
                     },
                 };
                 let Some(word) = LiveWord::parse(&text) else { continue };
+                if matches!(&word, LiveWord::Revoked { user } if *user == agent_id) {
+                    return None;
+                }
                 if let Some(me) = viewer.as_ref().filter(|me| answers(&word, me)) {
                     me.say(ViewerState::Present).await;
                 }
@@ -130,7 +127,8 @@ pub async fn events(
                 let event = Event::default().event(kind).data(text);
                 return Some((Ok(event), (words, viewer, stopping)));
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
@@ -138,12 +136,10 @@ pub async fn events(
 pub struct ReplyingForm {
     #[serde(default)]
     ticket: String,
-    #[serde(default)]
-    page: String,
 }
 
-/// `POST /desk/live/replying`: the page (`page`) of the signed-in agent on `ticket` says
-/// they are writing an answer. Pages say it again while the writing goes on; others show
+/// `POST /desk/live/replying`: the signed-in agent on `ticket` says they are writing an
+/// answer. Pages say it again while the writing goes on; others show
 /// it for a while after the last word.
 pub async fn replying(
     State(state): State<AppState>,
@@ -152,8 +148,7 @@ pub async fn replying(
 ) -> Result<StatusCode> {
     let number = TicketNumber::parse(&form.ticket).ok_or(domain::Error::NotFound)?;
     tickets::id_of(&state.db, number).await?.ok_or(domain::Error::NotFound)?;
-    let page = page_name(&form.page);
-    let word = LiveWord::Viewer { number, user: agent.id, name: agent.name, page, state: ViewerState::Replying };
+    let word = LiveWord::Viewer { number, user: agent.id, name: agent.name, page: String::new(), state: ViewerState::Replying };
     state.db.say(word.to_json()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,7 +87,7 @@ pub(super) enum ShapingPlan {
 }
 
 /// Adds the query's tags and field values to `conditions`. The smallest set drives: in a
-/// view of one `place` (open, resolved, closed) listed newest first, on SQLite, its index is walked
+/// view of one `place` (open, resolved, closed) listed newest first, its index is walked
 /// in that order (the page reads about what it shows, and the count stops at the cap);
 /// elsewhere, under [`GATHER_BELOW`], its tickets are looked up one by one and sorted.
 /// Every other filter is checked ticket by ticket: a rare tag costs what it holds, a
