@@ -124,11 +124,12 @@ pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: T
         // Links already mailed must not reset the new password, nor reach the old address.
         account_tokens::revoke_open(&mut tx, id, now).await?;
     }
-    let mut unassigned = Vec::new();
+    // Live words to pass on once committed: each ticket unassigned, and the streams ended.
+    let mut words = Vec::new();
     if user.role.is_staff() && !role.is_staff() {
         // No longer staff: no ticket of anyone's stays theirs, and no staff mail reaches them.
-        (tx, unassigned) = staff::unassign_all(db, tx, id, actor.id, now).await?;
-        unassigned.push(revoke(db, &mut tx, id).await?);
+        (tx, words) = staff::unassign_all(db, tx, id, actor.id, now).await?;
+        words.push(revoke(db, &mut tx, id).await?);
         sqlx::query("DELETE FROM outbox WHERE recipient_id = $1 AND status = 'pending' AND kind IN ($2, $3)")
             .bind(id)
             .bind(Notification::Assigned)
@@ -158,7 +159,7 @@ pub async fn update(db: &Db, id: i64, changes: UserChanges, actor: &User, now: T
         audit::record(&mut tx, user_entry("user.update", id, actor.id, Value::Object(old), Value::Object(new)), now).await?;
     }
     tx.commit().await?;
-    unassigned.into_iter().for_each(|word| db.said_after_commit(word));
+    words.into_iter().for_each(|word| db.said_after_commit(word));
     Ok(())
 }
 

@@ -36,28 +36,26 @@ pub fn check_field_filters(definitions: &[FieldDefinition], query: &mut QueueQue
     errors
 }
 
-/// A set of tickets named by one filter: the tickets with a tag, or with a field's value,
-/// as a subquery of `member.ticket_id`s with `?` for its binds.
+/// A set of tickets named by one filter: the tickets with a tag, or with a field's value:
+/// the rows of `table` (as `member`) that meet `condition`, with `?` for its binds.
 struct TicketSet {
-    select: &'static str,
-    binds: Vec<Bind>,
-    /// Its table, and the condition on it (`member.` columns, the same binds).
     table: &'static str,
     condition: &'static str,
+    binds: Vec<Bind>,
 }
 
-const TAGGED: TicketSet = TicketSet {
-    select: "SELECT member.ticket_id FROM ticket_tags member WHERE member.tag = ?",
-    binds: Vec::new(),
-    table: "ticket_tags",
-    condition: "member.tag = ?",
-};
+impl TicketSet {
+    /// The set as a subquery of `member.ticket_id`s.
+    fn select(&self) -> String {
+        format!("SELECT member.ticket_id FROM {} member WHERE {}", self.table, self.condition)
+    }
+}
+
+const TAGGED: TicketSet = TicketSet { table: "ticket_tags", condition: "member.tag = ?", binds: Vec::new() };
 const WITH_VALUE: TicketSet = TicketSet {
-    select: "SELECT member.ticket_id FROM ticket_field_values member \
-         WHERE member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?",
-    binds: Vec::new(),
     table: "ticket_field_values",
     condition: "member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?",
+    binds: Vec::new(),
 };
 
 /// A page walked in the order of a filter's index: what replaces `tickets t` in its FROM
@@ -120,7 +118,7 @@ pub(super) async fn shaping_conditions(
     let mut smallest = GATHER_BELOW;
     let mut rarest = (0, i64::MAX);
     for (index, set) in sets.iter().enumerate() {
-        let counted = count_capped(db, &capped_count(set.select), &set.binds).await?;
+        let counted = count_capped(db, &capped_count(&set.select()), &set.binds).await?;
         if counted < smallest {
             smallest = counted;
             driver = Some(index);
@@ -143,7 +141,7 @@ pub(super) async fn shaping_conditions(
             let mut binds = set.binds.clone();
             let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} walked WHERE {condition}", set.table);
             for other in &sets {
-                sql.push_str(&format!(" AND EXISTS ({} AND member.ticket_id = walked.ticket_id)", other.select));
+                sql.push_str(&format!(" AND EXISTS ({} AND member.ticket_id = walked.ticket_id)", other.select()));
                 binds.extend(other.binds.iter().cloned());
             }
             sql.push_str(&format!(" LIMIT {}) capped", COUNT_CAP + 1));
@@ -162,17 +160,17 @@ pub(super) async fn shaping_conditions(
     for (index, set) in sets.into_iter().enumerate() {
         let clause = if Some(index) == driver {
             match db.backend() {
-                Backend::Sqlite => format!("t.id IN ({})", set.select),
+                Backend::Sqlite => format!("t.id IN ({})", set.select()),
                 // An array is read once, before the walk: the planner cannot turn it
                 // into a check per ticket of a large view, as it may a subquery.
-                Backend::Postgres => format!("t.id = ANY(ARRAY({}))", set.select),
+                Backend::Postgres => format!("t.id = ANY(ARRAY({}))", set.select()),
             }
         } else {
             // Correlated, so the planner cannot drive the walk from it; PostgreSQL would
             // still read the whole set into a hash first, unless `OFFSET 0` keeps the
             // check a lookup per ticket.
             let fence = if db.backend() == Backend::Postgres { " OFFSET 0" } else { "" };
-            format!("EXISTS ({} AND member.ticket_id = t.id{fence})", set.select)
+            format!("EXISTS ({} AND member.ticket_id = t.id{fence})", set.select())
         };
         conditions.with_all(&clause, set.binds);
     }
