@@ -1,7 +1,7 @@
 //! A customer's own tickets, as the portal and the API list them.
 
 use super::number::TicketNumber;
-use super::status::Status;
+use super::status::{Place, Status};
 use super::ticket::{SUMMARY_FROM, TicketSummary, summary_columns};
 use crate::db::{Db, stored_enum};
 use crate::domain::Result;
@@ -21,6 +21,14 @@ stored_enum!(
 );
 
 impl CustomerTab {
+    fn of_place(place: Place) -> CustomerTab {
+        match place {
+            Place::Open => Self::Active,
+            Place::Resolved => Self::Resolved,
+            Place::Closed => Self::Closed,
+        }
+    }
+
     fn condition(self) -> &'static str {
         match self {
             Self::Active => " AND t.status IN ('new', 'open', 'pending', 'on_hold')",
@@ -164,14 +172,5 @@ pub async fn matches_by_tab(db: &Db, scope: CustomerScope, query: &str) -> Resul
     let (scope_condition, scope_id) = scope.condition();
     let sql = format!("SELECT t.status, COUNT(*) FROM tickets t WHERE {scope_condition}{} GROUP BY t.status", search.condition());
     let rows: Vec<(Status, i64)> = Search::bind(Some(&search), sqlx::query_as(&sql).bind(scope_id)).fetch_all(db.pool()).await?;
-    let tab_of = |status: Status| match status {
-        Status::Resolved => CustomerTab::Resolved,
-        Status::Closed => CustomerTab::Closed,
-        _ => CustomerTab::Active,
-    };
-    Ok([CustomerTab::Active, CustomerTab::Resolved, CustomerTab::Closed]
-        .into_iter()
-        .map(|tab| (tab, rows.iter().filter(|(status, _)| tab_of(*status) == tab).map(|(_, count)| count).sum()))
-        .filter(|(_, count)| *count > 0)
-        .collect())
+    Ok(Place::tally(&rows).into_iter().map(|(place, count)| (CustomerTab::of_place(place), count)).collect())
 }

@@ -97,12 +97,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     // A view of one place (open, resolved, closed), newest first: its filters' indexes
     // hold that order (see `shaping`). A search orders by its own.
     let sort = query.sort.unwrap_or(default_sort(query.view));
-    let place = match (query.view, sort, query.text.is_empty()) {
-        (View::All, Sort::Updated, true) => Some("open"),
-        (View::Resolved, Sort::Updated, true) => Some("resolved"),
-        (View::Closed, Sort::Updated, true) => Some("closed"),
-        _ => None,
-    };
+    let place = query.view.place().filter(|_| sort == Sort::Updated && query.text.is_empty());
     let only_view = query.status.is_none()
         && query.priority.is_none()
         && query.group_id.is_none()

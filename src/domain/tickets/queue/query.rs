@@ -12,7 +12,7 @@ use crate::domain::input::OneOrMany;
 use crate::domain::paging::{page_number, strict_page_number};
 use crate::domain::tags::Tag;
 use crate::domain::tickets::number::TicketNumber;
-use crate::domain::tickets::status::{Priority, Status};
+use crate::domain::tickets::status::{Place, Priority, Status};
 
 pub const DESK_PAGE_SIZE: i64 = 50;
 /// Counts stop here: beyond it, "1000+" says all an agent needs, and a count never has
@@ -37,6 +37,22 @@ stored_enum!(
         Everything => "everything", "All tickets";
     } else "Choose one of the desk's views."
 );
+
+impl View {
+    /// The view holding every ticket of a place.
+    pub fn of_place(place: Place) -> View {
+        match place {
+            Place::Open => View::All,
+            Place::Resolved => View::Resolved,
+            Place::Closed => View::Closed,
+        }
+    }
+
+    /// The place this view holds whole, if it is one's view.
+    pub fn place(self) -> Option<Place> {
+        Place::ALL.into_iter().find(|place| View::of_place(*place) == self)
+    }
+}
 
 stored_enum!(
     /// How a queue is ordered.

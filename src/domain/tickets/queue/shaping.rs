@@ -9,6 +9,7 @@ use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
 use super::query::{COUNT_CAP, QueueQuery};
 use crate::db::{Backend, Db};
 use crate::domain::fields::{FieldDefinition, values};
+use crate::domain::tickets::status::Place;
 use crate::domain::{FieldErrors, Result};
 
 /// Reads the field filters against the fields' `definitions` (which the page reads anyway,
@@ -48,6 +49,18 @@ impl TicketSet {
     /// The set as a subquery of `member.ticket_id`s.
     fn select(&self) -> String {
         format!("SELECT member.ticket_id FROM {} member WHERE {}", self.table, self.condition)
+    }
+
+    /// Whether the ticket of a row walked from another filter's index is in this set: one
+    /// seek of this set's own index by the walked row's key (place, latest change and
+    /// ticket, which both rows keep alike), so a row that fails is dropped before its
+    /// ticket is read.
+    fn holds_walked(&self) -> String {
+        format!(
+            "EXISTS ({} AND member.place = walked.place AND member.updated_at = walked.updated_at \
+             AND member.ticket_id = walked.ticket_id)",
+            self.select()
+        )
     }
 }
 
@@ -94,7 +107,7 @@ pub(super) async fn shaping_conditions(
     db: &Db,
     conditions: &mut Conditions,
     query: &QueueQuery,
-    place: Option<&'static str>,
+    place: Option<Place>,
     only_view: bool,
 ) -> Result<(ShapingPlan, Option<IndexWalk>)> {
     let mut sets: Vec<TicketSet> = Vec::new();
@@ -134,14 +147,14 @@ pub(super) async fn shaping_conditions(
     if let Some(place) = place.filter(|_| !sets.is_empty()) {
         let set = sets.remove(rarest.0);
         walk_counted = rarest.1 < GATHER_BELOW || sets.is_empty();
-        let condition = format!("{} AND walked.place = '{place}'", set.condition.replace("member.", "walked."));
+        let condition = format!("{} AND walked.place = '{}'", set.condition.replace("member.", "walked."), place.as_str());
         // Where only the view (the place) narrows the tickets, the count needs no ticket:
         // it reads the walked index and checks the other filters by their keys.
         let count = only_view.then(|| {
             let mut binds = set.binds.clone();
             let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} walked WHERE {condition}", set.table);
             for other in &sets {
-                sql.push_str(&format!(" AND EXISTS ({} AND member.ticket_id = walked.ticket_id)", other.select()));
+                sql.push_str(&format!(" AND {}", other.holds_walked()));
                 binds.extend(other.binds.iter().cloned());
             }
             sql.push_str(&format!(" LIMIT {}) capped", COUNT_CAP + 1));
@@ -155,6 +168,9 @@ pub(super) async fn shaping_conditions(
             count,
         });
         conditions.with_all(&condition, set.binds);
+        for other in sets.drain(..) {
+            conditions.with_all(&other.holds_walked(), other.binds);
+        }
         driver = None;
     }
     for (index, set) in sets.into_iter().enumerate() {
