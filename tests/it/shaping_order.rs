@@ -4,14 +4,15 @@
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::staff::{self, Changes, Visibility};
-use helpdesk::domain::tags::{TagChange, TagSet};
+use helpdesk::domain::tags::{Tag, TagChange, TagSet};
+use helpdesk::domain::tickets::queue::{self, FieldFilter, QueueQuery, View};
 use helpdesk::domain::tickets::{Status, TicketNumber};
 
 use crate::fields::define;
 use crate::harness::{Page, TestApp};
 use crate::on_both_databases;
 
-on_both_databases!(a_filtered_view_by_status_follows_each_change);
+on_both_databases!(a_filtered_view_by_status_follows_each_change, a_walked_filter_pages_and_counts);
 
 /// The subjects of the queue's rows, in the page's order.
 fn listed(page: &Page) -> Vec<String> {
@@ -69,4 +70,50 @@ async fn a_filtered_view_by_status_follows_each_change(app: TestApp) {
          WHEN 'closed' THEN 'closed' ELSE 'open' END";
     assert_eq!(app.count(out_of_step).await, 0);
     assert_eq!(app.count(&out_of_step.replace("ticket_tags", "ticket_field_values")).await, 0);
+}
+
+/// A filter walked alone (nothing but the view narrowing it) reads its page and its count
+/// in one statement: pages follow one another, the count holds on every page, and a
+/// second filter checked on the walked rows counts only what both hold.
+async fn a_walked_filter_pages_and_counts(app: TestApp) {
+    define(&app, "type", "select", "Question\nIncident", &["editable"]).await;
+    let (browser, ann) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
+    let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
+    for index in 0..53 {
+        let number = app.ticket_for(&customer).subject(&format!("Ticket {index}")).create().await;
+        let mut changes = Changes { tags: Some(TagChange::Replace(TagSet::parse("vip").unwrap())), ..Default::default() };
+        if index % 2 == 0 {
+            changes.fields.entries.insert("type".into(), vec!["Incident".into()]);
+        }
+        staff::update(&app.db, &app.ticket(number).await, &ann, &changes, None, app.now()).await.unwrap();
+        app.clock.advance(60);
+    }
+    let page = |page: i64, with_type: bool| {
+        let query = QueueQuery {
+            view: View::All,
+            tags: vec![Tag::parse("vip").unwrap()],
+            fields: if with_type { vec![FieldFilter { key: "type".into(), value: Some("Incident".into()) }] } else { vec![] },
+            page,
+            ..QueueQuery::default()
+        };
+        let (app, ann) = (&app, &ann);
+        async move { queue::list(&app.db, ann, &query, app.now()).await.unwrap() }
+    };
+    let first = page(1, false).await;
+    assert_eq!((first.items.len(), first.total_items, first.counted, first.has_next), (50, 53, true, true));
+    assert_eq!(first.items[0].subject, "Ticket 52", "newest change first");
+    let second = page(2, false).await;
+    assert_eq!((second.items.len(), second.total_items, second.has_next), (3, 53, false));
+    assert_eq!(second.items.iter().map(|row| row.subject.as_str()).collect::<Vec<_>>(), ["Ticket 2", "Ticket 1", "Ticket 0"]);
+    let past = page(3, false).await;
+    assert_eq!((past.items.len(), past.total_items, past.has_next), (0, 53, false));
+
+    let both = page(1, true).await;
+    assert_eq!((both.items.len(), both.total_items, both.has_next), (27, 27, false));
+    assert!(both.items.iter().all(|row| row.subject.trim_start_matches("Ticket ").parse::<i32>().unwrap() % 2 == 0));
+    assert_eq!(both.items[0].subject, "Ticket 52");
+    // The page as the desk shows it.
+    let desk = browser.get("/desk?view=all&tag=vip&field_type=Incident").await;
+    assert_eq!(desk.text_of("#queue-title .muted"), "(27)");
+    assert_eq!(listed(&desk).len(), 27);
 }

@@ -1,10 +1,10 @@
 //! One page of the queue and the sidebar's counts, in a fixed number of statements
 //! whatever the page holds.
 
-use super::conditions::{Bind, Conditions, bind_all, count_capped, count_up_to, view_conditions};
+use super::conditions::{Bind, Conditions, bind_all, count_capped, count_up_to, number_placeholders, view_conditions};
 use super::planner::{SearchPlan, plan_search};
 use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
-use super::shaping::{ShapingPlan, shaping_conditions};
+use super::shaping::{IndexWalk, ShapingPlan, WalkedRows, shaping_conditions};
 use crate::db::{Db, Flag, search};
 use crate::domain::Result;
 use crate::domain::accounts::users::User;
@@ -40,6 +40,13 @@ impl QueueRow {
         self.number.reference(&self.prefix)
     }
 }
+
+/// What a queue row shows, of `t` and the people and group joined as [`NAMES`].
+const COLUMNS: &str = "t.id, t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, \
+    r.email AS requester_email, t.group_id, g.name AS group_name, t.assignee_id, a.name AS assignee_name, t.priority, \
+    t.status, t.due_at, t.updated_at, t.customer_wrote_last";
+const NAMES: &str = "JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
+    LEFT JOIN users a ON a.id = t.assignee_id";
 
 /// Due first, those without a due date (pending) last: the expression Unassigned's index
 /// (`tickets_unassigned_due`) keeps, as SQLite's indexes keep NULLs first.
@@ -119,9 +126,11 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         Some(text) => Some((plan_search(db, query, &text, &conditions).await?, text)),
         None => None,
     };
-    let (mut from, mut order, walk_count) = match walk {
-        Some(walk) => (walk.from, walk.order_by, walk.count),
-        None => ("tickets t".to_owned(), order_by(sort, query.view), None),
+    let page = query.page.max(1);
+    let (mut from, mut order) = match walk {
+        Some(IndexWalk { alone: Some(rows), .. }) => return list_walked(db, &rows, page).await,
+        Some(walk) => (walk.from, walk.order_by),
+        None => ("tickets t".to_owned(), order_by(sort, query.view)),
     };
     if let Some((plan, text)) = search.clone() {
         match plan {
@@ -154,25 +163,18 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
         }
     }
     let where_sql = conditions.sql();
-    let page = query.page.max(1);
     let offset = (page - 1) * DESK_PAGE_SIZE;
 
     // Counting the matches of a common word ticket by ticket would cost more than the
     // page itself: such a search reads one row past the page instead, to know of a next.
     let counted = matches!(search, None | Some((SearchPlan::Ranked, _))) && shaping == ShapingPlan::Gathered;
-    let total_items = match (counted, walk_count) {
-        (false, _) => None,
-        (true, Some((sql, binds))) => Some(count_capped(db, &sql, &binds).await?),
-        (true, None) => Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?),
+    let total_items = match counted {
+        false => None,
+        true => Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?),
     };
 
     let list_sql = format!(
-        "SELECT t.id, t.number, t.prefix, t.subject, t.requester_id, r.name AS requester_name, r.email AS requester_email, \
-         t.group_id, g.name AS group_name, t.assignee_id, a.name AS assignee_name, t.priority, t.status, t.due_at, t.updated_at, \
-         t.customer_wrote_last FROM {from} \
-         JOIN users r ON r.id = t.requester_id JOIN groups g ON g.id = t.group_id \
-         LEFT JOIN users a ON a.id = t.assignee_id \
-         WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
+        "SELECT {COLUMNS} FROM {from} {NAMES} WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
         DESK_PAGE_SIZE + 1
     );
     let mut items: Vec<QueueRow> = bind_all(sqlx::query_as(&list_sql), &conditions.binds).fetch_all(db.pool()).await?;
@@ -180,6 +182,44 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     let total_items = total_items.unwrap_or(offset + items.len() as i64);
     items.truncate(DESK_PAGE_SIZE as usize);
     Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted, has_next })
+}
+
+/// A page walked in a filter's index with nothing but the view narrowing it (see
+/// `shaping`): its rows and their count in one statement, the walk read once, to the count's
+/// cap or as far as the page if that is further (only as far as the page, uncounted).
+async fn list_walked(db: &Db, walked: &WalkedRows, page: i64) -> Result<Paged<QueueRow>> {
+    #[derive(sqlx::FromRow)]
+    struct CountedRow {
+        #[sqlx(flatten)]
+        row: QueueRow,
+        matched: i64,
+    }
+    let offset = (page - 1) * DESK_PAGE_SIZE;
+    let through_page = offset + DESK_PAGE_SIZE + 1;
+    let gathered = if walked.counted { through_page.max(COUNT_CAP + 1) } else { through_page };
+    let sql = format!(
+        "WITH matched AS MATERIALIZED ({} ORDER BY walked.updated_at DESC, walked.ticket_id DESC LIMIT {gathered}) \
+         SELECT {COLUMNS}, (SELECT COUNT(*) FROM matched) AS matched \
+         FROM (SELECT * FROM matched ORDER BY updated_at DESC, ticket_id DESC LIMIT {} OFFSET {offset}) walked \
+         JOIN tickets t ON t.id = walked.ticket_id {NAMES} ORDER BY walked.updated_at DESC, walked.ticket_id DESC",
+        number_placeholders(&walked.sql, 1),
+        DESK_PAGE_SIZE + 1
+    );
+    let rows: Vec<CountedRow> = bind_all(sqlx::query_as(&sql), &walked.binds).fetch_all(db.pool()).await?;
+    let has_next = rows.len() as i64 > DESK_PAGE_SIZE;
+    let total_items = match rows.first() {
+        // As far as this page and one more, if there is a next.
+        _ if !walked.counted => offset + rows.len() as i64,
+        Some(row) => row.matched.min(COUNT_CAP + 1),
+        None if offset == 0 => 0,
+        // A page past the last: only a count says how far the list goes.
+        None => {
+            let sql = format!("SELECT COUNT(*) FROM ({} LIMIT {}) capped", number_placeholders(&walked.sql, 1), COUNT_CAP + 1);
+            count_capped(db, &sql, &walked.binds).await?
+        }
+    };
+    let items = rows.into_iter().take(DESK_PAGE_SIZE as usize).map(|counted| counted.row).collect();
+    Ok(Paged { items, page, total_items, per_page: DESK_PAGE_SIZE, counted: walked.counted, has_next })
 }
 
 /// How many tickets each view holds, up to [`COUNT_CAP`]: one statement per view.

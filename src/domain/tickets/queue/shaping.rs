@@ -6,7 +6,7 @@
 //! about what it shows either way.
 
 use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
-use super::query::{COUNT_CAP, QueueQuery};
+use super::query::QueueQuery;
 use crate::db::{Backend, Db};
 use crate::domain::fields::{FieldDefinition, values};
 use crate::domain::tickets::status::Place;
@@ -43,32 +43,69 @@ struct TicketSet {
     table: &'static str,
     condition: &'static str,
     binds: Vec<Bind>,
+    /// A statement reading how many tickets the set holds, exactly, from a count kept as
+    /// rows change (tags have one); a set without counts them, up to a cap.
+    kept_size: Option<&'static str>,
 }
 
 impl TicketSet {
+    /// How many tickets the set holds: exactly where a count is kept, else up to `cap`
+    /// (`cap` itself meaning "at least that many"); `(how many, exact)`.
+    async fn size(&self, db: &Db, cap: i64) -> Result<(i64, bool)> {
+        Ok(match self.kept_size {
+            Some(sql) => (count_capped(db, &number_placeholders(sql, 1), &self.binds).await?, true),
+            None => {
+                let sql = format!("SELECT COUNT(*) FROM ({} LIMIT {cap}) capped", number_placeholders(&self.select(), 1));
+                let counted = count_capped(db, &sql, &self.binds).await?;
+                (counted, counted < cap)
+            }
+        })
+    }
+
     /// The set as a subquery of `member.ticket_id`s.
     fn select(&self) -> String {
         format!("SELECT member.ticket_id FROM {} member WHERE {}", self.table, self.condition)
     }
 
     /// Whether the ticket of a row walked from another filter's index is in this set: one
-    /// seek of this set's own index by the walked row's key (place, latest change and
-    /// ticket, which both rows keep alike), so a row that fails is dropped before its
-    /// ticket is read.
-    fn holds_walked(&self) -> String {
+    /// seek by the walked row's key (place, latest change and ticket, which both rows keep
+    /// alike), so a row that fails is dropped before its ticket is read.
+    fn holds_walked(&self, backend: Backend) -> String {
         format!(
             "EXISTS ({} AND member.place = walked.place AND member.updated_at = walked.updated_at \
-             AND member.ticket_id = walked.ticket_id)",
-            self.select()
+             AND member.ticket_id = walked.ticket_id{})",
+            self.select(),
+            lookup_fence(backend)
         )
+    }
+
+    /// Whether the ticket `t` is in this set: one lookup.
+    fn holds_ticket(&self, backend: Backend) -> String {
+        format!("EXISTS ({} AND member.ticket_id = t.id{})", self.select(), lookup_fence(backend))
     }
 }
 
-const TAGGED: TicketSet = TicketSet { table: "ticket_tags", condition: "member.tag = ?", binds: Vec::new() };
+/// Ends a correlated check so it stays one lookup per row. Without it PostgreSQL turns the
+/// check into a join and reads the whole set first, merging or hashing it (a type with a
+/// rare tag read 25,000 index rows to list 33 tickets).
+fn lookup_fence(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " OFFSET 0",
+        Backend::Sqlite => "",
+    }
+}
+
+const TAGGED: TicketSet = TicketSet {
+    table: "ticket_tags",
+    condition: "member.tag = ?",
+    binds: Vec::new(),
+    kept_size: Some("SELECT COALESCE((SELECT c.tickets FROM tag_counts c WHERE c.tag = ?), 0)"),
+};
 const WITH_VALUE: TicketSet = TicketSet {
     table: "ticket_field_values",
     condition: "member.field_id = (SELECT f.id FROM ticket_fields f WHERE f.key = ?) AND member.value = ?",
     binds: Vec::new(),
+    kept_size: None,
 };
 
 /// A page walked in the order of a filter's index: what replaces `tickets t` in its FROM
@@ -76,9 +113,18 @@ const WITH_VALUE: TicketSet = TicketSet {
 pub(super) struct IndexWalk {
     pub(super) from: String,
     pub(super) order_by: &'static str,
-    /// The page's count read from the walked index alone (and the other filters' own),
-    /// when nothing else narrows the view: `(sql, binds)`, counting to [`super::query::COUNT_CAP`] + 1.
-    pub(super) count: Option<(String, Vec<Bind>)>,
+    /// When nothing but the view narrows the page: the walked rows alone, read without
+    /// their tickets (see `list::list_walked`).
+    pub(super) alone: Option<WalkedRows>,
+}
+
+/// `SELECT walked.ticket_id, walked.updated_at …` over a filter's index, the other filters
+/// checked by the walked rows' keys, with `?` for its binds; in no order yet.
+pub(super) struct WalkedRows {
+    pub(super) sql: String,
+    pub(super) binds: Vec<Bind>,
+    /// Whether the page counts them (see [`ShapingPlan`]).
+    pub(super) counted: bool,
 }
 
 /// Below this many tickets, a filter's set is read first and the view's order is made
@@ -127,19 +173,21 @@ pub(super) async fn shaping_conditions(
             ),
         }
     }
-    let mut driver = None;
-    let mut smallest = GATHER_BELOW;
-    let mut rarest = (0, i64::MAX);
-    for (index, set) in sets.iter().enumerate() {
-        let counted = count_capped(db, &capped_count(&set.select()), &set.binds).await?;
-        if counted < smallest {
-            smallest = counted;
-            driver = Some(index);
-        }
-        if counted < rarest.1 {
-            rarest = (index, counted);
+    // The rarest set and how many it holds. Tags come first, their sizes known exactly; a
+    // value is counted only as far as the rarest so far (beyond, it cannot be rarer) and
+    // GATHER_BELOW, and one that reaches its cap is taken only if nothing was known before.
+    // A lone filter in a view of one place is walked whatever it holds: nothing to count.
+    let mut rarest: Option<(usize, i64)> = None;
+    let lone_walk = place.is_some() && sets.len() == 1;
+    for (index, set) in sets.iter().enumerate().filter(|_| !lone_walk) {
+        let so_far = rarest.map_or(i64::MAX, |(_, size)| size);
+        let (size, exact) = set.size(db, so_far.min(GATHER_BELOW)).await?;
+        if (exact && size < so_far) || rarest.is_none() {
+            rarest = Some((index, size));
         }
     }
+    let rarest = rarest.unwrap_or((0, GATHER_BELOW));
+    let mut driver = (rarest.1 < GATHER_BELOW).then_some(rarest.0);
     let mut walk = None;
     // Counting a large walked set against other filters would check thousands of rows
     // (two common tags, rare together): such a page only says whether there is a next.
@@ -148,28 +196,27 @@ pub(super) async fn shaping_conditions(
         let set = sets.remove(rarest.0);
         walk_counted = rarest.1 < GATHER_BELOW || sets.is_empty();
         let condition = format!("{} AND walked.place = '{}'", set.condition.replace("member.", "walked."), place.as_str());
-        // Where only the view (the place) narrows the tickets, the count needs no ticket:
-        // it reads the walked index and checks the other filters by their keys.
-        let count = only_view.then(|| {
+        // Where only the view (the place) narrows the tickets, they need not be read to be
+        // counted: the walked index and the other filters' keys say which are listed.
+        let alone = only_view.then(|| {
             let mut binds = set.binds.clone();
-            let mut sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} walked WHERE {condition}", set.table);
+            let mut sql = format!("SELECT walked.ticket_id, walked.updated_at FROM {} walked WHERE {condition}", set.table);
             for other in &sets {
-                sql.push_str(&format!(" AND {}", other.holds_walked()));
+                sql.push_str(&format!(" AND {}", other.holds_walked(db.backend())));
                 binds.extend(other.binds.iter().cloned());
             }
-            sql.push_str(&format!(" LIMIT {}) capped", COUNT_CAP + 1));
-            (number_placeholders(&sql, 1), binds)
+            WalkedRows { sql, binds, counted: walk_counted }
         });
         // SQLite joins in the order written after CROSS JOIN: the index outside.
         let join = if db.backend() == Backend::Sqlite { "CROSS JOIN" } else { "JOIN" };
         walk = Some(IndexWalk {
             from: format!("{} walked {join} tickets t ON t.id = walked.ticket_id", set.table),
             order_by: "walked.updated_at DESC, walked.ticket_id DESC",
-            count,
+            alone,
         });
         conditions.with_all(&condition, set.binds);
         for other in sets.drain(..) {
-            conditions.with_all(&other.holds_walked(), other.binds);
+            conditions.with_all(&other.holds_walked(db.backend()), other.binds);
         }
         driver = None;
     }
@@ -182,11 +229,8 @@ pub(super) async fn shaping_conditions(
                 Backend::Postgres => format!("t.id = ANY(ARRAY({}))", set.select()),
             }
         } else {
-            // Correlated, so the planner cannot drive the walk from it; PostgreSQL would
-            // still read the whole set into a hash first, unless `OFFSET 0` keeps the
-            // check a lookup per ticket.
-            let fence = if db.backend() == Backend::Postgres { " OFFSET 0" } else { "" };
-            format!("EXISTS ({} AND member.ticket_id = t.id{fence})", set.select())
+            // Correlated, so the planner cannot drive the walk from it.
+            set.holds_ticket(db.backend())
         };
         conditions.with_all(&clause, set.binds);
     }
@@ -196,9 +240,4 @@ pub(super) async fn shaping_conditions(
         ShapingPlan::Checked
     };
     Ok((plan, walk))
-}
-
-/// How many tickets are in a set, counting no further than [`GATHER_BELOW`].
-fn capped_count(select: &str) -> String {
-    format!("SELECT COUNT(*) FROM ({} LIMIT {GATHER_BELOW}) capped", number_placeholders(select, 1))
 }
