@@ -80,7 +80,7 @@ async fn a_walked_filter_pages_and_counts(app: TestApp) {
     let (browser, ann) = app.user(Role::Agent).email("ann@example.com").name("Ann").signed_in().await;
     let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
     for index in 0..53 {
-        let number = app.ticket_for(&customer).subject(&format!("Ticket {index}")).create().await;
+        let number = app.ticket_for(&customer).subject(format!("Ticket {index}")).create().await;
         let mut changes = Changes { tags: Some(TagChange::Replace(TagSet::parse("vip").unwrap())), ..Default::default() };
         if index % 2 == 0 {
             changes.fields.entries.insert("type".into(), vec!["Incident".into()]);
