@@ -87,16 +87,10 @@ impl Db {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
                         // WAL lets readers work while one writer commits; synchronous=FULL
-                        // keeps every acknowledged commit through a power loss. Reads come
-                        // straight from the file mapped into memory (up to SQLite's 2 GiB
-                        // cap), shared by every connection through the system's page cache:
-                        // the default private cache of 2 MiB per connection is smaller than
-                        // one filtered page of a large installation touches, and re-reading
-                        // it through system calls tripled such a page's time.
+                        // keeps every acknowledged commit through a power loss.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA mmap_size = 2147418112;",
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
                     }
