@@ -171,12 +171,15 @@ pub fn is_match(backend: Backend, placeholder: &str) -> String {
 /// A condition like [`is_match`], checked ticket by ticket against the index: cheaper than
 /// gathering the matches once they are a large share of all tickets, as the page then
 /// fills after a few checks. FTS5 only: PostgreSQL's planner makes this choice itself.
-pub fn probe(backend: Backend, placeholder: &str) -> Option<String> {
+/// Not for `prepared` text with a word matched as a prefix: FTS5 reads every term that
+/// starts with it on each check (a page of "refund processed" at a million tickets took
+/// 2.8 s checked, 35 ms gathered).
+pub fn probe(backend: Backend, placeholder: &str, prepared: &str) -> Option<String> {
     match backend {
-        Backend::Sqlite => {
+        Backend::Sqlite if !prepared.contains("\"*") => {
             Some(format!("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH {placeholder} AND rowid = t.id)"))
         }
-        Backend::Postgres => None,
+        Backend::Sqlite | Backend::Postgres => None,
     }
 }
 

@@ -88,30 +88,37 @@ async fn a_walked_filter_pages_and_counts(app: TestApp) {
         staff::update(&app.db, &app.ticket(number).await, &ann, &changes, None, app.now()).await.unwrap();
         app.clock.advance(60);
     }
-    let page = |page: i64, with_type: bool| {
+    let filtered = |page: i64, tag: &'static str, kind: Option<Option<&'static str>>| {
         let query = QueueQuery {
             view: View::All,
-            tags: vec![Tag::parse("vip").unwrap()],
-            fields: if with_type { vec![FieldFilter { key: "type".into(), value: Some("Incident".into()) }] } else { vec![] },
+            tags: vec![Tag::parse(tag).unwrap()],
+            fields: kind.map(|value| FieldFilter { key: "type".into(), value: value.map(str::to_owned) }).into_iter().collect(),
             page,
             ..QueueQuery::default()
         };
         let (app, ann) = (&app, &ann);
         async move { queue::list(&app.db, ann, &query, app.now()).await.unwrap() }
     };
-    let first = page(1, false).await;
+    let first = filtered(1, "vip", None).await;
     assert_eq!((first.items.len(), first.total_items, first.counted, first.has_next), (50, 53, true, true));
     assert_eq!(first.items[0].subject, "Ticket 52", "newest change first");
-    let second = page(2, false).await;
+    let second = filtered(2, "vip", None).await;
     assert_eq!((second.items.len(), second.total_items, second.has_next), (3, 53, false));
     assert_eq!(second.items.iter().map(|row| row.subject.as_str()).collect::<Vec<_>>(), ["Ticket 2", "Ticket 1", "Ticket 0"]);
-    let past = page(3, false).await;
+    let past = filtered(3, "vip", None).await;
     assert_eq!((past.items.len(), past.total_items, past.has_next), (0, 53, false));
 
-    let both = page(1, true).await;
+    let both = filtered(1, "vip", Some(Some("Incident"))).await;
     assert_eq!((both.items.len(), both.total_items, both.has_next), (27, 27, false));
     assert!(both.items.iter().all(|row| row.subject.trim_start_matches("Ticket ").parse::<i32>().unwrap() % 2 == 0));
     assert_eq!(both.items[0].subject, "Ticket 52");
+    // Tickets without a type read the tickets themselves: the same rows, counted.
+    let untyped = filtered(1, "vip", Some(None)).await;
+    assert_eq!((untyped.items.len(), untyped.total_items), (26, 26));
+    assert_eq!(untyped.items[0].subject, "Ticket 51");
+    // A tag no ticket carries.
+    let none = filtered(1, "nothing", None).await;
+    assert_eq!((none.items.len(), none.total_items, none.has_next), (0, 0, false));
     // The page as the desk shows it.
     let desk = browser.get("/desk?view=all&tag=vip&field_type=Incident").await;
     assert_eq!(desk.text_of("#queue-title .muted"), "(27)");

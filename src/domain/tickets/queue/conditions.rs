@@ -81,9 +81,14 @@ pub(super) async fn count_capped(db: &Db, sql: &str, binds: &[Bind]) -> Result<i
     Ok(count)
 }
 
+/// Counts the rows of `select`, no further than `cap`.
+pub(super) fn count_select_up_to(select: &str, cap: i64) -> String {
+    format!("SELECT COUNT(*) FROM ({select} LIMIT {cap}) capped")
+}
+
 /// How many rows of `from` meet `conditions`, counting no further than `cap`.
 pub(super) async fn count_up_to(db: &Db, from: &str, conditions: &Conditions, cap: i64) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {} LIMIT {cap}) capped", conditions.sql());
+    let sql = count_select_up_to(&format!("SELECT 1 FROM {from} WHERE {}", conditions.sql()), cap);
     count_capped(db, &sql, &conditions.binds).await
 }
 
@@ -120,5 +125,21 @@ pub(super) fn view_conditions(conditions: &mut Conditions, view: View, viewer: &
         View::Resolved => conditions.raw("t.status = 'resolved'"),
         View::Closed => conditions.raw("t.status = 'closed'"),
         View::Everything => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tickets::status::{Place, Status};
+
+    /// A walked tag or value row's place stands in for these views' conditions (see
+    /// `list::list_walked`): open work must be exactly the statuses of the open place.
+    #[test]
+    fn open_work_is_the_open_place() {
+        for status in Status::ALL {
+            let listed = ACTIVE.contains(&format!("'{}'", status.as_str()));
+            assert_eq!(listed, status.place() == Place::Open, "{status:?}");
+        }
     }
 }

@@ -7,9 +7,8 @@ use crate::domain::Result;
 use crate::domain::tickets::status::{Place, Status};
 
 /// How many tickets match `text` (as typed) in each view of a place (All open, Resolved,
-/// Closed), those with none
-/// left out; `None` when more than [`RANK_LIMIT`] match in all: counting those would cost
-/// more than the page, and "search all tickets" says enough.
+/// Closed), those with none left out; `None` when more than [`RANK_LIMIT`] match in all:
+/// counting those would cost more than the page, and "search all tickets" says enough.
 pub async fn matches_by_status(db: &Db, text: &str) -> Result<Option<Vec<(View, i64)>>> {
     let Some(prepared) = search::prepare(db.backend(), text) else {
         return Ok(Some(Vec::new()));

@@ -1,7 +1,9 @@
 //! One page of the queue and the sidebar's counts, in a fixed number of statements
 //! whatever the page holds.
 
-use super::conditions::{Bind, Conditions, bind_all, count_capped, count_up_to, number_placeholders, view_conditions};
+use super::conditions::{
+    Bind, Conditions, bind_all, count_capped, count_select_up_to, count_up_to, number_placeholders, view_conditions,
+};
 use super::planner::{SearchPlan, plan_search};
 use super::query::{AssigneeFilter, COUNT_CAP, DESK_PAGE_SIZE, QueueQuery, Sort, View, default_sort};
 use super::shaping::{IndexWalk, ShapingPlan, WalkedRows, shaping_conditions};
@@ -128,7 +130,10 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     };
     let page = query.page.max(1);
     let (mut from, mut order) = match walk {
-        Some(IndexWalk { alone: Some(rows), .. }) => return list_walked(db, &rows, page).await,
+        Some(IndexWalk { alone: Some(rows), .. }) => {
+            debug_assert_eq!(rows.counted, shaping == ShapingPlan::Gathered);
+            return list_walked(db, &rows, page).await;
+        }
         Some(walk) => (walk.from, walk.order_by),
         None => ("tickets t".to_owned(), order_by(sort, query.view)),
     };
@@ -151,7 +156,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
                 order = index.order_by;
             }
             SearchPlan::ViewOrder { dense } => {
-                let condition = match search::probe(db.backend(), "?") {
+                let condition = match search::probe(db.backend(), "?", &text) {
                     Some(probe) if dense => probe,
                     _ => search::is_match(db.backend(), "?"),
                 };
@@ -185,8 +190,9 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
 }
 
 /// A page walked in a filter's index with nothing but the view narrowing it (see
-/// `shaping`): its rows and their count in one statement, the walk read once, to the count's
-/// cap or as far as the page if that is further (only as far as the page, uncounted).
+/// `shaping`): its rows and their count in one statement, the walk read once for both, to
+/// the count's cap or as far as the page if that is further (only as far as the page,
+/// uncounted). The view's own condition is the walked rows' place.
 async fn list_walked(db: &Db, walked: &WalkedRows, page: i64) -> Result<Paged<QueueRow>> {
     #[derive(sqlx::FromRow)]
     struct CountedRow {
@@ -214,7 +220,7 @@ async fn list_walked(db: &Db, walked: &WalkedRows, page: i64) -> Result<Paged<Qu
         None if offset == 0 => 0,
         // A page past the last: only a count says how far the list goes.
         None => {
-            let sql = format!("SELECT COUNT(*) FROM ({} LIMIT {}) capped", number_placeholders(&walked.sql, 1), COUNT_CAP + 1);
+            let sql = count_select_up_to(&number_placeholders(&walked.sql, 1), COUNT_CAP + 1);
             count_capped(db, &sql, &walked.binds).await?
         }
     };

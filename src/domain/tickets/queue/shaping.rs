@@ -5,7 +5,7 @@
 //! by ticket as the view is walked in its own order (a common one), so that a page reads
 //! about what it shows either way.
 
-use super::conditions::{Bind, Conditions, count_capped, number_placeholders};
+use super::conditions::{Bind, Conditions, count_capped, count_select_up_to, number_placeholders};
 use super::query::QueueQuery;
 use crate::db::{Backend, Db};
 use crate::domain::fields::{FieldDefinition, values};
@@ -55,7 +55,7 @@ impl TicketSet {
         Ok(match self.kept_size {
             Some(sql) => (count_capped(db, &number_placeholders(sql, 1), &self.binds).await?, true),
             None => {
-                let sql = format!("SELECT COUNT(*) FROM ({} LIMIT {cap}) capped", number_placeholders(&self.select(), 1));
+                let sql = count_select_up_to(&number_placeholders(&self.select(), 1), cap);
                 let counted = count_capped(db, &sql, &self.binds).await?;
                 (counted, counted < cap)
             }
@@ -134,8 +134,8 @@ pub const GATHER_BELOW: i64 = 5_000;
 /// How the query's tag and field filters are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ShapingPlan {
-    /// No such filters, or one set small enough to read first: counting the page's
-    /// tickets costs at most that set.
+    /// No such filters, one set small enough to read first, or one walked in a view of
+    /// one place: counting the page's tickets costs at most that set, or the cap.
     Gathered,
     /// Every set is large: the view is walked and each ticket checked. The page fills
     /// after a few checks, but counting to the cap would check thousands, so the page
@@ -143,12 +143,13 @@ pub(super) enum ShapingPlan {
     Checked,
 }
 
-/// Adds the query's tags and field values to `conditions`. The smallest set drives: in a
+/// Adds the query's tags and field values to `conditions`. The rarest set drives: in a
 /// view of one `place` (open, resolved, closed) listed newest first, its index is walked
-/// in that order (the page reads about what it shows, and the count stops at the cap);
-/// elsewhere, under [`GATHER_BELOW`], its tickets are looked up one by one and sorted.
-/// Every other filter is checked ticket by ticket: a rare tag costs what it holds, a
-/// common one a few rows more than the page. One capped count per filter decides.
+/// in that order, each other filter checked by the walked row's key (the page reads about
+/// what it shows, and the count stops at the cap); elsewhere, under [`GATHER_BELOW`], its
+/// tickets are looked up one by one and sorted, and every other filter is checked ticket
+/// by ticket: a rare tag costs what it holds, a common one a few rows more than the page.
+/// Sizes come from the tags' kept counts and capped counts of values.
 pub(super) async fn shaping_conditions(
     db: &Db,
     conditions: &mut Conditions,
