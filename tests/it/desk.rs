@@ -3,7 +3,7 @@
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::Visibility;
 use helpdesk::domain::conversation::staff::{self, Changes};
-use helpdesk::domain::tickets::queue::{self, AssigneeFilter, QueueQuery, SearchLimits, Sort, View};
+use helpdesk::domain::tickets::queue::{self, AssigneeFilter, QueueLimits, QueueQuery, Sort, View};
 use helpdesk::domain::tickets::{Priority, Status, TicketNumber};
 use reqwest::StatusCode;
 
@@ -230,12 +230,12 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
     let page = queue::list(&app.db, &me, &ranked, app.now()).await.unwrap();
     assert!(page.counted);
     for (index_order_min_view, dense_share) in [(1, 1), (i64::MAX, 1), (i64::MAX, 8)] {
-        let search_limits = SearchLimits { rank_limit: 1, index_order_min_view, dense_share };
-        let broad = QueueQuery { search_limits, ..ranked.clone() };
+        let limits = QueueLimits { rank_limit: 1, index_order_min_view, dense_share, ..QueueLimits::default() };
+        let broad = QueueQuery { limits, ..ranked.clone() };
         let page = queue::list(&app.db, &me, &broad, app.now()).await.unwrap();
         assert!(!page.counted);
         let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();
-        assert_eq!(numbers, [third, first], "both matches, newest first ({search_limits:?})");
+        assert_eq!(numbers, [third, first], "both matches, newest first ({limits:?})");
         let narrowed = QueueQuery { view: View::Mine, ..broad.clone() };
         assert!(queue::list(&app.db, &me, &narrowed, app.now()).await.unwrap().items.is_empty());
         let filtered = QueueQuery { assignee: Some(AssigneeFilter::Nobody), priority: Some(Priority::Medium), ..broad.clone() };

@@ -5,7 +5,7 @@
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::conversation::staff::{self, Changes, Visibility};
 use helpdesk::domain::tags::{Tag, TagChange, TagSet};
-use helpdesk::domain::tickets::queue::{self, FieldFilter, QueueQuery, View};
+use helpdesk::domain::tickets::queue::{self, FieldFilter, QueueLimits, QueueQuery, View};
 use helpdesk::domain::tickets::{Status, TicketNumber};
 
 use crate::fields::define;
@@ -81,21 +81,30 @@ async fn a_walked_filter_pages_and_counts(app: TestApp) {
     let customer = app.user(Role::Customer).email("cus@example.com").name("Cus").create().await;
     for index in 0..53 {
         let number = app.ticket_for(&customer).subject(format!("Ticket {index}")).create().await;
-        let mut changes = Changes { tags: Some(TagChange::Replace(TagSet::parse("vip").unwrap())), ..Default::default() };
+        let mut changes = Changes { tags: Some(TagChange::Replace(TagSet::parse("vip, team").unwrap())), ..Default::default() };
         if index % 2 == 0 {
             changes.fields.entries.insert("type".into(), vec!["Incident".into()]);
         }
         staff::update(&app.db, &app.ticket(number).await, &ann, &changes, None, app.now()).await.unwrap();
         app.clock.advance(60);
     }
-    let filtered = |page: i64, tag: &'static str, kind: Option<Option<&'static str>>| {
+    let filtered = |page: i64, tags: &'static str, kind: Option<Option<&'static str>>| {
         let query = QueueQuery {
             view: View::All,
-            tags: vec![Tag::parse(tag).unwrap()],
+            tags: tags.split(' ').map(|tag| Tag::parse(tag).unwrap()).collect(),
             fields: kind.map(|value| FieldFilter { key: "type".into(), value: value.map(str::to_owned) }).into_iter().collect(),
             page,
             ..QueueQuery::default()
         };
+        let (app, ann) = (&app, &ann);
+        async move { queue::list(&app.db, ann, &query, app.now()).await.unwrap() }
+    };
+    // Two sets at least this large are walked one against the other, uncounted: the page
+    // says only whether another follows.
+    let uncounted = |page: i64| {
+        let limits = QueueLimits { gather_below: 10, ..QueueLimits::default() };
+        let tags = vec![Tag::parse("vip").unwrap(), Tag::parse("team").unwrap()];
+        let query = QueueQuery { view: View::All, tags, limits, page, ..QueueQuery::default() };
         let (app, ann) = (&app, &ann);
         async move { queue::list(&app.db, ann, &query, app.now()).await.unwrap() }
     };
@@ -119,6 +128,13 @@ async fn a_walked_filter_pages_and_counts(app: TestApp) {
     // A tag no ticket carries.
     let none = filtered(1, "nothing", None).await;
     assert_eq!((none.items.len(), none.total_items, none.has_next), (0, 0, false));
+    let first = uncounted(1).await;
+    assert_eq!((first.items.len(), first.total_items, first.counted, first.has_next), (50, 51, false, true));
+    assert_eq!(first.items[0].subject, "Ticket 52");
+    let second = uncounted(2).await;
+    assert_eq!((second.items.len(), second.total_items, second.counted, second.has_next), (3, 53, false, false));
+    let past = uncounted(3).await;
+    assert_eq!((past.items.len(), past.total_items, past.has_next), (0, 100, false));
     // The page as the desk shows it.
     let desk = browser.get("/desk?view=all&tag=vip&field_type=Incident").await;
     assert_eq!(desk.text_of("#queue-title .muted"), "(27)");

@@ -14,7 +14,7 @@ mod shaping;
 pub use elsewhere::matches_by_status;
 pub use list::{QueueRow, list, view_counts};
 pub use query::{
-    AssigneeFilter, COUNT_CAP, DENSE_SHARE, DESK_PAGE_SIZE, FieldFilter, INDEX_ORDER_MIN_VIEW, QueueParams, QueueQuery,
-    RANK_LIMIT, SearchLimits, Sort, View, default_sort, end_of_day, parse_date,
+    AssigneeFilter, COUNT_CAP, DENSE_SHARE, DESK_PAGE_SIZE, FieldFilter, INDEX_ORDER_MIN_VIEW, QueueLimits, QueueParams,
+    QueueQuery, RANK_LIMIT, Sort, View, default_sort, end_of_day, parse_date,
 };
 pub use shaping::check_field_filters;

@@ -24,7 +24,7 @@ const PROBE_COST_IN_ENTRIES: i64 = 200;
 /// Chooses how to run the search for `text` over the view in `conditions`, from capped
 /// counts that each stop early, by what each way would read at most.
 pub(super) async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditions: &Conditions) -> Result<SearchPlan> {
-    let limits = query.search_limits;
+    let limits = query.limits;
     let backend = db.backend();
     let text = [Bind::Text(text.into())];
     let count_matches = |cap: i64| {

@@ -100,7 +100,7 @@ pub struct QueueQuery {
     pub fields: Vec<FieldFilter>,
     pub sort: Option<Sort>,
     pub page: i64,
-    pub search_limits: SearchLimits,
+    pub limits: QueueLimits,
 }
 
 impl Default for QueueQuery {
@@ -120,7 +120,7 @@ impl Default for QueueQuery {
             fields: Vec::new(),
             sort: None,
             page: 1,
-            search_limits: SearchLimits::default(),
+            limits: QueueLimits::default(),
         }
     }
 }
@@ -134,18 +134,29 @@ pub const INDEX_ORDER_MIN_VIEW: i64 = 10_000;
 /// ticket rather than gathered first.
 pub const DENSE_SHARE: i64 = 8;
 
-/// Where a search switches strategy. Fixed in production; tests lower them to exercise
-/// every strategy on a handful of tickets.
+/// Below this many tickets, a tag or value filter's set is read first and the view's
+/// order made from it, and a page walked by it is counted; above, the view is walked in
+/// its order and each ticket checked against it (see `shaping`).
+pub const GATHER_BELOW: i64 = 5_000;
+
+/// Where a search or a filter switches strategy. Fixed in production; tests lower them to
+/// exercise every strategy on a handful of tickets.
 #[derive(Clone, Copy, Debug)]
-pub struct SearchLimits {
+pub struct QueueLimits {
     pub rank_limit: i64,
     pub index_order_min_view: i64,
     pub dense_share: i64,
+    pub gather_below: i64,
 }
 
-impl Default for SearchLimits {
+impl Default for QueueLimits {
     fn default() -> Self {
-        Self { rank_limit: RANK_LIMIT, index_order_min_view: INDEX_ORDER_MIN_VIEW, dense_share: DENSE_SHARE }
+        Self {
+            rank_limit: RANK_LIMIT,
+            index_order_min_view: INDEX_ORDER_MIN_VIEW,
+            dense_share: DENSE_SHARE,
+            gather_below: GATHER_BELOW,
+        }
     }
 }
 

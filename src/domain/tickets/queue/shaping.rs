@@ -127,10 +127,6 @@ pub(super) struct WalkedRows {
     pub(super) counted: bool,
 }
 
-/// Below this many tickets, a filter's set is read first and the view's order is made
-/// from it; above, the view is walked in its order and each ticket checked against it.
-pub const GATHER_BELOW: i64 = 5_000;
-
 /// How the query's tag and field filters are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ShapingPlan {
@@ -146,7 +142,7 @@ pub(super) enum ShapingPlan {
 /// Adds the query's tags and field values to `conditions`. The rarest set drives: in a
 /// view of one `place` (open, resolved, closed) listed newest first, its index is walked
 /// in that order, each other filter checked by the walked row's key (the page reads about
-/// what it shows, and the count stops at the cap); elsewhere, under [`GATHER_BELOW`], its
+/// what it shows, and the count stops at the cap); elsewhere, under [`super::query::GATHER_BELOW`], its
 /// tickets are looked up one by one and sorted, and every other filter is checked ticket
 /// by ticket: a rare tag costs what it holds, a common one a few rows more than the page.
 /// Sizes come from the tags' kept counts and capped counts of values.
@@ -176,26 +172,27 @@ pub(super) async fn shaping_conditions(
     }
     // The rarest set and how many it holds. Tags come first, their sizes known exactly; a
     // value is counted only as far as the rarest so far (beyond, it cannot be rarer) and
-    // GATHER_BELOW, and one that reaches its cap is taken only if nothing was known before.
+    // the gathering limit, and one that reaches its cap is taken only if nothing was known before.
     // A lone filter in a view of one place is walked whatever it holds: nothing to count.
+    let gather_below = query.limits.gather_below;
     let mut rarest: Option<(usize, i64)> = None;
     let lone_walk = place.is_some() && sets.len() == 1;
     for (index, set) in sets.iter().enumerate().filter(|_| !lone_walk) {
         let so_far = rarest.map_or(i64::MAX, |(_, size)| size);
-        let (size, exact) = set.size(db, so_far.min(GATHER_BELOW)).await?;
+        let (size, exact) = set.size(db, so_far.min(gather_below)).await?;
         if (exact && size < so_far) || rarest.is_none() {
             rarest = Some((index, size));
         }
     }
-    let rarest = rarest.unwrap_or((0, GATHER_BELOW));
-    let mut driver = (rarest.1 < GATHER_BELOW).then_some(rarest.0);
+    let rarest = rarest.unwrap_or((0, gather_below));
+    let mut driver = (rarest.1 < gather_below).then_some(rarest.0);
     let mut walk = None;
     // Counting a large walked set against other filters would check thousands of rows
     // (two common tags, rare together): such a page only says whether there is a next.
     let mut walk_counted = true;
     if let Some(place) = place.filter(|_| !sets.is_empty()) {
         let set = sets.remove(rarest.0);
-        walk_counted = rarest.1 < GATHER_BELOW || sets.is_empty();
+        walk_counted = rarest.1 < gather_below || sets.is_empty();
         let condition = format!("{} AND walked.place = '{}'", set.condition.replace("member.", "walked."), place.as_str());
         // Where only the view (the place) narrows the tickets, they need not be read to be
         // counted: the walked index and the other filters' keys say which are listed.
