@@ -11,7 +11,7 @@ use crate::on_both_databases;
 
 on_both_databases!(
     desk_search_reads_word_starts_and_points_to_other_views,
-    portal_search_reads_every_word_and_points_to_other_tabs
+    portal_search_reads_every_word_and_points_to_other_tabs,
 );
 
 fn subjects(page: &Page) -> Vec<String> {

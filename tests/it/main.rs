@@ -2,19 +2,25 @@
 
 mod harness;
 
+mod account_safety;
 mod accounts;
 mod admin;
+mod admin_groups;
+mod admin_settings;
 mod api;
 mod attachments;
 mod binary;
 mod browser;
 mod cc;
+mod demo_data;
 mod desk;
 mod desk_flow;
+mod desk_work;
 mod fields;
 mod fields_admin;
 mod finding;
 mod identity;
+mod last_admin;
 mod lifecycle;
 mod live;
 mod mail;
@@ -24,6 +30,7 @@ mod mail_tls;
 mod mail_trust;
 mod organisations;
 mod portal;
+mod portal_follow_up;
 mod portal_words;
 mod postgres;
 mod promises;
