@@ -4,6 +4,7 @@
 //! the notifications, bumps the ticket's `updated_at` and `version`, and keeps the search
 //! index current. Saved replies ([`canned`]) are what agents insert into theirs.
 
+mod bulk;
 pub mod canned;
 pub mod cc;
 mod change;
