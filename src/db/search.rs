@@ -171,7 +171,7 @@ pub fn is_match(backend: Backend, placeholder: &str) -> String {
 /// A condition like [`is_match`], checked ticket by ticket against the index: cheaper than
 /// gathering the matches once they are a large share of all tickets, as the page then
 /// fills after a few checks. FTS5 only: PostgreSQL's planner makes this choice itself.
-/// Not for `prepared` text with a word matched as a prefix: FTS5 reads every term that
+/// None for `prepared` text with a word matched as a prefix: FTS5 reads every term that
 /// starts with it on each check (a page of "refund processed" at a million tickets took
 /// 2.8 s checked, 35 ms gathered).
 pub fn probe(backend: Backend, placeholder: &str, prepared: &str) -> Option<String> {

@@ -1,4 +1,5 @@
-//! Administration: users, groups, settings and the audit log, and who may reach them.
+//! Administration: who may reach it, and users: created, checked, edited, listed and
+//! deactivated.
 
 use helpdesk::domain::accounts::role::Role;
 use helpdesk::domain::accounts::user_admin;

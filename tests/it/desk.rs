@@ -217,14 +217,18 @@ async fn search_finds_words_in_bodies_and_jumps_to_numbers(app: TestApp) {
 
     // A word too common to rank lists newest first, without a count, whichever way the
     // search is driven: from the index's order (large views, SQLite) or from the view's,
-    // with the matches gathered first or (dense ones, SQLite) checked ticket by ticket.
+    // with the matches gathered first or (dense ones, SQLite) checked ticket by ticket;
+    // a word also matched as a prefix ("toner", not "toner.") is always gathered.
     let third = app.ticket_for(&ada).subject("More toner").message("toner again").create().await;
     let ranked = QueueQuery { text: "toner".into(), ..Default::default() };
     let page = queue::list(&app.db, &me, &ranked, app.now()).await.unwrap();
     assert!(page.counted);
-    for (index_order_min_view, dense_share) in [(1, 1), (i64::MAX, 1), (i64::MAX, 8)] {
+    let strategies = [(1, 1), (i64::MAX, 1), (i64::MAX, 8)];
+    for ((index_order_min_view, dense_share), text) in
+        strategies.iter().flat_map(|limits| [(*limits, "toner"), (*limits, "toner.")])
+    {
         let limits = QueueLimits { rank_limit: 1, index_order_min_view, dense_share, ..QueueLimits::default() };
-        let broad = QueueQuery { limits, ..ranked.clone() };
+        let broad = QueueQuery { limits, text: text.into(), ..ranked.clone() };
         let page = queue::list(&app.db, &me, &broad, app.now()).await.unwrap();
         assert!(!page.counted);
         let numbers: Vec<TicketNumber> = page.items.iter().map(|row| row.number).collect();

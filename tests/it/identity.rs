@@ -1,6 +1,6 @@
-//! Who someone is: registration with a confirmed address, password reset, invitations,
-//! one's own password, sign-in limits that cannot lock the owner out, and the smaller
-//! leaks around them — on both databases, with the mail read from an SMTP server on loopback.
+//! Who someone is: registration with a confirmed address, password reset, a squatter's
+//! account taken back, and invitations — on both databases, with the mail read from an
+//! SMTP server on loopback.
 
 use helpdesk::domain::accounts::login_throttle;
 use helpdesk::domain::accounts::role::Role;

@@ -71,13 +71,19 @@ impl EventStream {
     }
 
     /// The words of each `(number, version)`, in any order of arrival, given back in the
-    /// order asked; any other is skipped (see [`Self::ticket_at`]).
+    /// order asked. Earlier versions of those tickets and words of others are skipped (see
+    /// [`Self::ticket_at`]); a later version than the one awaited fails at once.
     async fn tickets_at(&mut self, wanted: &[(TicketNumber, i64)]) -> Vec<Value> {
         let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
         while found.iter().any(Option::is_none) {
             let told = self.next_of("ticket").await;
-            let key = (told["number"].as_i64(), told["version"].as_i64());
-            if let Some(index) = wanted.iter().position(|(number, version)| key == (Some(number.get()), Some(*version))) {
+            let (number, version) = (told["number"].as_i64(), told["version"].as_i64().unwrap_or_default());
+            let Some(index) = wanted.iter().position(|(wanted, _)| Some(wanted.get()) == number) else {
+                continue;
+            };
+            let awaited = wanted[index].1;
+            assert!(version <= awaited, "awaited version {awaited} of {number:?}, told {told}");
+            if version == awaited {
                 found[index] = Some(told);
             }
         }

@@ -1,4 +1,5 @@
-//! The customer portal: submitting, listing, following and answering tickets.
+//! The customer portal: submitting, listing, searching and following tickets, and what a
+//! customer may never see.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ on_both_databases!(
     internal_notes_never_reach_a_customer_page,
     user_text_is_escaped_and_links_are_safe,
     concurrent_submissions_get_consecutive_numbers,
+    search_and_subjects_take_odd_characters,
 );
 
 pub(crate) async fn general_group(app: &TestApp) -> String {
@@ -277,4 +279,30 @@ async fn concurrent_submissions_get_consecutive_numbers(app: TestApp) {
         sqlx::query_scalar("SELECT number FROM tickets ORDER BY number").fetch_all(app.db.pool()).await.unwrap();
     assert_eq!(numbers, (1001..=1050).collect::<Vec<_>>());
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 50);
+}
+
+async fn search_and_subjects_take_odd_characters(app: TestApp) {
+    let (browser, vic) = app.user(Role::Customer).email("vic@example.com").signed_in().await;
+    for odd in ["%00", "%E2%80%AE%C3%A9"] {
+        let page = browser.get(&format!("/tickets?q={odd}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{odd}");
+        assert!(page.text_of(".empty").contains("No requests match"), "{odd}");
+    }
+    browser.get("/tickets/new").await;
+    let group = general_group(&app).await;
+    browser
+        .post("/tickets", &[("subject", "Tab\there"), ("group", &group), ("message", "col1\tcol2")])
+        .await
+        .assert_redirect("/tickets/1001");
+    let stored: (String, String) =
+        sqlx::query_as("SELECT t.subject, m.body FROM tickets t JOIN messages m ON m.ticket_id = t.id")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, ("Tab here".to_string(), "col1\tcol2".to_string()));
+
+    // `%` and `_` are letters to search for, not wildcards.
+    app.ticket_for(&vic).subject("Printed 1000 pages").create().await;
+    app.ticket_for(&vic).subject("Discount 100%_ off").create().await;
+    assert_eq!(browser.get("/tickets?q=100%25_").await.texts("td.subject"), ["Discount 100%_ off"]);
 }

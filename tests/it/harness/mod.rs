@@ -27,10 +27,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{OnceCell, oneshot};
 use tokio::task::JoinHandle;
 
-mod browser;
 mod builders;
+mod client;
 
-pub use browser::{Browser, Page};
+pub use client::{Browser, Page};
 
 pub const PASSWORD: &str = "correct horse battery";
 

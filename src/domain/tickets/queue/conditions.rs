@@ -28,6 +28,11 @@ impl Conditions {
         self.binds.len() + 1
     }
 
+    /// How many clauses it holds.
+    pub(super) fn len(&self) -> usize {
+        self.clauses.len()
+    }
+
     pub(super) fn raw(&mut self, clause: &str) {
         self.clauses.push(clause.to_owned());
     }

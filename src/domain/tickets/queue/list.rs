@@ -77,6 +77,7 @@ fn order_by(sort: Sort, view: View) -> &'static str {
 pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) -> Result<Paged<QueueRow>> {
     let mut conditions = Conditions::default();
     view_conditions(&mut conditions, query.view, viewer, now);
+    let view_clauses = conditions.len();
     if let Some(status) = query.status {
         conditions.with("t.status = ?", Bind::Text(status.as_str().into()));
     }
@@ -107,15 +108,9 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     // hold that order (see `shaping`). A search orders by its own.
     let sort = query.sort.unwrap_or(default_sort(query.view));
     let place = query.view.place().filter(|_| sort == Sort::Updated && query.text.is_empty());
-    let only_view = query.status.is_none()
-        && query.priority.is_none()
-        && query.group_id.is_none()
-        && query.organisation_id.is_none()
-        && query.assignee.is_none()
-        && query.created_from.is_none()
-        && query.created_before.is_none()
-        && query.number.is_none()
-        && query.fields.iter().all(|filter| filter.value.is_some());
+    // Nothing but the view narrows the page: no filter above added a condition, and no
+    // field is asked to be empty (that one is added with the tags and values).
+    let only_view = conditions.len() == view_clauses && query.fields.iter().all(|filter| filter.value.is_some());
     let (shaping, walk) = shaping_conditions(db, &mut conditions, query, place, only_view).await?;
     if query.view == View::Unassigned && sort == Sort::Due {
         // Always true, but a range on the index's order: without it SQLite's planner, not

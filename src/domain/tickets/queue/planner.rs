@@ -9,7 +9,8 @@ use crate::domain::Result;
 /// its cost depends on what drives the walk: in a large view the index's own order (the
 /// page fills after a few dozen matches, at any size of match set), in a small one the
 /// view, each ticket looked up among the matches gathered once (at most the view's size),
-/// or, when they are dense, checked against the index itself.
+/// or, when they are dense and no word is a prefix, checked against the index itself
+/// (see [`search::probe`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum SearchPlan {
     Ranked,
@@ -26,11 +27,11 @@ const PROBE_COST_IN_ENTRIES: i64 = 200;
 pub(super) async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditions: &Conditions) -> Result<SearchPlan> {
     let limits = query.limits;
     let backend = db.backend();
-    let text = [Bind::Text(text.into())];
+    let bound = [Bind::Text(text.into())];
     let count_matches = |cap: i64| {
         let sql = search::count_capped(backend, cap);
-        let text = &text;
-        async move { count_capped(db, &sql, text).await }
+        let bound = &bound;
+        async move { count_capped(db, &sql, bound).await }
     };
     if count_matches(limits.rank_limit + 1).await? <= limits.rank_limit {
         return Ok(SearchPlan::Ranked);
@@ -46,7 +47,8 @@ pub(super) async fn plan_search(db: &Db, query: &QueueQuery, text: &str, conditi
         // once the page is full; any other order reads the whole view, so gather instead.
         let walks_an_index = sort == Sort::Updated
             || (sort == Sort::Due && matches!(query.view, View::Overdue | View::DueToday | View::Unassigned));
-        let dense = walks_an_index && count_matches(dense_cap).await? >= dense_cap;
+        let checkable = search::probe(backend, "?", text).is_some();
+        let dense = walks_an_index && checkable && count_matches(dense_cap).await? >= dense_cap;
         return Ok(SearchPlan::ViewOrder { dense });
     }
     let view_size = count_up_to(db, "tickets t", conditions, limits.index_order_min_view).await?;

@@ -130,8 +130,9 @@ pub(super) struct WalkedRows {
 /// How the query's tag and field filters are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ShapingPlan {
-    /// No such filters, one set small enough to read first, or one walked in a view of
-    /// one place: counting the page's tickets costs at most that set, or the cap.
+    /// No such filters, one set small enough to read first, or the rarest walked in a
+    /// view of one place while it or all but it are under the gathering limit: counting
+    /// the page's tickets costs at most that set, or the cap.
     Gathered,
     /// Every set is large: the view is walked and each ticket checked. The page fills
     /// after a few checks, but counting to the cap would check thousands, so the page

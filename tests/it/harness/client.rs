@@ -1,4 +1,4 @@
-//! The test browser: a client that keeps cookies and the last page's CSRF token, and the
+//! The test client, a small browser that keeps cookies and the last page's CSRF token, and the
 //! pages and files it is shown.
 
 use super::*;
