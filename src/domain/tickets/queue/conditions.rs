@@ -28,6 +28,12 @@ impl Conditions {
         self.binds.len() + 1
     }
 
+    /// A clause list whose parameters are numbered after `binds` (one statement's earlier
+    /// parameters), to be written beside them.
+    pub(super) fn numbered_after(binds: Vec<Bind>) -> Self {
+        Self { clauses: Vec::new(), binds }
+    }
+
     /// How many clauses it holds.
     pub(super) fn len(&self) -> usize {
         self.clauses.len()
