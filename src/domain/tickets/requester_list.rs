@@ -174,3 +174,20 @@ pub async fn matches_by_tab(db: &Db, scope: CustomerScope, query: &str) -> Resul
     let rows: Vec<(Status, i64)> = Search::bind(Some(&search), sqlx::query_as(&sql).bind(scope_id)).fetch_all(db.pool()).await?;
     Ok(Place::tally(&rows).into_iter().map(|(place, count)| (CustomerTab::of_place(place), count)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each tab of a place lists exactly the statuses of that place, as the hints count them.
+    #[test]
+    fn tabs_hold_their_places() {
+        for status in Status::ALL {
+            let tab = CustomerTab::of_place(status.place());
+            for other in [CustomerTab::Active, CustomerTab::Resolved, CustomerTab::Closed] {
+                let listed = other.condition().contains(&format!("'{}'", status.as_str()));
+                assert_eq!(listed, other == tab, "{status:?} in {other:?}");
+            }
+        }
+    }
+}
