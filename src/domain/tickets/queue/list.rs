@@ -168,10 +168,7 @@ pub async fn list(db: &Db, viewer: &User, query: &QueueQuery, now: Timestamp) ->
     // Counting the matches of a common word ticket by ticket would cost more than the
     // page itself: such a search reads one row past the page instead, to know of a next.
     let counted = matches!(search, None | Some((SearchPlan::Ranked, _))) && shaping == ShapingPlan::Gathered;
-    let total_items = match counted {
-        false => None,
-        true => Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?),
-    };
+    let total_items = if counted { Some(count_up_to(db, &from, &conditions, COUNT_CAP + 1).await?) } else { None };
 
     let list_sql = format!(
         "SELECT {COLUMNS} FROM {from} {NAMES} WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {offset}",
@@ -226,17 +223,17 @@ async fn list_walked(db: &Db, walked: &WalkedRows, page: i64) -> Result<Paged<Qu
 /// How many tickets each view holds, up to [`COUNT_CAP`]: every view's capped count in one
 /// statement (a page shows them all; eleven statements cost eleven round trips).
 pub async fn view_counts(db: &Db, viewer: &User, now: Timestamp) -> Result<Vec<(View, i64)>> {
-    let mut conditions = Conditions::default();
+    let mut binds = Vec::new();
     let mut counts = Vec::with_capacity(View::ALL.len());
     for view in View::ALL {
-        let mut view_only = Conditions::numbered_after(std::mem::take(&mut conditions.binds));
-        view_conditions(&mut view_only, *view, viewer, now);
-        let select = format!("SELECT 1 FROM tickets t WHERE {}", view_only.sql());
+        let mut conditions = Conditions::numbered_after(std::mem::take(&mut binds));
+        view_conditions(&mut conditions, *view, viewer, now);
+        let select = format!("SELECT 1 FROM tickets t WHERE {}", conditions.sql());
         counts.push(format!("({})", count_select_up_to(&select, COUNT_CAP + 1)));
-        conditions.binds = view_only.binds;
+        binds = conditions.binds;
     }
     let sql = format!("SELECT {}", counts.join(", "));
-    let Counts(counts) = bind_all(sqlx::query_as(&sql), &conditions.binds).fetch_one(db.pool()).await?;
+    let Counts(counts) = bind_all(sqlx::query_as(&sql), &binds).fetch_one(db.pool()).await?;
     Ok(View::ALL.iter().copied().zip(counts).collect())
 }
 
